@@ -1,0 +1,81 @@
+// Level-1 vector math on flat f32 tensors (sampler updates, residual adds, norms).
+// Grid: 1-D, 256 lanes per workgroup, 4 elements per lane for the elementwise entries.
+
+struct Params {
+  n: u32,       // elements (for per-row reductions: elements per row)
+  rows: u32,    // rows for reductions
+  a: f32,
+  b: f32,
+  c: f32,
+  d: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+fn flat(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * 256u;
+}
+
+// out = a*x + b*out   (in place on `out`)
+@compute @workgroup_size(256)
+fn axpby(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i < p.n) { out[i] = p.a * x[i] + p.b * out[i]; }
+}
+
+// out = clamp(a*x + b, c, d)
+@compute @workgroup_size(256)
+fn affine_clamp(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i < p.n) { out[i] = clamp(p.a * x[i] + p.b, p.c, p.d); }
+}
+
+// out = out * x
+@compute @workgroup_size(256)
+fn mul(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i < p.n) { out[i] = out[i] * x[i]; }
+}
+
+// out = x  (copy)
+@compute @workgroup_size(256)
+fn copy(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i < p.n) { out[i] = x[i]; }
+}
+
+var<workgroup> partial: array<f32, 256>;
+
+// Sum of partial[0..256) into partial[0]. Unrolled: lavapipe crashes on barriers inside a loop.
+fn tree_reduce(l: u32) {
+  if (l < 128u) { partial[l] += partial[l + 128u]; }
+  workgroupBarrier();
+  if (l < 64u) { partial[l] += partial[l + 64u]; }
+  workgroupBarrier();
+  if (l < 32u) { partial[l] += partial[l + 32u]; }
+  workgroupBarrier();
+  if (l < 16u) { partial[l] += partial[l + 16u]; }
+  workgroupBarrier();
+  if (l < 8u) { partial[l] += partial[l + 8u]; }
+  workgroupBarrier();
+  if (l < 4u) { partial[l] += partial[l + 4u]; }
+  workgroupBarrier();
+  if (l < 2u) { partial[l] += partial[l + 2u]; }
+  workgroupBarrier();
+  if (l < 1u) { partial[l] += partial[l + 1u]; }
+  workgroupBarrier();
+}
+
+// out[row] = a * sum_j x[row*n + j]^2 ... one workgroup per row (grid.x = rows).
+@compute @workgroup_size(256)
+fn row_sumsq(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let base = wid.x * p.n;
+  var s = 0.0;
+  for (var j = lid.x; j < p.n; j += 256u) { let v = x[base + j]; s += v * v; }
+  partial[lid.x] = s;
+  workgroupBarrier();
+  tree_reduce(lid.x);
+  if (lid.x == 0u) { out[wid.x] = partial[0]; }
+}

@@ -1,0 +1,57 @@
+// Two-input vector ops: out = f(x, y).
+struct Params {
+  n: u32,
+  rows: u32,
+  a: f32,
+  b: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+fn flat(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * 256u;
+}
+
+// out = a*x + b*y
+@compute @workgroup_size(256)
+fn lincomb(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i < p.n) { out[i] = p.a * x[i] + p.b * y[i]; }
+}
+
+var<workgroup> partial: array<f32, 256>;
+
+// Sum of partial[0..256) into partial[0]. Unrolled: lavapipe crashes on barriers inside a loop.
+fn tree_reduce(l: u32) {
+  if (l < 128u) { partial[l] += partial[l + 128u]; }
+  workgroupBarrier();
+  if (l < 64u) { partial[l] += partial[l + 64u]; }
+  workgroupBarrier();
+  if (l < 32u) { partial[l] += partial[l + 32u]; }
+  workgroupBarrier();
+  if (l < 16u) { partial[l] += partial[l + 16u]; }
+  workgroupBarrier();
+  if (l < 8u) { partial[l] += partial[l + 8u]; }
+  workgroupBarrier();
+  if (l < 4u) { partial[l] += partial[l + 4u]; }
+  workgroupBarrier();
+  if (l < 2u) { partial[l] += partial[l + 2u]; }
+  workgroupBarrier();
+  if (l < 1u) { partial[l] += partial[l + 1u]; }
+  workgroupBarrier();
+}
+
+// out[row] = sum_j x[row*n+j] * y[row*n+j], one workgroup per row.
+@compute @workgroup_size(256)
+fn row_dot(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let base = wid.x * p.n;
+  var s = 0.0;
+  for (var j = lid.x; j < p.n; j += 256u) { s += x[base + j] * y[base + j]; }
+  partial[lid.x] = s;
+  workgroupBarrier();
+  tree_reduce(lid.x);
+  if (lid.x == 0u) { out[wid.x] = partial[0]; }
+}

@@ -1,0 +1,351 @@
+// The executor owns memory and submission: tensors come from a pool, dispatches are recorded into one open
+// compute pass and submitted every `flushEvery` dispatches, uniforms go into one arena written once per
+// submission. Validation errors, compile errors and lost devices surface as exceptions naming the kernel.
+import { acquireGpu, type GpuContext } from './device.js';
+import { kernelKey, PipelineCache, type KernelSpec } from './pipelines.js';
+import { BufferPool, fmtBytes } from './pool.js';
+import type { KernelRecord } from './profiler.js';
+import { Tensor, shapeSize } from './tensor.js';
+
+export type Binding = Tensor | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export interface Dispatch {
+  kernel: KernelSpec;
+  /** storage buffers at @binding(1..n) in order; the uniform block (if any) is @binding(0) */
+  bindings: Binding[];
+  /** uniform block contents; build with `uniforms()` */
+  uniforms?: ArrayBuffer;
+  /** workgroup counts */
+  grid: [number, number?, number?];
+  /** for the profiler: useful floating-point operations and bytes moved by this dispatch */
+  flops?: number;
+  bytes?: number;
+  label?: string;
+}
+
+/** A float for `uniforms()` (plain numbers are packed as u32, negative ones as i32). */
+export class F32 {
+  constructor(readonly value: number) {}
+}
+export const f32 = (v: number) => new F32(v);
+
+/** Packs a uniform block of 4-byte scalars in declaration order (keep WGSL structs scalar-only). */
+export function uniforms(...values: Array<number | F32>): ArrayBuffer {
+  const n = Math.max(4, Math.ceil(values.length / 4) * 4);
+  const buf = new ArrayBuffer(n * 4);
+  const u = new Uint32Array(buf);
+  const i = new Int32Array(buf);
+  const f = new Float32Array(buf);
+  values.forEach((v, k) => {
+    if (v instanceof F32) f[k] = v.value;
+    else if (!Number.isInteger(v)) throw new Error(`uniforms(): ${v} at ${k} is not an integer (wrap floats in f32())`);
+    else if (v < 0) i[k] = v;
+    else u[k] = v;
+  });
+  return buf;
+}
+
+const ARENA_BYTES = 1 << 18;
+
+export interface EngineOptions {
+  gpu?: GpuContext;
+  /** dispatches per submitted command buffer */
+  flushEvery?: number;
+}
+
+export class Engine {
+  readonly device: GPUDevice;
+  readonly limits: GPUSupportedLimits;
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  private flushEvery: number;
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private recorded = 0;
+  private arena: GPUBuffer;
+  private arenaCpu = new Uint8Array(ARENA_BYTES);
+  private arenaUsed = 0;
+  private uniformAlign: number;
+  private storageAlign: number;
+  private errors: Promise<void>[] = [];
+  private deviceError: Error | null = null;
+  private lastKernel = '';
+
+  // profiling state
+  private profiling = false;
+  private querySet: GPUQuerySet | null = null;
+  private queryCapacity = 0;
+  private queriesUsed = 0;
+  private pendingRecords: Array<KernelRecord & { query: number }> = [];
+  private resolved: Array<Promise<void>> = [];
+  records: KernelRecord[] = [];
+  dispatchCount = 0;
+
+  static async create(opts: EngineOptions = {}): Promise<Engine> {
+    return new Engine(opts.gpu ?? (await acquireGpu()), opts);
+  }
+
+  constructor(
+    readonly gpu: GpuContext,
+    opts: EngineOptions = {},
+  ) {
+    this.device = gpu.device;
+    this.limits = gpu.device.limits;
+    this.flushEvery = opts.flushEvery ?? 64;
+    this.pool = new BufferPool(this.device, Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize));
+    this.pipelines = new PipelineCache(this.device);
+    this.uniformAlign = this.limits.minUniformBufferOffsetAlignment;
+    this.storageAlign = this.limits.minStorageBufferOffsetAlignment;
+    this.arena = this.device.createBuffer({
+      size: ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'uniform-arena',
+    });
+    this.device.addEventListener('uncapturederror', (ev: any) => {
+      this.deviceError ??= new Error(`WebGPU error near kernel '${this.lastKernel}': ${ev.error?.message ?? ev}`);
+    });
+    this.device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.deviceError ??= new Error(`WebGPU device lost: ${info.message}`);
+    });
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  tensor(shape: readonly number[], label = 'tensor'): Tensor {
+    const n = shapeSize(shape);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`tensor '${label}': invalid shape [${shape}]`);
+    return new Tensor(this.pool.acquire(n * 4, label), shape, label);
+  }
+
+  /** A new tensor holding `data` (Float32Array, or Uint32Array/Int32Array reinterpreted bitwise). */
+  upload(data: Float32Array | Uint32Array | Int32Array, shape: readonly number[], label = 'upload'): Tensor {
+    if (data.length !== shapeSize(shape)) {
+      throw new Error(`upload '${label}': ${data.length} values for shape [${shape}] (${shapeSize(shape)} elements)`);
+    }
+    const t = this.tensor(shape, label);
+    this.write(t, data);
+    return t;
+  }
+
+  write(t: Tensor, data: Float32Array | Uint32Array | Int32Array): void {
+    if (data.length !== t.size) throw new Error(`write '${t.label}': ${data.length} values for ${t.size} elements`);
+    // Recorded work that still reads the old contents must reach the queue before the write does.
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, t.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  release(...ts: Array<Tensor | null | undefined>): void {
+    for (const t of ts) if (t && t.offset === 0) this.pool.release(t.buffer);
+  }
+
+  async read(t: Tensor): Promise<Float32Array> {
+    return new Float32Array(await this.readBytes(t));
+  }
+
+  async readU32(t: Tensor): Promise<Uint32Array> {
+    return new Uint32Array(await this.readBytes(t));
+  }
+
+  private async readBytes(t: Tensor): Promise<ArrayBuffer> {
+    this.flush();
+    const staging = this.device.createBuffer({ size: t.byteSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(t.buffer, t.offset * 4, staging, 0, t.byteSize);
+    this.device.queue.submit([enc.finish()]);
+    // Dawn on Node with lavapipe has aborted ("futex facility", "mutex owner died") when mapAsync was
+    // issued while the queue was still busy; waiting for the queue first has been reliable.
+    await this.device.queue.onSubmittedWorkDone();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      await this.checkErrors();
+      throw e;
+    }
+    const out = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    await this.checkErrors();
+    return out;
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  run(d: Dispatch): void {
+    if (this.deviceError) throw this.deviceError;
+    const name = kernelKey(d.kernel);
+    this.lastKernel = d.label ?? name;
+    const [gx, gy = 1, gz = 1] = d.grid;
+    const maxG = this.limits.maxComputeWorkgroupsPerDimension;
+    if (gx > maxG || gy > maxG || gz > maxG) {
+      throw new Error(`kernel '${name}': grid [${gx},${gy},${gz}] exceeds maxComputeWorkgroupsPerDimension ${maxG}`);
+    }
+    if (gx === 0 || gy === 0 || gz === 0) return;
+    const pipeline = this.pipelines.get(d.kernel);
+
+    const entries: GPUBindGroupEntry[] = [];
+    if (d.uniforms) {
+      const bytes = d.uniforms.byteLength;
+      if (this.arenaUsed + bytes > ARENA_BYTES) this.flush();
+      const off = this.arenaUsed;
+      this.arenaCpu.set(new Uint8Array(d.uniforms), off);
+      this.arenaUsed = Math.ceil((off + bytes) / this.uniformAlign) * this.uniformAlign;
+      entries.push({ binding: 0, resource: { buffer: this.arena, offset: off, size: bytes } });
+    }
+    d.bindings.forEach((b, i) => {
+      const res = b instanceof Tensor ? { buffer: b.buffer, offset: b.offset * 4, size: b.byteSize } : b;
+      const size = res.size ?? res.buffer.size - (res.offset ?? 0);
+      if (size > this.limits.maxStorageBufferBindingSize) {
+        throw new Error(
+          `buffer limit exceeded: kernel '${name}' binds ${fmtBytes(size)} at binding ${i + 1}, ` +
+            `over maxStorageBufferBindingSize ${fmtBytes(this.limits.maxStorageBufferBindingSize)}`,
+        );
+      }
+      if ((res.offset ?? 0) % this.storageAlign) {
+        throw new Error(`kernel '${name}': binding ${i + 1} offset ${res.offset} is not ${this.storageAlign}-byte aligned`);
+      }
+      entries.push({ binding: i + 1, resource: { buffer: res.buffer, offset: res.offset ?? 0, size } });
+    });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: name });
+
+    if (this.profiling) this.runProfiled(pipeline, bindGroup, [gx, gy, gz], d, name);
+    else {
+      if (!this.pass) {
+        this.encoder = this.device.createCommandEncoder();
+        this.device.pushErrorScope('validation');
+        this.pass = this.encoder.beginComputePass();
+      }
+      this.pass.setPipeline(pipeline);
+      this.pass.setBindGroup(0, bindGroup);
+      this.pass.dispatchWorkgroups(gx, gy, gz);
+    }
+    this.dispatchCount++;
+    if (++this.recorded >= this.flushEvery) this.flush();
+  }
+
+  private runProfiled(pipeline: GPUComputePipeline, bg: GPUBindGroup, g: number[], d: Dispatch, name: string) {
+    const rec = { label: d.label ?? name, kernel: name, flops: d.flops ?? 0, bytes: d.bytes ?? 0, ms: 0 };
+    if (!this.encoder) {
+      this.encoder = this.device.createCommandEncoder();
+      this.device.pushErrorScope('validation');
+    }
+    if (this.gpu.hasTimestamps) {
+      if (this.queriesUsed + 2 > this.queryCapacity) this.flush();
+      if (!this.encoder) {
+        this.encoder = this.device.createCommandEncoder();
+        this.device.pushErrorScope('validation');
+      }
+      const q = this.queriesUsed;
+      this.queriesUsed += 2;
+      const pass = this.encoder.beginComputePass({
+        timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 },
+      });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bg);
+      pass.dispatchWorkgroups(g[0], g[1], g[2]);
+      pass.end();
+      this.pendingRecords.push({ ...rec, query: q });
+    } else {
+      // No timestamps: submit the dispatch alone and time it on the CPU.
+      const pass = this.encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bg);
+      pass.dispatchWorkgroups(g[0], g[1], g[2]);
+      pass.end();
+      const t0 = performance.now();
+      this.flush();
+      const r = { ...rec };
+      this.records.push(r);
+      this.resolved.push(this.device.queue.onSubmittedWorkDone().then(() => void (r.ms = performance.now() - t0)));
+    }
+  }
+
+  /** Submit everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.pass?.end();
+    this.pass = null;
+    if (this.pendingRecords.length) {
+      const n = this.queriesUsed;
+      const resolve = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      const staging = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      this.encoder.resolveQuerySet(this.querySet!, 0, n, resolve, 0);
+      this.encoder.copyBufferToBuffer(resolve, 0, staging, 0, n * 8);
+      const recs = this.pendingRecords;
+      this.pendingRecords = [];
+      this.queriesUsed = 0;
+      this.records.push(...recs);
+      this.resolved.push(
+        (async () => {
+          await staging.mapAsync(GPUMapMode.READ);
+          const ts = new BigInt64Array(staging.getMappedRange());
+          for (const r of recs) {
+            r.ms = Number(ts[r.query + 1] - ts[r.query]) / 1e6;
+            r.startMs = Number(ts[r.query]) / 1e6;
+          }
+          staging.unmap();
+          staging.destroy();
+          resolve.destroy();
+        })(),
+      );
+    }
+    if (this.arenaUsed) this.device.queue.writeBuffer(this.arena, 0, this.arenaCpu, 0, this.arenaUsed);
+    this.arenaUsed = 0;
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.recorded = 0;
+    const err = this.device.popErrorScope().then((e) => {
+      if (e) throw new Error(`WebGPU validation error (kernel '${this.lastKernel}' or earlier in this batch): ${e.message}`);
+    });
+    this.errors.push(err);
+  }
+
+  /** Wait for all submitted work; rethrow compile, validation and device errors. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  private async checkErrors(): Promise<void> {
+    const pend = [...this.pipelines.pending, ...this.errors];
+    this.pipelines.pending = [];
+    this.errors = [];
+    await Promise.all(pend);
+    if (this.deviceError) throw this.deviceError;
+  }
+
+  // ---------------------------------------------------------------- profiling
+
+  /** Start recording per-dispatch GPU times (clears earlier records). */
+  startProfiling(capacity = 2048): void {
+    this.flush();
+    this.profiling = true;
+    this.records = [];
+    if (this.gpu.hasTimestamps && (!this.querySet || this.queryCapacity < capacity * 2)) {
+      this.querySet?.destroy();
+      this.queryCapacity = Math.min(capacity * 2, 4096);
+      this.querySet = this.device.createQuerySet({ type: 'timestamp', count: this.queryCapacity });
+    }
+  }
+
+  /** Stop profiling and return the records with their GPU times filled in. */
+  async stopProfiling(): Promise<KernelRecord[]> {
+    this.flush();
+    this.profiling = false;
+    await Promise.all(this.resolved);
+    this.resolved = [];
+    await this.checkErrors();
+    return this.records;
+  }
+
+  get timingSource(): string {
+    return this.gpu.hasTimestamps ? 'GPU timestamps' : 'wall time per dispatch (no timestamp-query)';
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.destroyFree();
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,7 @@
+export * from './device.js';
+export * from './executor.js';
+export * from './pipelines.js';
+export * from './pool.js';
+export * from './profiler.js';
+export * from './shaders.js';
+export * from './tensor.js';

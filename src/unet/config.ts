@@ -1,0 +1,264 @@
+// The resolved architecture of a guided-diffusion `UNetModel` (see tools/convert-weights and README).
+// Filled in by parseModelConfig(); this interface is shared by the converter and the model builder.
+export interface UNetConfig {
+  imageSize: number;
+  inChannels: number;
+  modelChannels: number;
+  /** out_channels of UNetModel: inChannels * (learnSigma ? 2 : 1) for the published models */
+  outChannels: number;
+  numResBlocks: number;
+  /** downsample rates `ds` at which attention is applied (guided-diffusion: image_size // res) */
+  attentionDs: number[];
+  channelMult: number[];
+  numHeads: number;
+  /** -1 when heads are given by numHeads */
+  numHeadChannels: number;
+  /** resolved: numHeadsUpsample === -1 in the create_model args means numHeads */
+  numHeadsUpsample: number;
+  useScaleShiftNorm: boolean;
+  resblockUpdown: boolean;
+  learnSigma: boolean;
+}
+
+export class ModelConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelConfigError';
+  }
+}
+
+/** guided-diffusion `create_model`'s defaults when channel_mult == "" (anything else raises there too). */
+const DEFAULT_CHANNEL_MULT: Record<number, number[]> = {
+  512: [0.5, 1, 1, 2, 2, 4, 4],
+  256: [1, 1, 2, 2, 4, 4],
+  128: [1, 1, 2, 3, 4],
+  64: [1, 2, 3, 4],
+};
+
+/**
+ * Resolve a model config into a UNetConfig. Accepted inputs (object, or a JSON / flat-YAML string):
+ *  (a) guided-diffusion `create_model(...)` keyword arguments (`image_size`, `num_channels`, ...);
+ *  (b) a wrapper `{ model: {create_model args}, in_channels?, out_channels?, ... }` (extra wrapper
+ *      keys such as `diffusion` are ignored);
+ *  (c) the DPS repo's configs/model_config.yaml (flat `key: value`, `model_path` etc. ignored);
+ *  (d) an already-resolved UNetConfig (camelCase, as stored by modelConfigToJson).
+ * Missing create_model arguments take create_model's own signature defaults (not those of
+ * model_and_diffusion_defaults), since that is what calling create_model(**cfg) would do.
+ */
+export function parseModelConfig(input: string | object): UNetConfig {
+  let obj: unknown = input;
+  if (typeof input === 'string') obj = parseConfigText(input);
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new ModelConfigError('model config must be an object');
+  const o = obj as Record<string, unknown>;
+  if ('modelChannels' in o) return parseStoredConfig(o);
+  if (o.model !== null && typeof o.model === 'object' && !Array.isArray(o.model)) {
+    const args: Record<string, unknown> = { ...(o.model as Record<string, unknown>) };
+    // Wrapper-level channel counts override (they describe the checkpoint, e.g. 1-channel Fashion-MNIST).
+    if (o.in_channels !== undefined) args.in_channels = o.in_channels;
+    if (o.out_channels !== undefined) args.out_channels = o.out_channels;
+    return fromCreateModelArgs(args);
+  }
+  return fromCreateModelArgs(o);
+}
+
+function parseConfigText(text: string): unknown {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try {
+      return JSON.parse(t);
+    } catch (e) {
+      throw new ModelConfigError(`model config looks like JSON but does not parse: ${(e as Error).message}`);
+    }
+  }
+  return parseFlatYaml(text);
+}
+
+/**
+ * A deliberately tiny YAML subset: one `key: value` per line, `#` comments, `---`, scalar values
+ * (quoted strings, ints, floats, booleans incl. PyYAML's True/False/yes/no, null). That is all the
+ * DPS model configs use; nesting or lists are rejected rather than misread.
+ */
+export function parseFlatYaml(text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = stripComment(raw).trimEnd();
+    if (line.trim() === '' || line.trim() === '---' || line.trim() === '...') return;
+    const where = `YAML line ${i + 1} ("${raw.trim()}")`;
+    if (/^\s/.test(line)) throw new ModelConfigError(`${where}: nested YAML is not supported; use flat "key: value" lines`);
+    const m = /^([A-Za-z_][\w.-]*)\s*:(?:\s+(.*))?$/.exec(line);
+    if (!m) throw new ModelConfigError(`${where}: expected "key: value"`);
+    const value = (m[2] ?? '').trim();
+    if (value === '' || value === '|' || value === '>' ) {
+      // An empty value would start a nested block in YAML; only allow it when no block follows.
+      const next = lines.slice(i + 1).find((l) => stripComment(l).trim() !== '');
+      if (next !== undefined && /^\s/.test(next)) throw new ModelConfigError(`${where}: nested YAML is not supported`);
+      if (value !== '') throw new ModelConfigError(`${where}: block scalars are not supported`);
+    }
+    out[m[1]] = yamlScalar(value, where);
+  });
+  return out;
+}
+
+function stripComment(line: string): string {
+  let q: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (q) {
+      if (c === q) q = null;
+    } else if (c === '"' || c === "'") q = c;
+    else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]))) return line.slice(0, i);
+  }
+  return line;
+}
+
+function yamlScalar(v: string, where: string): unknown {
+  if (v === '' || v === '~' || v === 'null' || v === 'Null' || v === 'NULL') return null;
+  if (v.startsWith('"')) {
+    try {
+      return JSON.parse(v);
+    } catch {
+      throw new ModelConfigError(`${where}: bad double-quoted string`);
+    }
+  }
+  if (v.startsWith("'")) {
+    if (!v.endsWith("'") || v.length < 2) throw new ModelConfigError(`${where}: bad single-quoted string`);
+    return v.slice(1, -1).replace(/''/g, "'");
+  }
+  if (v.startsWith('[') || v.startsWith('{')) throw new ModelConfigError(`${where}: flow collections are not supported`);
+  if (/^(true|True|TRUE|yes|Yes|YES|on|On|ON)$/.test(v)) return true;
+  if (/^(false|False|FALSE|no|No|NO|off|Off|OFF)$/.test(v)) return false;
+  if (/^[-+]?\d+$/.test(v)) return parseInt(v, 10);
+  if (/^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$/.test(v)) return parseFloat(v);
+  return v;
+}
+
+function intArg(a: Record<string, unknown>, key: string, def?: number): number {
+  const v = a[key] ?? def;
+  if (v === undefined) throw new ModelConfigError(`model config is missing required option "${key}"`);
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new ModelConfigError(`option "${key}" must be an integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function boolArg(a: Record<string, unknown>, key: string, def: boolean): boolean {
+  const v = a[key];
+  if (v === undefined || v === null) return def;
+  if (typeof v === 'boolean') return v;
+  if (v === 0 || v === 1) return v === 1;
+  if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  throw new ModelConfigError(`option "${key}" must be a boolean, got ${JSON.stringify(v)}`);
+}
+
+/** "1,1,2,2,4,4", "(1, 2, 2)", [1,2,2] or "" (default by image size, exactly as create_model). */
+function channelMultArg(v: unknown, imageSize: number): number[] {
+  if (v === undefined || v === null || v === '') {
+    const d = DEFAULT_CHANNEL_MULT[imageSize];
+    if (!d) {
+      throw new ModelConfigError(
+        `option "channel_mult" is empty and guided-diffusion defines no default for image_size ${imageSize} ` +
+          `(only 64, 128, 256, 512); set channel_mult explicitly, e.g. "1,2,2"`,
+      );
+    }
+    return [...d];
+  }
+  const parts = Array.isArray(v) ? v : typeof v === 'number' ? [v] : typeof v === 'string' ? v.replace(/[()[\]\s]/g, '').split(',').filter((s) => s !== '') : null;
+  const nums = parts?.map((p) => (typeof p === 'string' ? Number(p) : p));
+  if (!nums || nums.length === 0 || !nums.every((n) => typeof n === 'number' && Number.isFinite(n) && n > 0)) {
+    throw new ModelConfigError(`option "channel_mult" must be a comma-separated list of positive numbers, got ${JSON.stringify(v)}`);
+  }
+  return nums as number[];
+}
+
+/** attention_resolutions are resolutions (e.g. "32,16,8"); UNetModel wants downsample rates image_size // res. */
+function attentionDsArg(v: unknown, imageSize: number): number[] {
+  const parts = Array.isArray(v) ? v : typeof v === 'number' ? [v] : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : null;
+  const res = parts?.map((p) => (typeof p === 'string' ? Number(p) : p));
+  if (!res || !res.every((r) => typeof r === 'number' && Number.isInteger(r) && r > 0)) {
+    throw new ModelConfigError(`option "attention_resolutions" must be a comma-separated list of positive integers, got ${JSON.stringify(v)}`);
+  }
+  return (res as number[]).map((r) => Math.floor(imageSize / r));
+}
+
+function fromCreateModelArgs(a: Record<string, unknown>): UNetConfig {
+  if (boolArg(a, 'class_cond', false)) {
+    throw new ModelConfigError('option "class_cond" is true: class-conditional models (label_emb) are not supported; use an unconditional checkpoint');
+  }
+  if (boolArg(a, 'use_fp16', false)) {
+    throw new ModelConfigError('option "use_fp16" is true: fp16 checkpoints are not supported yet; convert the checkpoint to fp32 and set use_fp16 to false');
+  }
+  if (boolArg(a, 'use_new_attention_order', false)) {
+    throw new ModelConfigError('option "use_new_attention_order" is true: only the legacy attention head order (QKVAttentionLegacy) is supported');
+  }
+  const imageSize = intArg(a, 'image_size');
+  const learnSigma = boolArg(a, 'learn_sigma', false);
+  const inChannels = intArg(a, 'in_channels', 3);
+  const numHeads = intArg(a, 'num_heads', 1);
+  const numHeadsUpsample = intArg(a, 'num_heads_upsample', -1);
+  const cfg: UNetConfig = {
+    imageSize,
+    inChannels,
+    modelChannels: intArg(a, 'num_channels'),
+    outChannels: intArg(a, 'out_channels', inChannels * (learnSigma ? 2 : 1)),
+    numResBlocks: intArg(a, 'num_res_blocks'),
+    attentionDs: attentionDsArg(a.attention_resolutions ?? '16', imageSize),
+    channelMult: channelMultArg(a.channel_mult, imageSize),
+    numHeads,
+    numHeadChannels: intArg(a, 'num_head_channels', -1),
+    numHeadsUpsample: numHeadsUpsample === -1 ? numHeads : numHeadsUpsample,
+    useScaleShiftNorm: boolArg(a, 'use_scale_shift_norm', false),
+    resblockUpdown: boolArg(a, 'resblock_updown', false),
+    learnSigma,
+  };
+  validateConfig(cfg);
+  return cfg;
+}
+
+function validateConfig(c: UNetConfig): void {
+  for (const k of ['imageSize', 'inChannels', 'modelChannels', 'outChannels', 'numResBlocks', 'numHeads', 'numHeadsUpsample'] as const) {
+    if (!(Number.isInteger(c[k]) && c[k] > 0)) throw new ModelConfigError(`config field ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (!(c.numHeadChannels === -1 || (Number.isInteger(c.numHeadChannels) && c.numHeadChannels > 0))) {
+    throw new ModelConfigError(`config field numHeadChannels must be -1 or a positive integer, got ${c.numHeadChannels}`);
+  }
+}
+
+const STORED_KEYS: (keyof UNetConfig)[] = [
+  'imageSize', 'inChannels', 'modelChannels', 'outChannels', 'numResBlocks', 'attentionDs',
+  'channelMult', 'numHeads', 'numHeadChannels', 'numHeadsUpsample', 'useScaleShiftNorm', 'resblockUpdown', 'learnSigma',
+];
+
+/** Canonical JSON (fixed key order) of a resolved config, e.g. for safetensors `__metadata__.config`. */
+export function modelConfigToJson(cfg: UNetConfig): string {
+  const o: Record<string, unknown> = {};
+  for (const k of STORED_KEYS) o[k] = cfg[k];
+  return JSON.stringify(o);
+}
+
+/** Inverse of modelConfigToJson; validates every field so a corrupt metadata entry fails loudly. */
+export function parseStoredConfig(input: string | object): UNetConfig {
+  let o: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      o = JSON.parse(input);
+    } catch (e) {
+      throw new ModelConfigError(`stored UNet config is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  if (o === null || typeof o !== 'object') throw new ModelConfigError('stored UNet config is not an object');
+  const r = o as Record<string, unknown>;
+  for (const k of STORED_KEYS) {
+    const v = r[k];
+    const ok =
+      k === 'attentionDs' || k === 'channelMult'
+        ? Array.isArray(v) && v.every((x) => typeof x === 'number')
+        : k === 'useScaleShiftNorm' || k === 'resblockUpdown' || k === 'learnSigma'
+          ? typeof v === 'boolean'
+          : typeof v === 'number';
+    if (!ok) throw new ModelConfigError(`stored UNet config: field "${k}" is missing or has the wrong type (${JSON.stringify(v)})`);
+  }
+  const cfg = {} as Record<string, unknown>;
+  for (const k of STORED_KEYS) cfg[k] = Array.isArray(r[k]) ? [...(r[k] as number[])] : r[k];
+  validateConfig(cfg as unknown as UNetConfig);
+  return cfg as unknown as UNetConfig;
+}
