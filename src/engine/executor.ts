@@ -265,6 +265,7 @@ export class Engine {
     if (!this.encoder) return;
     this.pass?.end();
     this.pass = null;
+    let readTimestamps: (() => void) | null = null;
     if (this.pendingRecords.length) {
       const n = this.queriesUsed;
       const resolve = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
@@ -275,7 +276,7 @@ export class Engine {
       this.pendingRecords = [];
       this.queriesUsed = 0;
       this.records.push(...recs);
-      this.resolved.push(
+      readTimestamps = () => this.resolved.push(
         (async () => {
           await staging.mapAsync(GPUMapMode.READ);
           const ts = new BigInt64Array(staging.getMappedRange());
@@ -292,6 +293,8 @@ export class Engine {
     if (this.arenaUsed) this.device.queue.writeBuffer(this.arena, 0, this.arenaCpu, 0, this.arenaUsed);
     this.arenaUsed = 0;
     this.device.queue.submit([this.encoder.finish()]);
+    // mapAsync on the staging buffer only after the submit that copies into it
+    readTimestamps?.();
     this.encoder = null;
     this.recorded = 0;
     const err = this.device.popErrorScope().then((e) => {

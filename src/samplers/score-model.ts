@@ -25,4 +25,12 @@ export interface ScoreModel {
   jvp(x: Tensor, t: readonly number[], v: Tensor): { out: Tensor; tangent: Tensor };
   /** f(x), Df[w], Df[v] and the mixed second derivative D²f(x)[w, v] — one hyper-dual pass */
   d2(x: Tensor, t: readonly number[], w: Tensor, v: Tensor): { out: Tensor; dw: Tensor; dv: Tensor; d2: Tensor };
+
+  /**
+   * Optional: f(x) now and reverse mode later, for a cotangent that is computed from f(x) itself (DPS,
+   * ΠGDM, MCG, DSG guidance): one forward pass instead of forward + vjp's own forward. `backward(u)` returns
+   * uᵀ ∂f/∂x and may be called at most once; `release()` frees what the forward kept and must be called
+   * either way (after backward, or instead of it). Samplers fall back to forward() + vjp() without it.
+   */
+  forwardWithVjp?(x: Tensor, t: readonly number[]): { out: Tensor; backward(u: Tensor): Tensor; release(): void };
 }

@@ -1,0 +1,182 @@
+// guided-diffusion QKVAttentionLegacy for K stacked forward-mode components (1 plain, 2 dual,
+// 4 hyper-dual). qkv is [K*N, 3*H*ch, T]; head h of image n (bh = n*H + h) owns the channel block
+// [bh*3ch, (bh+1)*3ch) = (q | k | v), each [ch, T]. For every query t:
+//   L[t,s] = (1/sqrt(ch)) sum_c q[c,t] k[c,s],  w = softmax_s(L),  a[c,t] = sum_s w[t,s] v[c,s]
+// evaluated in hyper-dual arithmetic (exact product/chain rules; docs/autodiff.md). The softmax shift
+// m = max_s L_p[t,s] is a plain number: softmax is shift invariant, so it needs no tangent.
+//
+// One workgroup per (block of BQ query rows, bh). Workgroup memory holds the BQ x T logits (all K
+// components, rows padded to TS = T + 1 floats against bank conflicts):
+//   phase 1  lanes over (row, s): logits, k reads contiguous across lanes
+//   phase 2  R = 256/BQ lanes per row: row max, exp, row sum Z (segmented tree reductions)
+//   phase 3  lanes over (row, c): a = (sum_s e[t,s] v[c,s]) / Z
+// No barrier sits inside a loop (lavapipe), only in the unrolled trees.
+
+// ---- hyper-dual helpers (kept identical in groupnorm/activation/attention .wgsl; test checks) ----
+// A hyper-dual number p + a e1 + b e2 + c e1e2 (e1^2 = e2^2 = 0) is a vec4f (p, a, b, c).
+// K = 1: plain f32 (only p), K = 2: dual number (p, a), K = 4: all four components. The K tests are
+// constants at pipeline creation, so the unused arithmetic folds away.
+override K: u32 = 1u;
+
+fn hd_mul(x: vec4f, y: vec4f) -> vec4f {
+  if (K == 1u) { return vec4f(x.x * y.x, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(x.x * y.x, x.x * y.y + x.y * y.x, 0.0, 0.0); }
+  return vec4f(x.x * y.x, x.x * y.y + x.y * y.x, x.x * y.z + x.z * y.x,
+               x.x * y.w + x.y * y.z + x.z * y.y + x.w * y.x);
+}
+
+// f(x) for a scalar f, given f(p), f'(p), f''(p): (f, f' a, f' b, f' c + f'' a b)
+fn hd_apply(x: vec4f, f0: f32, f1: f32, f2: f32) -> vec4f {
+  if (K == 1u) { return vec4f(f0, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(f0, f1 * x.y, 0.0, 0.0); }
+  return vec4f(f0, f1 * x.y, f1 * x.z, f1 * x.w + f2 * x.y * x.z);
+}
+
+fn hd_scale(x: vec4f, s: f32) -> vec4f {
+  if (K == 1u) { return vec4f(x.x * s, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(x.x * s, x.y * s, 0.0, 0.0); }
+  return x * s;
+}
+
+// silu(p) = p s, s = sigmoid(p); silu' = s (1 + p (1 - s)); silu'' = s (1 - s) (2 + p (1 - 2 s))
+fn hd_silu(x: vec4f) -> vec4f {
+  let p = x.x;
+  let s = 1.0 / (1.0 + exp(-p));
+  return hd_apply(x, p * s, s * (1.0 + p * (1.0 - s)), s * (1.0 - s) * (2.0 + p * (1.0 - 2.0 * s)));
+}
+
+fn hd_exp(x: vec4f) -> vec4f {
+  let e = exp(x.x);
+  return hd_apply(x, e, e, e);
+}
+
+fn hd_inv(x: vec4f) -> vec4f {
+  let r = 1.0 / x.x;
+  return hd_apply(x, r, -r * r, 2.0 * r * r * r);
+}
+// ---- end of hyper-dual helpers ----
+
+const WG: u32 = 256u;
+override BQ: u32 = 16u;           // query rows per workgroup (power of two, <= 256)
+override TS: u32 = 17u;           // padded row stride of P (T + 1)
+override PSIZE: u32 = 272u;       // K * BQ * TS
+override R: u32 = WG / BQ;        // lanes per row in phase 2 (derived, not set)
+
+struct Params {
+  T: u32,
+  ch: u32,          // channels per head
+  H: u32,           // heads
+  NB: u32,          // N * H: (image, head) pairs per component
+  inStride: u32,    // component stride of qkv: N*3*H*ch*T
+  outStride: u32,   // component stride of the output: N*H*ch*T
+  scale2: f32,      // 1/sqrt(ch): PyTorch's two ch^(-1/4) factors
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+var<workgroup> P: array<f32, PSIZE>;
+var<workgroup> red: array<vec4f, WG>;
+
+fn ld_in(i: u32) -> vec4f {
+  var v = vec4f(qkv[i], 0.0, 0.0, 0.0);
+  if (K >= 2u) { v.y = qkv[p.inStride + i]; }
+  if (K == 4u) { v.z = qkv[2u * p.inStride + i]; v.w = qkv[3u * p.inStride + i]; }
+  return v;
+}
+
+fn ld_P(row: u32, s: u32) -> vec4f {
+  let o = row * TS + s;
+  var v = vec4f(P[o], 0.0, 0.0, 0.0);
+  if (K >= 2u) { v.y = P[BQ * TS + o]; }
+  if (K == 4u) { v.z = P[2u * BQ * TS + o]; v.w = P[3u * BQ * TS + o]; }
+  return v;
+}
+
+fn st_P(row: u32, s: u32, v: vec4f) {
+  let o = row * TS + s;
+  P[o] = v.x;
+  if (K >= 2u) { P[BQ * TS + o] = v.y; }
+  if (K == 4u) { P[2u * BQ * TS + o] = v.z; P[3u * BQ * TS + o] = v.w; }
+}
+
+// Segmented reductions: red[row*R] <- op over red[row*R .. row*R + R). Unrolled (lavapipe).
+fn seg_step_max(l: u32, o: u32) {
+  if (o < R && l % R < o) { red[l] = max(red[l], red[l + o]); }
+  workgroupBarrier();
+}
+fn seg_max(l: u32) {
+  seg_step_max(l, 128u); seg_step_max(l, 64u); seg_step_max(l, 32u); seg_step_max(l, 16u);
+  seg_step_max(l, 8u); seg_step_max(l, 4u); seg_step_max(l, 2u); seg_step_max(l, 1u);
+}
+fn seg_step_sum(l: u32, o: u32) {
+  if (o < R && l % R < o) { red[l] += red[l + o]; }
+  workgroupBarrier();
+}
+fn seg_sum(l: u32) {
+  seg_step_sum(l, 128u); seg_step_sum(l, 64u); seg_step_sum(l, 32u); seg_step_sum(l, 16u);
+  seg_step_sum(l, 8u); seg_step_sum(l, 4u); seg_step_sum(l, 2u); seg_step_sum(l, 1u);
+}
+
+@compute @workgroup_size(WG)
+fn attention(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let l = lid.x;
+  let T = p.T;
+  let ch = p.ch;
+  let bh = wid.y;
+  let t0 = wid.x * BQ;
+  let qb = bh * 3u * ch * T;
+  let kb = qb + ch * T;
+  let vb = kb + ch * T;
+
+  // phase 1: logits
+  for (var idx = l; idx < BQ * T; idx += WG) {
+    let row = idx / T;
+    let s = idx % T;
+    let t = t0 + row;
+    var z = vec4f(0.0);
+    if (t < T) {
+      for (var c = 0u; c < ch; c++) { z += hd_mul(ld_in(qb + c * T + t), ld_in(kb + c * T + s)); }
+    }
+    st_P(row, s, hd_scale(z, p.scale2));
+  }
+  workgroupBarrier();
+
+  // phase 2: softmax numerators and row sums
+  let row = l / R;
+  let j = l % R;
+  var m = -3.0e38;
+  for (var s = j; s < T; s += R) { m = max(m, P[row * TS + s]); }
+  red[l] = vec4f(m);
+  workgroupBarrier();
+  seg_max(l);
+  let mrow = red[row * R].x;
+  workgroupBarrier(); // the row max is read before red is reused
+  var zs = vec4f(0.0);
+  for (var s = j; s < T; s += R) {
+    let e = hd_exp(ld_P(row, s) - vec4f(mrow, 0.0, 0.0, 0.0));
+    st_P(row, s, e);
+    zs += e;
+  }
+  red[l] = zs;
+  workgroupBarrier();
+  seg_sum(l);
+
+  // phase 3: a[c,t] = (sum_s e[t,s] v[c,s]) / Z[t]
+  for (var idx = l; idx < BQ * ch; idx += WG) {
+    let r = idx % BQ;
+    let c = idx / BQ;
+    let t = t0 + r;
+    if (t < T) {
+      var acc = vec4f(0.0);
+      for (var s = 0u; s < T; s++) { acc += hd_mul(ld_P(r, s), ld_in(vb + c * T + s)); }
+      let y = hd_mul(acc, hd_inv(red[r * R]));
+      let o = (bh * ch + c) * T + t;
+      out[o] = y.x;
+      if (K >= 2u) { out[p.outStride + o] = y.y; }
+      if (K == 4u) { out[2u * p.outStride + o] = y.z; out[3u * p.outStride + o] = y.w; }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// VJP of GroupNorm (+ scale-shift, + SiLU), K = 1. With xhat = (x - mu) r, z = xhat*A + B
+// (A = gamma (1+scale), B = beta (1+scale) + shift), y = silu(z) or z, and g = dL/dxhat = gy silu'(z) A:
+//   gx = r (g - mean(g) - xhat mean(g xhat))        (means over the group; docs/autodiff.md)
+// Dispatches: gnb_reduce (per chunk partial sums of g and g*xhat), gnb_finalize (per group means),
+// gnb_apply (per element). mu, r come from groupnorm.wgsl's gn_stats/gn_finalize with K = 1.
+// Layout and Params as in groupnorm.wgsl (cs = N*C*S, groups contiguous, L elements each).
+
+const WG: u32 = 256u;
+const E: u32 = 32u;
+const CHUNK: u32 = WG * E;    // must equal GN_CHUNK in src/engine/ops/groupnorm.ts
+
+override SILU: bool = false;
+override SS: bool = false;
+
+struct Params {
+  N: u32,
+  C: u32,
+  S: u32,
+  G: u32,
+  L: u32,
+  nChunks: u32,
+  cs: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<vec4f>;   // [N*G, 2]: (mu, r) in .x
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read> ss: array<f32>;
+@group(0) @binding(6) var<storage, read> gy: array<f32>;
+// gnb_reduce
+@group(0) @binding(7) var<storage, read_write> part: array<vec4f>;  // [N*G, nChunks]: (sum g, sum g xhat)
+// gnb_finalize
+@group(0) @binding(1) var<storage, read> fin_part: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> fin_sums: array<vec4f>; // [N*G]: (mean g, mean g xhat)
+// gnb_apply
+@group(0) @binding(7) var<storage, read> sums: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> gx: array<f32>;
+
+fn flat(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+// (xhat, g = dL/dxhat) of flat element i in channel c of image n, group ng
+fn grad_xhat(i: u32, n: u32, c: u32, ng: u32) -> vec2f {
+  let xhat = (x[i] - stats[2u * ng].x) * stats[2u * ng + 1u].x;
+  var a = gamma[c];
+  var b = beta[c];
+  if (SS) {
+    let sc = 1.0 + ss[n * 2u * p.C + c];
+    a *= sc;
+    b = b * sc + ss[n * 2u * p.C + p.C + c];
+  }
+  var g = gy[i];
+  if (SILU) {
+    let z = xhat * a + b;
+    let s = 1.0 / (1.0 + exp(-z));
+    g *= s * (1.0 + z * (1.0 - s));
+  }
+  return vec2f(xhat, g * a);
+}
+
+var<workgroup> red: array<vec4f, WG>;
+
+// Sum of red[0..256) into red[0]. Unrolled: lavapipe crashes on barriers inside a loop.
+fn tree_sum(l: u32) {
+  if (l < 128u) { red[l] += red[l + 128u]; }
+  workgroupBarrier();
+  if (l < 64u) { red[l] += red[l + 64u]; }
+  workgroupBarrier();
+  if (l < 32u) { red[l] += red[l + 32u]; }
+  workgroupBarrier();
+  if (l < 16u) { red[l] += red[l + 16u]; }
+  workgroupBarrier();
+  if (l < 8u) { red[l] += red[l + 8u]; }
+  workgroupBarrier();
+  if (l < 4u) { red[l] += red[l + 4u]; }
+  workgroupBarrier();
+  if (l < 2u) { red[l] += red[l + 2u]; }
+  workgroupBarrier();
+  if (l < 1u) { red[l] += red[l + 1u]; }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn gnb_reduce(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let l = lid.x;
+  let chunk = wid.x;
+  let ng = wid.y;
+  let n = ng / p.G;
+  let g = ng % p.G;
+  let base = n * p.C * p.S + g * p.L;
+  let c0 = g * (p.C / p.G);
+  var s = vec4f(0.0);
+  for (var j = 0u; j < E; j++) {
+    let o = chunk * CHUNK + j * WG + l;
+    if (o < p.L) {
+      let xg = grad_xhat(base + o, n, c0 + o / p.S, ng);
+      s += vec4f(xg.y, xg.y * xg.x, 0.0, 0.0);
+    }
+  }
+  red[l] = s;
+  workgroupBarrier();
+  tree_sum(l);
+  if (l == 0u) { part[ng * p.nChunks + chunk] = red[0]; }
+}
+
+@compute @workgroup_size(WG)
+fn gnb_finalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let ng = flat(gid, nwg);
+  if (ng >= p.N * p.G) { return; }
+  var s = vec4f(0.0);
+  for (var j = 0u; j < p.nChunks; j++) { s += fin_part[ng * p.nChunks + j]; }
+  fin_sums[ng] = s / f32(p.L);
+}
+
+// grid [ceil(S / WG), N*C] like gn_apply
+@compute @workgroup_size(WG)
+fn gnb_apply(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let sp = gid.x;
+  if (sp >= p.S) { return; }
+  let nc = wid.y;
+  let c = nc % p.C;
+  let n = nc / p.C;
+  let i = nc * p.S + sp;
+  let ng = n * p.G + c / (p.C / p.G);
+  let xg = grad_xhat(i, n, c, ng);
+  let m = sums[ng];
+  gx[i] = stats[2u * ng + 1u].x * (xg.y - m.x - xg.x * m.y);
+}

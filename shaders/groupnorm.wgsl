@@ -1,0 +1,214 @@
+// GroupNorm (guided-diffusion GroupNorm32: biased variance, eps inside the sqrt) with ADM's optional
+// scale-shift (out = GN(x)*(1+scale) + shift) and fused SiLU, for K stacked forward-mode components.
+//
+// Layout: x is [K*N, C, S] (S = H*W or T), component k of image n at batch index k*N + n, so component k
+// of flat element i (i < N*C*S) is x[k*cs + i] with cs = N*C*S. A group of image n is the contiguous
+// range of L = (C/G)*S elements at n*C*S + g*L in every component.
+//
+// Three dispatches (see src/engine/ops/groupnorm.ts):
+//   gn_stats    grid [nChunks, N*G]: per CHUNK of a group, its hyper-dual mean m_j and centred
+//               second moment Q_j = sum (x - m_j)^2, in one pass of sums around a shift (the chunk's
+//               first element): Q_j = sum (x - sh)^2 - n (m_j - sh)^2, which cancels little because
+//               the shift is a sample, unlike the raw E[x^2] - mu^2 (one tree reduction, no registers)
+//   gn_finalize one lane per (n, g): Chan's merge of the chunks, then mu and r = (var + eps)^(-1/2)
+//   gn_apply    one lane per element, grid [S/256, N*C]: y = (x - mu) r, affine, scale-shift, SiLU
+// Hyper-dual arithmetic is a commutative ring, so the textbook variance algebra (and Chan's merge)
+// carries over unchanged to all four components; docs/autodiff.md has the derivation.
+//
+// Bindings: entry points use different storage variables at the same binding numbers (each entry
+// point's auto layout only sees what it uses; the executor binds 1..n in order).
+
+// ---- hyper-dual helpers (kept identical in groupnorm/activation/attention .wgsl; test checks) ----
+// A hyper-dual number p + a e1 + b e2 + c e1e2 (e1^2 = e2^2 = 0) is a vec4f (p, a, b, c).
+// K = 1: plain f32 (only p), K = 2: dual number (p, a), K = 4: all four components. The K tests are
+// constants at pipeline creation, so the unused arithmetic folds away.
+override K: u32 = 1u;
+
+fn hd_mul(x: vec4f, y: vec4f) -> vec4f {
+  if (K == 1u) { return vec4f(x.x * y.x, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(x.x * y.x, x.x * y.y + x.y * y.x, 0.0, 0.0); }
+  return vec4f(x.x * y.x, x.x * y.y + x.y * y.x, x.x * y.z + x.z * y.x,
+               x.x * y.w + x.y * y.z + x.z * y.y + x.w * y.x);
+}
+
+// f(x) for a scalar f, given f(p), f'(p), f''(p): (f, f' a, f' b, f' c + f'' a b)
+fn hd_apply(x: vec4f, f0: f32, f1: f32, f2: f32) -> vec4f {
+  if (K == 1u) { return vec4f(f0, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(f0, f1 * x.y, 0.0, 0.0); }
+  return vec4f(f0, f1 * x.y, f1 * x.z, f1 * x.w + f2 * x.y * x.z);
+}
+
+fn hd_scale(x: vec4f, s: f32) -> vec4f {
+  if (K == 1u) { return vec4f(x.x * s, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(x.x * s, x.y * s, 0.0, 0.0); }
+  return x * s;
+}
+
+// silu(p) = p s, s = sigmoid(p); silu' = s (1 + p (1 - s)); silu'' = s (1 - s) (2 + p (1 - 2 s))
+fn hd_silu(x: vec4f) -> vec4f {
+  let p = x.x;
+  let s = 1.0 / (1.0 + exp(-p));
+  return hd_apply(x, p * s, s * (1.0 + p * (1.0 - s)), s * (1.0 - s) * (2.0 + p * (1.0 - 2.0 * s)));
+}
+
+fn hd_exp(x: vec4f) -> vec4f {
+  let e = exp(x.x);
+  return hd_apply(x, e, e, e);
+}
+
+fn hd_inv(x: vec4f) -> vec4f {
+  let r = 1.0 / x.x;
+  return hd_apply(x, r, -r * r, 2.0 * r * r * r);
+}
+// ---- end of hyper-dual helpers ----
+
+const WG: u32 = 256u;
+const E: u32 = 32u;           // elements per lane per chunk
+const CHUNK: u32 = WG * E;    // must equal GN_CHUNK in src/engine/ops/groupnorm.ts
+
+override SILU: bool = false;
+override SS: bool = false;    // scale-shift present
+
+struct Params {
+  N: u32,        // images (per component)
+  C: u32,
+  S: u32,        // spatial elements per channel
+  G: u32,        // groups
+  L: u32,        // elements per group = (C/G)*S
+  nChunks: u32,  // ceil(L / CHUNK)
+  cs: u32,       // component stride N*C*S
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// gn_stats
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part: array<vec4f>;   // [N*G, nChunks, 2]: (m_j, Q_j)
+// gn_finalize
+@group(0) @binding(1) var<storage, read> fin_part: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> fin_stats: array<vec4f>; // [N*G, 2]: (mu, r)
+// gn_apply (x at 1)
+@group(0) @binding(2) var<storage, read> stats: array<vec4f>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read> ss: array<f32>;            // [N, 2C] (any tensor when !SS)
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+fn ld_x(i: u32) -> vec4f {
+  var v = vec4f(x[i], 0.0, 0.0, 0.0);
+  if (K >= 2u) { v.y = x[p.cs + i]; }
+  if (K == 4u) { v.z = x[2u * p.cs + i]; v.w = x[3u * p.cs + i]; }
+  return v;
+}
+
+fn flat(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+var<workgroup> red: array<vec4f, WG>;
+var<workgroup> red2: array<vec4f, WG>;
+
+// Sums of red[0..256) and red2[0..256) into red[0], red2[0]. Unrolled: lavapipe crashes on barriers
+// inside a loop.
+fn tree_sum2(l: u32) {
+  if (l < 128u) { red[l] += red[l + 128u]; red2[l] += red2[l + 128u]; }
+  workgroupBarrier();
+  if (l < 64u) { red[l] += red[l + 64u]; red2[l] += red2[l + 64u]; }
+  workgroupBarrier();
+  if (l < 32u) { red[l] += red[l + 32u]; red2[l] += red2[l + 32u]; }
+  workgroupBarrier();
+  if (l < 16u) { red[l] += red[l + 16u]; red2[l] += red2[l + 16u]; }
+  workgroupBarrier();
+  if (l < 8u) { red[l] += red[l + 8u]; red2[l] += red2[l + 8u]; }
+  workgroupBarrier();
+  if (l < 4u) { red[l] += red[l + 4u]; red2[l] += red2[l + 4u]; }
+  workgroupBarrier();
+  if (l < 2u) { red[l] += red[l + 2u]; red2[l] += red2[l + 2u]; }
+  workgroupBarrier();
+  if (l < 1u) { red[l] += red[l + 1u]; red2[l] += red2[l + 1u]; }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn gn_stats(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let l = lid.x;
+  let chunk = wid.x;
+  let ng = wid.y;
+  let base = (ng / p.G) * p.C * p.S + (ng % p.G) * p.L;
+  let start = chunk * CHUNK;
+  let cnt = min(CHUNK, p.L - start);
+  // One pass around a shift: the chunk's first element (within a few sigma of the mean, so the
+  // correction below cancels little).
+  let sh = ld_x(base + start);
+  var s = vec4f(0.0);
+  var q = vec4f(0.0);
+  for (var j = 0u; j < E; j++) {
+    let o = start + j * WG + l;
+    if (o < p.L) { let d = ld_x(base + o) - sh; s += d; q += hd_mul(d, d); }
+  }
+  red[l] = s;
+  red2[l] = q;
+  workgroupBarrier();
+  tree_sum2(l);
+  if (l == 0u) {
+    let n = f32(cnt);
+    let dm = red[0] / n;          // chunk mean - shift
+    let o = (ng * p.nChunks + chunk) * 2u;
+    part[o] = sh + dm;
+    part[o + 1u] = red2[0] - n * hd_mul(dm, dm);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn gn_finalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let ng = flat(gid, nwg);
+  if (ng >= p.N * p.G) { return; }
+  let b = ng * p.nChunks * 2u;
+  let L = f32(p.L);
+  var mu = vec4f(0.0);
+  for (var j = 0u; j < p.nChunks; j++) {
+    mu += f32(min(CHUNK, p.L - j * CHUNK)) * fin_part[b + 2u * j];
+  }
+  mu /= L;
+  // Chan's merge: sum (x - mu)^2 = sum_j [Q_j + n_j (m_j - mu)^2]  (the cross term sums to zero)
+  var q = vec4f(0.0);
+  for (var j = 0u; j < p.nChunks; j++) {
+    let d = fin_part[b + 2u * j] - mu;
+    q += fin_part[b + 2u * j + 1u] + f32(min(CHUNK, p.L - j * CHUNK)) * hd_mul(d, d);
+  }
+  let v = q / L;
+  // r = (v + eps)^(-1/2): f' = -r^3 / 2, f'' = 3 r^5 / 4 (max: rounding must not make var negative)
+  let r = inverseSqrt(max(v.x, 0.0) + p.eps);
+  let r3 = r * r * r;
+  fin_stats[2u * ng] = mu;
+  fin_stats[2u * ng + 1u] = hd_apply(v, r, -0.5 * r3, 0.75 * r3 * r * r);
+}
+
+// grid [ceil(S / WG), N*C]: the channel comes from the workgroup, so no lane divides (lavapipe runs
+// integer division one lane at a time).
+@compute @workgroup_size(WG)
+fn gn_apply(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let sp = gid.x;
+  if (sp >= p.S) { return; }
+  let nc = wid.y;
+  let c = nc % p.C;
+  let n = nc / p.C;
+  let i = nc * p.S + sp;
+  let ng = n * p.G + c / (p.C / p.G);
+  let y = hd_mul(ld_x(i) - stats[2u * ng], stats[2u * ng + 1u]);
+  // affine (+ scale-shift); beta and shift are constants: primal only
+  var a = gamma[c];
+  var b = beta[c];
+  if (SS) {
+    let sc = 1.0 + ss[n * 2u * p.C + c];
+    a *= sc;
+    b = b * sc + ss[n * 2u * p.C + p.C + c];
+  }
+  var z = hd_scale(y, a);
+  z.x += b;
+  if (SILU) { z = hd_silu(z); }
+  out[i] = z.x;
+  if (K >= 2u) { out[p.cs + i] = z.y; }
+  if (K == 4u) { out[2u * p.cs + i] = z.z; out[3u * p.cs + i] = z.w; }
+}

@@ -1,0 +1,33 @@
+// Measurement log-likelihood gradients with respect to the predicted measurement a = A(x).
+
+struct Params {
+  n: u32,
+  _a: u32,
+  scale: f32,   // poisson: 255·rate
+  floor_: f32,  // poisson: smallest rate λ used (avoids 1/0 at black pixels)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+fn flat(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * 256u;
+}
+
+// ∂/∂a log Poisson(k | λ(a)) with k = (y+1)/2·s, λ = clamp((a+1)/2, 0, 1)·s (DPS's rate model):
+// (k/λ − 1)·s/2 inside (−1, 1), 0 where the clamp is active.
+@compute @workgroup_size(256)
+fn poisson_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let e = flat(gid, nwg);
+  if (e >= p.n) { return; }
+  let t = (a[e] + 1.0) * 0.5;
+  var g = 0.0;
+  if (t > 0.0 && t < 1.0) {
+    let k = max((y[e] + 1.0) * 0.5, 0.0) * p.scale;
+    let lam = max(t * p.scale, p.floor_);
+    g = (k / lam - 1.0) * p.scale * 0.5;
+  }
+  out[e] = g;
+}

@@ -1,0 +1,159 @@
+// Per-frequency linear filters on NCHW images: out = F⁻¹ M(ξ) F x (+ offset), where M(ξ) is a CH×CH complex
+// matrix per 2-D frequency (CH = 1: a complex gain; CH = 3: channel mixing, e.g. colour ADSN's rank-1
+// covariances). The validation lab's circulant Gaussian priors, circular blurs and their exact posteriors
+// are all of this form.
+//
+// The DFTs here are separable direct DFTs (one output frequency per invocation, an O(W) or O(H) loop):
+// O(HW(H+W)) per image instead of an FFT's O(HW log HW), but exact to f32 rounding, any size, and without
+// workgroup barriers (which lavapipe mishandles in loops). Twiddles come from float64 host tables, indexed
+// by (k·n mod N) so no large f32 angle is ever formed.
+//
+// Layouts: real images [N, C, H, W]; complex images [N, C, H, W, 2] (re, im interleaved);
+// filter table [S, H, W, CH, CH, 2]; slot[n] picks the table (and offset) used for image n.
+
+struct Params {
+  count: u32,   // invocations that do work
+  nimg: u32,
+  c: u32,
+  h: u32,
+  w: u32,
+  scale: f32,   // final scale of the inverse transform (1/(HW))
+}
+
+override CH: u32 = 1u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+fn flat(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * 256u;
+}
+
+fn cmul(a: vec2f, b: vec2f) -> vec2f {
+  return vec2f(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+}
+
+// ---------------------------------------------------------------- row DFT, real → complex (forward)
+@group(0) @binding(1) var<storage, read> rd_x: array<f32>;
+@group(0) @binding(2) var<storage, read> rd_tw: array<vec2f>;     // (cos, sin)(2πk/W)
+@group(0) @binding(3) var<storage, read_write> rd_out: array<vec2f>;
+
+@compute @workgroup_size(256)
+fn row_dft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let k = i % p.w;
+  let base = i - k;
+  var acc = vec2f(0.0);
+  var idx = 0u;
+  for (var j = 0u; j < p.w; j++) {
+    let t = rd_tw[idx];
+    acc += rd_x[base + j] * vec2f(t.x, -t.y);
+    idx += k;
+    if (idx >= p.w) { idx -= p.w; }
+  }
+  rd_out[i] = acc;
+}
+
+// ---------------------------------------------------------------- column DFT (forward) × M(ξ)
+@group(0) @binding(1) var<storage, read> cf_in: array<vec2f>;
+@group(0) @binding(2) var<storage, read> cf_tw: array<vec2f>;     // (cos, sin)(2πk/H)
+@group(0) @binding(3) var<storage, read> cf_table: array<vec2f>;
+@group(0) @binding(4) var<storage, read> cf_slot: array<u32>;
+@group(0) @binding(5) var<storage, read_write> cf_out: array<vec2f>;
+
+// one invocation per (n, kh, kw); count = N·H·W
+@compute @workgroup_size(256)
+fn col_dft_filter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let hw = p.h * p.w;
+  let n = i / hw;
+  let f = i % hw;
+  let kh = f / p.w;
+  let kw = f % p.w;
+  var b: array<vec2f, 3>;
+  for (var c = 0u; c < CH; c++) {
+    let base = (n * CH + c) * hw + kw;
+    var acc = vec2f(0.0);
+    var idx = 0u;
+    for (var j = 0u; j < p.h; j++) {
+      let t = cf_tw[idx];
+      acc += cmul(cf_in[base + j * p.w], vec2f(t.x, -t.y));
+      idx += kh;
+      if (idx >= p.h) { idx -= p.h; }
+    }
+    b[c] = acc;
+  }
+  let tb = (cf_slot[n] * hw + f) * CH * CH;
+  for (var c = 0u; c < CH; c++) {
+    var o = vec2f(0.0);
+    for (var d = 0u; d < CH; d++) { o += cmul(cf_table[tb + c * CH + d], b[d]); }
+    cf_out[(n * CH + c) * hw + f] = o;
+  }
+}
+
+// ---------------------------------------------------------------- column DFT (inverse, unscaled)
+@group(0) @binding(1) var<storage, read> ci_in: array<vec2f>;
+@group(0) @binding(2) var<storage, read> ci_tw: array<vec2f>;
+@group(0) @binding(3) var<storage, read_write> ci_out: array<vec2f>;
+
+// one invocation per (n, c, h, kw); count = N·C·H·W
+@compute @workgroup_size(256)
+fn col_idft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let hw = p.h * p.w;
+  let img = i / hw;
+  let f = i % hw;
+  let h = f / p.w;
+  let kw = f % p.w;
+  let base = img * hw + kw;
+  var acc = vec2f(0.0);
+  var idx = 0u;
+  for (var j = 0u; j < p.h; j++) {
+    acc += cmul(ci_in[base + j * p.w], ci_tw[idx]);
+    idx += h;
+    if (idx >= p.h) { idx -= p.h; }
+  }
+  ci_out[i] = acc;
+}
+
+// ---------------------------------------------------------------- row DFT (inverse) → real part × scale
+@group(0) @binding(1) var<storage, read> ri_in: array<vec2f>;
+@group(0) @binding(2) var<storage, read> ri_tw: array<vec2f>;
+@group(0) @binding(3) var<storage, read_write> ri_out: array<f32>;
+
+fn row_idft_value(i: u32) -> f32 {
+  let wv = i % p.w;
+  let base = i - wv;
+  var acc = 0.0;
+  var idx = 0u;
+  for (var k = 0u; k < p.w; k++) {
+    let z = ri_in[base + k];
+    let t = ri_tw[idx];
+    acc += z.x * t.x - z.y * t.y;   // Re(z·e^{+iθ})
+    idx += wv;
+    if (idx >= p.w) { idx -= p.w; }
+  }
+  return acc * p.scale;
+}
+
+// count = N·C·H·W
+@compute @workgroup_size(256)
+fn row_idft_real(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  ri_out[i] = row_idft_value(i);
+}
+
+@group(0) @binding(4) var<storage, read> ro_offset: array<f32>;   // [S, C, H, W]
+@group(0) @binding(5) var<storage, read> ro_slot: array<u32>;
+
+@compute @workgroup_size(256)
+fn row_idft_real_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let chw = p.c * p.h * p.w;
+  let n = i / chw;
+  ri_out[i] = row_idft_value(i) + ro_offset[ro_slot[n] * chw + i % chw];
+}

@@ -1,0 +1,10 @@
+// Placeholder until the command is wired to its implementation (the lead replaces this file).
+import { defineCommand } from '../command.ts';
+import { notWired } from './not-wired.ts';
+
+export default defineCommand({
+  name: 'profile',
+  summary: 'per-kernel profile of one sampling step (not yet wired)',
+  flags: {},
+  run: (_flags, ctx) => notWired('profile', ctx),
+});

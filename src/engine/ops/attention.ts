@@ -1,0 +1,88 @@
+// guided-diffusion QKVAttentionLegacy: forward for K stacked forward-mode components (1 plain, 2 dual,
+// 4 hyper-dual) and the K = 1 VJP. Kernels: shaders/attention.wgsl, shaders/attention-backward.wgsl.
+// Math: docs/autodiff.md.
+import { f32, uniforms, type Engine } from '../executor.js';
+import { type Tensor, assertShape, shapeSize } from '../tensor.js';
+import { grid1d } from './vector.js';
+
+/** Longest sequence supported (the logits of a row block live in workgroup memory). */
+export const MAX_ATTENTION_T = 1024;
+
+interface AttnShape {
+  N: number;
+  H: number;
+  ch: number;
+  C: number;
+  T: number;
+  outShape: number[];
+}
+
+function attnShape(qkv: Tensor, heads: number, K: number, what: string): AttnShape {
+  if (![1, 2, 4].includes(K)) throw new Error(`${what}: K must be 1, 2 or 4, got ${K}`);
+  if (qkv.shape.length < 3) throw new Error(`${what}: qkv must be [K*N, 3*C, T], got [${qkv.shape}]`);
+  const [KN, width] = qkv.shape;
+  if (KN % K) throw new Error(`${what}: batch ${KN} of qkv [${qkv.shape}] is not a multiple of K=${K}`);
+  if (!Number.isInteger(heads) || heads < 1 || width % (3 * heads)) {
+    throw new Error(`${what}: qkv width ${width} is not divisible by 3 * heads (heads = ${heads})`);
+  }
+  const T = shapeSize(qkv.shape.slice(2));
+  if (T > MAX_ATTENTION_T) throw new Error(`${what}: sequence length T = ${T} exceeds the supported ${MAX_ATTENTION_T}`);
+  const ch = width / (3 * heads);
+  return { N: KN / K, H: heads, ch, C: heads * ch, T, outShape: [KN, heads * ch, ...qkv.shape.slice(2)] };
+}
+
+/** Query rows per workgroup: a power of two ≤ 16 whose logits (+ 4 KiB reduction space) fit. */
+function rowBlock(e: Engine, T: number, K: number, what: string): { BQ: number; TS: number; PSIZE: number } {
+  const budget = e.limits.maxComputeWorkgroupStorageSize - 256 * 16;
+  const TS = T + 1;
+  let BQ = 16;
+  while (BQ > 1 && (BQ >= 2 * T || K * BQ * TS * 4 > budget)) BQ /= 2;
+  if (K * BQ * TS * 4 > budget) {
+    throw new Error(
+      `${what}: T = ${T} with K = ${K} needs ${K * TS * 4 + 4096} bytes of workgroup memory; ` +
+        `this device allows ${e.limits.maxComputeWorkgroupStorageSize}`,
+    );
+  }
+  return { BQ, TS, PSIZE: K * BQ * TS };
+}
+
+/** guided-diffusion QKVAttentionLegacy: qkv [K*N, 3*C, T] with heads H, ch = C/H: reshape to [K*N*H, 3*ch, T], split q,k,v (each [.., ch, T]); scale = 1/sqrt(sqrt(ch)); w = softmax_s((q*scale)ᵀ(k*scale)) over s; a[c,t] = Σ_s w[t,s] v[c,s]; output [K*N, C, T] */
+export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 1): Tensor {
+  const s = attnShape(qkv, heads, K, 'attention');
+  const { BQ, TS, PSIZE } = rowBlock(e, s.T, K, 'attention');
+  const out = e.tensor(s.outShape, 'attention');
+  const NB = s.N * s.H;
+  e.run({
+    kernel: { family: 'attention', entry: 'attention', constants: { K, BQ, TS, PSIZE } },
+    bindings: [qkv, out],
+    uniforms: uniforms(s.T, s.ch, s.H, NB, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch)), 0),
+    grid: [Math.ceil(s.T / BQ), NB],
+    flops: 4 * K * K * NB * s.T * s.T * s.ch, bytes: 4 * (qkv.size + out.size), label: 'attention',
+  });
+  return out;
+}
+
+export function attentionBackward(e: Engine, qkv: Tensor, heads: number, gy: Tensor): Tensor /*gqkv [N,3C,T]*/ {
+  const s = attnShape(qkv, heads, 1, 'attentionBackward');
+  assertShape(gy, s.outShape, 'attentionBackward: gy');
+  const { BQ, TS, PSIZE } = rowBlock(e, s.T, 1, 'attentionBackward');
+  const NB = s.N * s.H;
+  const u = uniforms(s.T, s.ch, s.H, NB, f32(1 / Math.sqrt(s.ch)), 0, 0, 0);
+  // softmax weights and logit gradients of every head: [N*H, T, T] each
+  const W = e.tensor([NB, s.T, s.T], 'attnb_w');
+  const G = e.tensor([NB, s.T, s.T], 'attnb_g');
+  const gqkv = e.tensor(qkv.shape, 'attention_grad');
+  const constants = { BQ, TS, PSIZE };
+  e.run({
+    kernel: { family: 'attention-backward', entry: 'attnb_rows', constants },
+    bindings: [qkv, gy, gqkv, W, G], uniforms: u, grid: [Math.ceil(s.T / BQ), NB],
+    flops: 6 * NB * s.T * s.T * s.ch, bytes: 4 * (qkv.size + gy.size) + 12 * NB * s.T * s.T, label: 'attnb_rows',
+  });
+  e.run({
+    kernel: { family: 'attention-backward', entry: 'attnb_kv' },
+    bindings: [qkv, gy, gqkv, W, G], uniforms: u, grid: grid1d(e, NB * s.ch * s.T),
+    flops: 4 * NB * s.T * s.T * s.ch, bytes: 8 * NB * s.T * s.T, label: 'attnb_kv',
+  });
+  e.release(W, G);
+  return gqkv;
+}

@@ -1,0 +1,139 @@
+// GroupNorm (guided-diffusion GroupNorm32) with ADM's scale-shift and fused SiLU, forward for K stacked
+// forward-mode components (1 plain, 2 dual, 4 hyper-dual) and the K = 1 VJP.
+// Kernels: shaders/groupnorm.wgsl (stats / finalize / apply), shaders/groupnorm-backward.wgsl.
+// Math and derivations: docs/autodiff.md.
+import { f32, uniforms, type Engine } from '../executor.js';
+import { type Tensor, assertShape, shapeSize } from '../tensor.js';
+import { grid1d } from './vector.js';
+
+export interface GroupNormOptions {
+  /** default 32 (guided-diffusion normalization(ch) = GroupNorm32(32, ch)) */
+  groups?: number;
+  /** default 1e-5 */
+  eps?: number;
+  /** forward-mode components stacked on the batch axis: 1 plain, 2 dual, 4 hyper-dual */
+  K?: 1 | 2 | 4;
+  /** apply SiLU after the (scale-shifted) normalization */
+  silu?: boolean;
+  /**
+   * ADM use_scale_shift_norm: out = GN(x)*(1+scale)+shift with [scale|shift] = ss[n, 0:C] | ss[n, C:2C];
+   * ss is [N, 2C] (N = images, not K*N); constant in x: tangents get *(1+scale) only, shift on the
+   * primal only
+   */
+  scaleShift?: Tensor;
+}
+
+/** Elements per chunk of the statistics pass; must equal CHUNK in shaders/groupnorm.wgsl. */
+export const GN_CHUNK = 8192;
+
+export interface GroupNormShape {
+  K: number;
+  /** images per component */
+  N: number;
+  C: number;
+  /** spatial elements per channel (H*W, or T) */
+  S: number;
+  G: number;
+  /** elements per group */
+  L: number;
+  nChunks: number;
+}
+
+export function groupNormShape(x: Tensor, gamma: Tensor, beta: Tensor, opts: GroupNormOptions, what = 'groupNorm'): GroupNormShape {
+  const K = opts.K ?? 1;
+  const G = opts.groups ?? 32;
+  if (![1, 2, 4].includes(K)) throw new Error(`${what}: K must be 1, 2 or 4, got ${K}`);
+  if (x.shape.length < 2) throw new Error(`${what}: x must be [K*N, C, ...spatial], got [${x.shape}]`);
+  const [KN, C] = x.shape;
+  if (KN % K) throw new Error(`${what}: batch ${KN} of x [${x.shape}] is not a multiple of K=${K}`);
+  if (!Number.isInteger(G) || G < 1 || C % G) throw new Error(`${what}: ${C} channels are not divisible into ${G} groups`);
+  const N = KN / K;
+  const S = shapeSize(x.shape.slice(2));
+  assertShape(gamma, [C], `${what}: gamma`);
+  assertShape(beta, [C], `${what}: beta`);
+  if (opts.scaleShift) assertShape(opts.scaleShift, [N, 2 * C], `${what}: scaleShift (rows are images, not K*N)`);
+  const L = (C / G) * S;
+  const nChunks = Math.ceil(L / GN_CHUNK);
+  if (nChunks > 65535) throw new Error(`${what}: group of ${L} elements is too large`);
+  return { K, N, C, S, G, L, nChunks };
+}
+
+function params(s: GroupNormShape, eps: number): ArrayBuffer {
+  return uniforms(s.N, s.C, s.S, s.G, s.L, s.nChunks, s.N * s.C * s.S, f32(eps));
+}
+
+/**
+ * Per (image, group) hyper-dual mean and r = (var + eps)^(-1/2) as a tensor [N*G, 2, 4]
+ * (components beyond K are zero). Shared with the backward pass.
+ */
+export function groupNormStats(e: Engine, x: Tensor, s: GroupNormShape, eps: number): Tensor {
+  const u = params(s, eps);
+  const K = s.K;
+  const NG = s.N * s.G;
+  const part = e.tensor([NG * s.nChunks * 8], 'gn_part');
+  e.run({
+    kernel: { family: 'groupnorm', entry: 'gn_stats', constants: { K } },
+    bindings: [x, part], uniforms: u, grid: [s.nChunks, NG],
+    flops: 4 * K * K * x.size, bytes: 4 * x.size, label: 'gn_stats',
+  });
+  const stats = e.tensor([NG, 2, 4], 'gn_stats');
+  e.run({
+    kernel: { family: 'groupnorm', entry: 'gn_finalize', constants: { K } },
+    bindings: [part, stats], uniforms: u, grid: grid1d(e, NG),
+    flops: 20 * NG * s.nChunks, bytes: 32 * NG * s.nChunks, label: 'gn_finalize',
+  });
+  e.release(part);
+  return stats;
+}
+
+export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opts: GroupNormOptions = {}): Tensor {
+  const s = groupNormShape(x, gamma, beta, opts);
+  const eps = opts.eps ?? 1e-5;
+  const stats = groupNormStats(e, x, s, eps);
+  const out = e.tensor(x.shape, 'groupnorm');
+  const n = s.N * s.C * s.S;
+  e.run({
+    kernel: { family: 'groupnorm', entry: 'gn_apply', constants: { K: s.K, SILU: opts.silu ? 1 : 0, SS: opts.scaleShift ? 1 : 0 } },
+    // Without scale-shift the kernel never reads binding 5, but the auto layout still has it: bind gamma.
+    bindings: [x, stats, gamma, beta, opts.scaleShift ?? gamma, out],
+    uniforms: params(s, eps), grid: [Math.ceil(s.S / 256), s.N * s.C],
+    flops: (opts.silu ? 12 : 4) * s.K * s.K * n, bytes: 8 * s.K * n, label: 'gn_apply',
+  });
+  e.release(stats);
+  return out;
+}
+
+/** VJP of groupNorm (K = 1) incl. the fused SiLU and scale-shift: recompute what it needs from x */
+export function groupNormBackward(
+  e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, gy: Tensor, opts: Omit<GroupNormOptions, 'K'> = {},
+): Tensor {
+  const s = groupNormShape(x, gamma, beta, { ...opts, K: 1 }, 'groupNormBackward');
+  assertShape(gy, x.shape, 'groupNormBackward: gy');
+  const eps = opts.eps ?? 1e-5;
+  const u = params(s, eps);
+  const NG = s.N * s.G;
+  const constants = { SILU: opts.silu ? 1 : 0, SS: opts.scaleShift ? 1 : 0 };
+  const ss = opts.scaleShift ?? gamma;
+  const stats = groupNormStats(e, x, s, eps);
+  // Per group: mean(g) and mean(g * xhat), g = dL/dxhat; then gx = r (g - mean(g) - xhat mean(g xhat)).
+  const part = e.tensor([NG * s.nChunks * 4], 'gnb_part');
+  e.run({
+    kernel: { family: 'groupnorm-backward', entry: 'gnb_reduce', constants },
+    bindings: [x, stats, gamma, beta, ss, gy, part], uniforms: u, grid: [s.nChunks, NG],
+    flops: 16 * x.size, bytes: 8 * x.size, label: 'gnb_reduce',
+  });
+  const sums = e.tensor([NG, 4], 'gnb_sums');
+  e.run({
+    kernel: { family: 'groupnorm-backward', entry: 'gnb_finalize' },
+    bindings: [part, sums], uniforms: u, grid: grid1d(e, NG),
+    flops: 2 * NG * s.nChunks, bytes: 16 * NG * s.nChunks, label: 'gnb_finalize',
+  });
+  const gx = e.tensor(x.shape, 'groupnorm_grad');
+  e.run({
+    kernel: { family: 'groupnorm-backward', entry: 'gnb_apply', constants },
+    bindings: [x, stats, gamma, beta, ss, gy, sums, gx], uniforms: u, grid: [Math.ceil(s.S / 256), s.N * s.C],
+    flops: 20 * x.size, bytes: 12 * x.size, label: 'gnb_apply',
+  });
+  e.release(part, sums, stats);
+  return gx;
+}

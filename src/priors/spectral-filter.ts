@@ -1,0 +1,137 @@
+// GPU per-frequency filters out = F⁻¹ M(ξ) F x (+ offset) for the lab's circulant priors and circular blurs.
+//
+// Which FFT: this runs separable *direct* DFTs in WGSL (shaders/prior-spectral.wgsl), not src/operators/fft.ts:
+// the lab was written alongside the operators' FFT and needs exactness more than speed (O(HW(H+W)) per
+// image: 64×64 costs ~1M complex MACs per transform). Everything else in the lab only sees `apply()`, so
+// switching to the shared FFT later touches this file only.
+import { uniforms, f32, type Engine } from '../engine/executor.js';
+import type { Tensor } from '../engine/tensor.js';
+import { grid1d } from '../engine/ops/vector.js';
+
+function twiddleTable(n: number): Float32Array {
+  const t = new Float32Array(2 * n);
+  for (let k = 0; k < n; k++) {
+    t[2 * k] = Math.cos((2 * Math.PI * k) / n);
+    t[2 * k + 1] = Math.sin((2 * Math.PI * k) / n);
+  }
+  return t;
+}
+
+export class SpectralFilter {
+  private twW: Tensor;
+  private twH: Tensor;
+
+  /** Filters [N, C, H, W] images; C = 1 (complex gain per frequency) or 3 (3×3 complex matrix per frequency). */
+  constructor(
+    readonly engine: Engine,
+    readonly channels: number,
+    readonly height: number,
+    readonly width: number,
+  ) {
+    if (channels !== 1 && channels !== 3) throw new Error(`SpectralFilter: ${channels} channels (1 or 3 supported)`);
+    this.twW = engine.upload(twiddleTable(width), [width, 2], 'spectral-tw-w');
+    this.twH = engine.upload(twiddleTable(height), [height, 2], 'spectral-tw-h');
+  }
+
+  /** Floats in one filter table slot: H·W·C·C complex entries. */
+  get slotSize(): number {
+    return this.height * this.width * this.channels * this.channels * 2;
+  }
+
+  /**
+   * out[n] = F⁻¹ M_{slot[n]} F x[n] + offset[slot[n]].
+   * @param table [S, H, W, C, C, 2] complex matrices per frequency (DFT convention of fft64.ts)
+   * @param slots u32 tensor [N]
+   * @param offset optional [S, C, H, W] real images added after the inverse transform
+   */
+  apply(x: Tensor, table: Tensor, slots: Tensor, offset?: Tensor): Tensor {
+    const e = this.engine;
+    const { channels: C, height: H, width: W } = this;
+    const [N, xc, xh, xw] = x.shape;
+    if (x.shape.length !== 4 || xc !== C || xh !== H || xw !== W) {
+      throw new Error(`SpectralFilter: input [${x.shape}], expected [N, ${C}, ${H}, ${W}]`);
+    }
+    if (table.size % this.slotSize) throw new Error(`SpectralFilter: table of ${table.size} floats is not a multiple of ${this.slotSize}`);
+    if (slots.size !== N) throw new Error(`SpectralFilter: ${slots.size} slots for ${N} images`);
+    const n = N * C * H * W;
+    const u = (count: number, scale = 1) => uniforms(count, N, C, H, W, f32(scale));
+    const k = (entry: string) => ({ family: 'prior-spectral', entry, constants: entry === 'col_dft_filter' ? { CH: C } : undefined });
+    const a = e.tensor([N, C, H, W, 2], 'spectral-a');
+    e.run({ kernel: k('row_dft'), bindings: [x, this.twW, a], uniforms: u(n), grid: grid1d(e, n), flops: 4 * n * W, bytes: 12 * n * W });
+    const b = e.tensor([N, C, H, W, 2], 'spectral-b');
+    const nf = N * H * W;
+    e.run({ kernel: k('col_dft_filter'), bindings: [a, this.twH, table, slots, b], uniforms: u(nf), grid: grid1d(e, nf), flops: 8 * n * H + 8 * n * C, bytes: 8 * n * H });
+    e.run({ kernel: k('col_idft'), bindings: [b, this.twH, a], uniforms: u(n), grid: grid1d(e, n), flops: 8 * n * H, bytes: 8 * n * H });
+    e.release(b);
+    const out = e.tensor([N, C, H, W], 'spectral-out');
+    const scale = 1 / (H * W);
+    if (offset) {
+      if (offset.size % (C * H * W)) throw new Error(`SpectralFilter: offset of ${offset.size} floats is not a multiple of ${C * H * W}`);
+      e.run({ kernel: k('row_idft_real_offset'), bindings: [a, this.twW, out, offset, slots], uniforms: u(n, scale), grid: grid1d(e, n), flops: 4 * n * W, bytes: 8 * n * W });
+    } else {
+      e.run({ kernel: k('row_idft_real'), bindings: [a, this.twW, out], uniforms: u(n, scale), grid: grid1d(e, n), flops: 4 * n * W, bytes: 8 * n * W });
+    }
+    e.release(a);
+    return out;
+  }
+
+  destroy(): void {
+    this.engine.release(this.twW, this.twH);
+  }
+}
+
+/**
+ * Host-side cache of per-timestep filter tables: builds (in float64, on the CPU) and uploads one table slot
+ * per distinct key of a batch, and the u32 slot index of every image. Small LRU so a sampler loop that
+ * revisits a timestep (JVP after forward) does not rebuild it.
+ */
+export class SlotTables {
+  private cache = new Map<string, { table: Tensor; offset?: Tensor; slots: Tensor }>();
+
+  constructor(
+    private engine: Engine,
+    private slotSize: number,
+    private offsetSize: number,
+    private capacity = 8,
+  ) {}
+
+  get(keys: readonly number[], tag: string, build: (key: number) => { table: Float32Array; offset?: Float32Array }) {
+    const uniq = [...new Set(keys)];
+    const id = `${tag}|${keys.join(',')}`;
+    const hit = this.cache.get(id);
+    if (hit) {
+      this.cache.delete(id);
+      this.cache.set(id, hit);
+      return hit;
+    }
+    const table = new Float32Array(uniq.length * this.slotSize);
+    let offset: Float32Array | undefined;
+    uniq.forEach((key, s) => {
+      const b = build(key);
+      if (b.table.length !== this.slotSize) throw new Error(`SlotTables: table of ${b.table.length} floats, expected ${this.slotSize}`);
+      table.set(b.table, s * this.slotSize);
+      if (b.offset) {
+        offset ??= new Float32Array(uniq.length * this.offsetSize);
+        offset.set(b.offset, s * this.offsetSize);
+      }
+    });
+    const slots = Uint32Array.from(keys.map((k) => uniq.indexOf(k)));
+    const entry = {
+      table: this.engine.upload(table, [uniq.length, this.slotSize], `${tag}-table`),
+      offset: offset ? this.engine.upload(offset, [uniq.length, this.offsetSize], `${tag}-offset`) : undefined,
+      slots: this.engine.upload(slots, [keys.length], `${tag}-slots`),
+    };
+    this.cache.set(id, entry);
+    if (this.cache.size > this.capacity) {
+      const [oldId, old] = this.cache.entries().next().value!;
+      this.cache.delete(oldId);
+      this.engine.release(old.table, old.offset, old.slots);
+    }
+    return entry;
+  }
+
+  clear(): void {
+    for (const v of this.cache.values()) this.engine.release(v.table, v.offset, v.slots);
+    this.cache.clear();
+  }
+}

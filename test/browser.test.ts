@@ -1,0 +1,196 @@
+// The browser page (web/) in headless Chromium: the bundle builds, the page finds a WebGPU adapter, and the
+// same src/ code computes the same numbers in the page as on Node — vector ops, a UNet forward pass of the
+// bundled prior, and a short sampling run driven through the page's UI. Skips (with the reason) when
+// Chromium cannot be installed or started, or exposes no WebGPU adapter; runs for real wherever it can.
+//
+// Chromium's WebGPU here is Dawn on SwiftShader (its bundled CPU Vulkan), Node's is Dawn on Mesa lavapipe:
+// two compilers of the same WGSL, so results agree to rounding (FMA contraction, exp/log/rsqrt), not bits.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../src/engine/index.js';
+import { loadFmnistFixture } from '../src/io/fmnist.js';
+import { buildWeb, DEFAULT_MODEL } from '../web/build.mjs';
+import { unetProbe, vectorProbe, type VectorProbeInput } from '../web/probes.js';
+import { loadPrior, runPosterior, type RunSpec } from '../web/pipeline.js';
+import { serve, type StaticServer } from '../web/serve.mjs';
+import { getTestEngine, randomArray, relMaxErr } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/**
+ * --enable-unsafe-webgpu: WebGPU on Linux is behind this flag; it also lifts the blocklist that hides CPU
+ * adapters (SwiftShader). --no-sandbox: containers without user namespaces. The rest keeps a headless run
+ * quiet and offline. (--enable-features=Vulkan / --use-angle=vulkan change nothing for WebGPU here: Chromium's
+ * Dawn lists lavapipe only through ANGLE's GLES compat path and picks SwiftShader's Vulkan — docs/browser.md.)
+ */
+export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+/** where the screenshot of the page after the sampling run goes (docs/browser-screenshot.png is made with BROWSER_SCREENSHOT=docs/browser-screenshot.png) */
+const SCREENSHOT = join(ROOT, process.env.BROWSER_SCREENSHOT ?? 'dist/browser-screenshot.png');
+
+type Setup = { ok: true; browser: Browser; server: StaticServer } | { ok: false; reason: string };
+
+async function startBrowser(): Promise<Setup> {
+  if (!existsSync(CHROMIUM)) {
+    const r = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, CHROMIUM } });
+    if (r.status !== 0 || !existsSync(CHROMIUM)) {
+      const why = (r.stderr || r.error?.message || 'no output').trim().split('\n').pop();
+      return { ok: false, reason: `no Chromium at ${CHROMIUM}, and scripts/ensure-chromium.sh could not install it (${why})` };
+    }
+  }
+  let chromium: typeof import('playwright-core').chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    return { ok: false, reason: 'playwright-core is not installed (npm install)' };
+  }
+  const server = await serve();
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+  } catch (e) {
+    await server.close();
+    return { ok: false, reason: `Chromium at ${CHROMIUM} does not start: ${String((e as Error).message).split('\n')[0]}` };
+  }
+  // any page of http://127.0.0.1 is a secure context, which navigator.gpu requires (about:blank is not)
+  const page = await browser.newPage();
+  await page.goto(`${server.url}adapter-probe`);
+  const missing = await page.evaluate(async () => {
+    const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+    if (!gpu) return 'navigator.gpu is undefined';
+    return (await gpu.requestAdapter()) ? null : 'requestAdapter() returned null';
+  });
+  await page.close();
+  if (missing) {
+    await browser.close();
+    await server.close();
+    return { ok: false, reason: `headless Chromium exposes no WebGPU adapter (${missing})` };
+  }
+  return { ok: true, browser, server };
+}
+
+const setup = await startBrowser();
+if (!setup.ok) console.warn(`[browser.test] SKIPPED: ${setup.reason}`);
+
+describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kernels, same numbers as Node', () => {
+  const { browser, server } = setup as Extract<Setup, { ok: true }>;
+  let e: Engine;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    e = await getTestEngine();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('bundles web/main.ts for the browser: every WGSL family inlined, no Node module', async () => {
+    const b = await buildWeb({ quiet: true });
+    expect(b.inputs.filter((p) => p.startsWith('node:') || p.includes('node_modules/webgpu'))).toEqual([]);
+    expect(b.inputs).toContain('src/engine/executor.ts');
+    const js = readFileSync(join(b.outDir, 'main.js'), 'utf8');
+    for (const f of readdirSync(join(ROOT, 'shaders')).filter((f) => f.endsWith('.wgsl'))) {
+      expect(js, `shaders/${f} inlined`).toContain(`${JSON.stringify(f.slice(0, -5))}:`);
+    }
+    expect(existsSync(join(b.outDir, 'models/fmnist-unet.safetensors'))).toBe(true);
+    console.log(`[browser.test] bundle ${(b.bundleBytes / 1024).toFixed(0)} KiB, ${b.inputs.length} modules, built in ${b.ms.toFixed(0)} ms`);
+  });
+
+  it('opens the page: WebGPU adapter, the bundled prior and a test image decoded exactly', async () => {
+    page = await browser.newPage({ viewport: { width: 1240, height: 900 } });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())));
+    await page.goto(server.url);
+    await page.waitForFunction(() => ['ready', 'error'].includes((window as any).dps?.state), null, { timeout: 90_000 });
+    // (page.evaluate callbacks run in the page: `window.dps` is web/main.ts's test hook)
+    const st = await page.evaluate(() => {
+      const d = (window as any).dps;
+      return { state: d.state, error: d.error, adapter: d.adapter, summary: d.prior?.summary, image: d.image && Array.from(d.image.data as Float32Array) };
+    });
+    expect(st.error).toBeUndefined();
+    expect(st.state).toBe('ready');
+    console.log(`[browser.test] page adapter: ${st.adapter.description}; timestamps ${st.adapter.timestamps}; prior ${st.summary}`);
+    // the bundled PNG, decoded by the browser, is exactly test image 0 of the committed fixture
+    const fx = loadFmnistFixture();
+    expect(st.image).toEqual(Array.from(fx.x.subarray(0, 32 * 32)));
+  });
+
+  it('vector ops and seeded randn equal Node', async () => {
+    const rows = 3, per = 1000;
+    const input: VectorProbeInput = { x: Array.from(randomArray(rows * per, 11)), y: Array.from(randomArray(rows * per, 12)), rows, a: 0.7, b: -1.3, seed: 1234 };
+    const inPage = await page.evaluate(async (p) => (window as any).dps.vectorProbe((window as any).dps.engine, p), input);
+    const onNode = await vectorProbe(e, input);
+    // Elementwise a·x + b·y and the clamp: one rounding each, or one fused multiply-add: ≤ 1 ulp apart.
+    expect(relMaxErr(inPage.lincomb, onNode.lincomb)).toBeLessThan(2e-7);
+    expect(relMaxErr(inPage.clamp, onNode.clamp)).toBeLessThan(2e-7);
+    // Reductions: same workgroup tree on both sides; FMA contraction may differ per partial sum.
+    expect(relMaxErr(inPage.sumsq, onNode.sumsq)).toBeLessThan(1e-6);
+    expect(relMaxErr(inPage.dot, onNode.dot)).toBeLessThan(1e-6);
+    // Philox is integer arithmetic: uniform and Rademacher draws are bit-identical.
+    expect(inPage.uniform).toEqual(onNode.uniform);
+    expect(inPage.rademacher).toEqual(onNode.rademacher);
+    // Box–Muller's cos/sin/log are only as exact as WGSL requires: SwiftShader's cos and sin err by up to
+    // 1.9e-4 absolute (measured; WGSL allows 2^-11 = 4.9e-4), times r = √(−2 log u) ≤ 5.4 for the 23-bit
+    // uniforms — ≤ 1e-3 absolute, ≤ 2.5e-4 of max|z| ≈ 4 here; lavapipe's agree with float64 to 1e-6.
+    expect(relMaxErr(inPage.randn, onNode.randn)).toBeLessThan(5e-4);
+  });
+
+  it('UNet forward on the bundled Fashion-MNIST prior equals Node (1e-4 relative)', async () => {
+    const prior = loadPrior(e, new Uint8Array(readFileSync(DEFAULT_MODEL)), 'fmnist-unet');
+    const fx = loadFmnistFixture();
+    // two images, two noise levels: x_t = √ᾱ x0 + √(1−ᾱ) z with a fixed z, at t = 999 and t = 250
+    const z = randomArray(2 * 32 * 32, 5);
+    const x = Array.from({ length: 2 * 1024 }, (_, i) => (i < 1024 ? 0.02 * fx.x[i] + z[i] : 0.6 * fx.x[i] + 0.8 * z[i]));
+    const t = [999, 250];
+    const t0 = performance.now();
+    const inPage: number[] = await page.evaluate(async ({ x, t }) => (window as any).dps.unetProbe((window as any).dps.engine, (window as any).dps.prior.model, x, t), { x, t });
+    const pageMs = performance.now() - t0;
+    const onNode = await unetProbe(e, prior.model, x, t);
+    const err = relMaxErr(inPage, onNode);
+    console.log(`[browser.test] UNet forward: page vs Node max|Δ|/max|ref| = ${err.toExponential(2)} (page ${pageMs.toFixed(0)} ms incl. compile)`);
+    // float32 on both sides through ~30 layers; the differences are rounding of the same operations
+    // (FMA contraction, exp in SiLU/softmax, rsqrt in GroupNorm), each ~1e-7 relative, grown by the depth.
+    expect(err).toBeLessThan(1e-4);
+  });
+
+  it('a 5-step DPS run through the page UI equals the same run on Node (seeded), and is screenshotted', async () => {
+    const spec: RunSpec = { task: 'inpaint-box', method: 'dps', steps: 5, seed: 7, sigmaY: 0.05, previewEvery: 1 };
+    await page.selectOption('#image-select', 'fmnist-0.png');
+    await page.selectOption('#task', spec.task);
+    await page.selectOption('#method', spec.method);
+    await page.fill('#steps', String(spec.steps));
+    await page.fill('#seed', String(spec.seed));
+    await page.fill('#sigma-y', String(spec.sigmaY));
+    await page.fill('#preview-every', String(spec.previewEvery));
+    await page.check('#profile');
+    await page.click('#run');
+    await page.waitForFunction(() => ['done', 'error'].includes((window as any).dps.state), null, { timeout: 120_000 });
+    const got = await page.evaluate(() => {
+      const d = (window as any).dps;
+      return { state: d.state, error: d.error, spec: d.lastSpec, x0: d.lastResult && Array.from(d.lastResult.x0 as Float32Array), profile: d.lastProfile, seconds: d.lastResult?.seconds };
+    });
+    expect(got.error).toBeUndefined();
+    expect(got.spec).toEqual(spec);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    const prior = loadPrior(e, new Uint8Array(readFileSync(DEFAULT_MODEL)), 'fmnist-unet');
+    const fx = loadFmnistFixture();
+    const truth = { data: fx.x.slice(0, 1024), shape: [1, 32, 32] as [number, number, number] };
+    const ref = await runPosterior(prior, truth, spec);
+    const err = relMaxErr(got.x0!, ref.x0);
+    console.log(`[browser.test] DPS 5 steps: page ${got.seconds?.toFixed(1)} s, page vs Node max|Δ|/max|ref| = ${err.toExponential(2)}; profile: ${got.profile?.dispatches} dispatches, ${got.profile?.kernels} kernels (${got.profile?.source})`);
+    // DPS differentiates through the UNet and divides by √ᾱ_t: the 1e-6-level forward differences above
+    // grow along the trajectory (PyTorch's own float32 run strays 9.7e-4 from float64 on the DPS golden).
+    expect(err).toBeLessThan(2e-3);
+    expect(got.profile?.kernels).toBeGreaterThan(5);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+if (!setup.ok) it.skip(`browser page: ${setup.reason}`, () => {});
