@@ -51,38 +51,40 @@ fn rot(a: vec2f, dir: f32) -> vec2f {
   return vec2f(-a.y, a.x) * dir;
 }
 
-const C3: f32 = 0.8660254037844386;   // sin(2π/3)
+const C3_: f32 = 0.8660254037844386;   // sin(2π/3)
 const C51: f32 = 0.30901699437494745; // cos(2π/5)
 const C52: f32 = -0.8090169943749475; // cos(4π/5)
 const S51: f32 = 0.9510565162951535;  // sin(2π/5)
 const S52: f32 = 0.5877852522924731;  // sin(4π/5)
 
-// In-place r-point DFT of u[0..r) with sign dir.
-fn dft(r: u32, u: ptr<function, array<vec2f, 5>>, dir: f32) {
-  if (r == 2u) {
-    let a = (*u)[0]; let b = (*u)[1];
-    (*u)[0] = a + b; (*u)[1] = a - b;
-  } else if (r == 4u) {
-    let v0 = (*u)[0] + (*u)[2]; let v1 = (*u)[0] - (*u)[2];
-    let v2 = (*u)[1] + (*u)[3]; let v3 = rot((*u)[1] - (*u)[3], dir);
-    (*u)[0] = v0 + v2; (*u)[1] = v1 + v3; (*u)[2] = v0 - v2; (*u)[3] = v1 - v3;
-  } else if (r == 3u) {
-    let t1 = (*u)[1] + (*u)[2];
-    let t2 = (*u)[0] - 0.5 * t1;
-    let t3 = rot((*u)[1] - (*u)[2], dir) * C3;
-    (*u)[0] = (*u)[0] + t1; (*u)[1] = t2 + t3; (*u)[2] = t2 - t3;
-  } else if (r == 5u) {
-    let u0 = (*u)[0];
-    let a1 = (*u)[1] + (*u)[4]; let a2 = (*u)[2] + (*u)[3];
-    let b1 = (*u)[1] - (*u)[4]; let b2 = (*u)[2] - (*u)[3];
-    let t1 = u0 + C51 * a1 + C52 * a2;
-    let t2 = u0 + C52 * a1 + C51 * a2;
-    let q1 = rot(S51 * b1 + S52 * b2, dir);
-    let q2 = rot(S52 * b1 - S51 * b2, dir);
-    (*u)[0] = u0 + a1 + a2;
-    (*u)[1] = t1 + q1; (*u)[4] = t1 - q1;
-    (*u)[2] = t2 + q2; (*u)[3] = t2 - q2;
-  }
+// r-point DFTs with sign dir, on explicit registers (no dynamically indexed arrays: those spill).
+struct C2 { a: vec2f, b: vec2f }
+struct C3 { a: vec2f, b: vec2f, c: vec2f }
+struct C4 { a: vec2f, b: vec2f, c: vec2f, d: vec2f }
+struct C5 { a: vec2f, b: vec2f, c: vec2f, d: vec2f, e: vec2f }
+
+fn dft2(u0: vec2f, u1: vec2f) -> C2 {
+  return C2(u0 + u1, u0 - u1);
+}
+fn dft4(u0: vec2f, u1: vec2f, u2: vec2f, u3: vec2f, dir: f32) -> C4 {
+  let v0 = u0 + u2; let v1 = u0 - u2;
+  let v2 = u1 + u3; let v3 = rot(u1 - u3, dir);
+  return C4(v0 + v2, v1 + v3, v0 - v2, v1 - v3);
+}
+fn dft3(u0: vec2f, u1: vec2f, u2: vec2f, dir: f32) -> C3 {
+  let t1 = u1 + u2;
+  let t2 = u0 - 0.5 * t1;
+  let t3 = rot(u1 - u2, dir) * C3_;
+  return C3(u0 + t1, t2 + t3, t2 - t3);
+}
+fn dft5(u0: vec2f, u1: vec2f, u2: vec2f, u3: vec2f, u4: vec2f, dir: f32) -> C5 {
+  let a1 = u1 + u4; let a2 = u2 + u3;
+  let b1 = u1 - u4; let b2 = u2 - u3;
+  let t1 = u0 + C51 * a1 + C52 * a2;
+  let t2 = u0 + C52 * a1 + C51 * a2;
+  let q1 = rot(S51 * b1 + S52 * b2, dir);
+  let q2 = rot(S52 * b1 - S51 * b2, dir);
+  return C5(u0 + a1 + a2, t1 + q1, t2 + q2, t2 - q2, t1 - q1);
 }
 
 fn twiddle(idx: u32, dir: f32) -> vec2f {
@@ -102,6 +104,35 @@ fn load_pos(t: u32) -> vec2u {
   return vec2u(t % ROWS, t / ROWS);
 }
 
+// One radix-r pass over every butterfly of the workgroup's rows: buf[src..] → buf[dst..].
+fn wg_pass(lid: u32, r: u32, src: u32, dst: u32, pp: u32, dir: f32) {
+  let nr = N / r;
+  let tstep = N / (r * pp);
+  for (var bf = lid; bf < ROWS * nr; bf += WG) {
+    let row = bf / nr;
+    let i = bf - row * nr;
+    let k = i % pp;
+    let ib = src + row * N + i;
+    let ob = dst + row * N + (i - k) * r + k;
+    let kt = k * tstep;
+    if (r == 4u) {
+      let y = dft4(buf[ib], cmul(buf[ib + nr], twiddle(kt, dir)), cmul(buf[ib + 2u * nr], twiddle(2u * kt, dir)),
+                   cmul(buf[ib + 3u * nr], twiddle(3u * kt, dir)), dir);
+      buf[ob] = y.a; buf[ob + pp] = y.b; buf[ob + 2u * pp] = y.c; buf[ob + 3u * pp] = y.d;
+    } else if (r == 2u) {
+      let y = dft2(buf[ib], cmul(buf[ib + nr], twiddle(kt, dir)));
+      buf[ob] = y.a; buf[ob + pp] = y.b;
+    } else if (r == 3u) {
+      let y = dft3(buf[ib], cmul(buf[ib + nr], twiddle(kt, dir)), cmul(buf[ib + 2u * nr], twiddle(2u * kt, dir)), dir);
+      buf[ob] = y.a; buf[ob + pp] = y.b; buf[ob + 2u * pp] = y.c;
+    } else {
+      let y = dft5(buf[ib], cmul(buf[ib + nr], twiddle(kt, dir)), cmul(buf[ib + 2u * nr], twiddle(2u * kt, dir)),
+                   cmul(buf[ib + 3u * nr], twiddle(3u * kt, dir)), cmul(buf[ib + 4u * nr], twiddle(4u * kt, dir)), dir);
+      buf[ob] = y.a; buf[ob + pp] = y.b; buf[ob + 2u * pp] = y.c; buf[ob + 3u * pp] = y.d; buf[ob + 4u * pp] = y.e;
+    }
+  }
+}
+
 // All passes of one direction on buf; `src` is the half holding the input; returns the half with the result.
 fn passes(lid: u32, src0: u32, dir: f32) -> u32 {
   var src = src0;
@@ -109,23 +140,7 @@ fn passes(lid: u32, src0: u32, dir: f32) -> u32 {
   for (var s = 0u; s < NPASS; s++) {
     let r = (PLAN >> (4u * s)) & 15u;
     let dst = ROWS * N - src;
-    let nr = N / r;
-    let tstep = N / (r * pp);
-    for (var bf = lid; bf < ROWS * nr; bf += WG) {
-      let row = bf / nr;
-      let i = bf % nr;
-      let k = i % pp;
-      let ib = src + row * N + i;
-      var u: array<vec2f, 5>;
-      for (var m = 0u; m < r; m++) {
-        var v = buf[ib + m * nr];
-        if (m > 0u && k > 0u) { v = cmul(v, twiddle(m * k * tstep, dir)); }
-        u[m] = v;
-      }
-      dft(r, &u, dir);
-      let ob = dst + row * N + (i - k) * r + k;
-      for (var m = 0u; m < r; m++) { buf[ob + m * pp] = u[m]; }
-    }
+    wg_pass(lid, r, src, dst, pp, dir);
     workgroupBarrier();
     pp *= r;
     src = dst;
@@ -181,6 +196,10 @@ fn fft_filter(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 }
 
 // One radix-r pass in global memory: data → aux. One invocation per butterfly.
+fn at(base: u32, i: u32) -> u32 {
+  return base + i * p.es;
+}
+
 @compute @workgroup_size(256)
 fn fft_pass(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let g = gid.x + gid.y * nwg.x * 256u;
@@ -191,14 +210,25 @@ fn fft_pass(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   let i = g % nr;
   let k = i % p.pp;
   let base = base_of(b);
-  let tstep = p.n / (r * p.pp);
-  var u: array<vec2f, 5>;
-  for (var m = 0u; m < r; m++) {
-    var v = data[base + (i + m * nr) * p.es];
-    if (m > 0u && k > 0u) { v = cmul(v, twiddle(m * k * tstep, p.dir)); }
-    u[m] = v;
-  }
-  dft(r, &u, p.dir);
+  let kt = k * (p.n / (r * p.pp));
   let o = (i - k) * r + k;
-  for (var m = 0u; m < r; m++) { aux[base + (o + m * p.pp) * p.es] = u[m] * p.scale; }
+  let pp = p.pp;
+  let sc = p.scale;
+  let dir = p.dir;
+  if (r == 4u) {
+    let y = dft4(data[at(base, i)], cmul(data[at(base, i + nr)], twiddle(kt, dir)), cmul(data[at(base, i + 2u * nr)], twiddle(2u * kt, dir)),
+                 cmul(data[at(base, i + 3u * nr)], twiddle(3u * kt, dir)), dir);
+    aux[at(base, o)] = y.a * sc; aux[at(base, o + pp)] = y.b * sc; aux[at(base, o + 2u * pp)] = y.c * sc; aux[at(base, o + 3u * pp)] = y.d * sc;
+  } else if (r == 2u) {
+    let y = dft2(data[at(base, i)], cmul(data[at(base, i + nr)], twiddle(kt, dir)));
+    aux[at(base, o)] = y.a * sc; aux[at(base, o + pp)] = y.b * sc;
+  } else if (r == 3u) {
+    let y = dft3(data[at(base, i)], cmul(data[at(base, i + nr)], twiddle(kt, dir)), cmul(data[at(base, i + 2u * nr)], twiddle(2u * kt, dir)), dir);
+    aux[at(base, o)] = y.a * sc; aux[at(base, o + pp)] = y.b * sc; aux[at(base, o + 2u * pp)] = y.c * sc;
+  } else {
+    let y = dft5(data[at(base, i)], cmul(data[at(base, i + nr)], twiddle(kt, dir)), cmul(data[at(base, i + 2u * nr)], twiddle(2u * kt, dir)),
+                 cmul(data[at(base, i + 3u * nr)], twiddle(3u * kt, dir)), cmul(data[at(base, i + 4u * nr)], twiddle(4u * kt, dir)), dir);
+    aux[at(base, o)] = y.a * sc; aux[at(base, o + pp)] = y.b * sc; aux[at(base, o + 2u * pp)] = y.c * sc;
+    aux[at(base, o + 3u * pp)] = y.d * sc; aux[at(base, o + 4u * pp)] = y.e * sc;
+  }
 }

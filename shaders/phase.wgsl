@@ -3,6 +3,8 @@
 // are interleaved f32 (re, im). The shifts are folded into index maps:
 //   grid k ← padded image t = (k + ⌊l/2⌋) mod l     (ifftshift before the transform)
 //   output j ← grid k = (j + ⌈l/2⌉) mod l           (fftshift after it)
+// Real input: planes 2q and 2q+1 share complex grid q (W = F(a + i b)); their spectra separate by
+// Hermitian symmetry, A[k] = (W[k] + conj W[−k]) / 2, B[k] = (W[k] − conj W[−k]) / 2i.
 
 struct Params {
   total: u32,
@@ -11,37 +13,57 @@ struct Params {
   pad: u32,
   l1: u32,
   l2: u32,
-  _a: u32,
+  planes: u32,
   _b: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<storage, read> grid: array<f32>;
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;
 }
 
-// x [planes, h, w] → grid [planes, l1, l2] complex: zero-padded, ifftshifted, imaginary part 0.
+fn shifted_pixel(c: u32, k1: u32, k2: u32) -> f32 {
+  if (c >= p.planes) { return 0.0; }
+  let t1 = (k1 + p.l1 / 2u) % p.l1;
+  let t2 = (k2 + p.l2 / 2u) % p.l2;
+  if (t1 >= p.pad && t1 < p.pad + p.h && t2 >= p.pad && t2 < p.pad + p.w) {
+    return src[(c * p.h + t1 - p.pad) * p.w + t2 - p.pad];
+  }
+  return 0.0;
+}
+
+// x [planes, h, w] → grid [⌈planes/2⌉, l1, l2]: planes 2q, 2q+1 zero-padded and ifftshifted as re, im.
 @compute @workgroup_size(256)
 fn pack_shift(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let e = flat(gid, nwg);
   if (e >= p.total) { return; }
   let k2 = e % p.l2;
   let k1 = (e / p.l2) % p.l1;
-  let c = e / (p.l1 * p.l2);
-  let t1 = (k1 + p.l1 / 2u) % p.l1;
-  let t2 = (k2 + p.l2 / 2u) % p.l2;
-  var v = 0.0;
-  if (t1 >= p.pad && t1 < p.pad + p.h && t2 >= p.pad && t2 < p.pad + p.w) {
-    v = src[(c * p.h + t1 - p.pad) * p.w + t2 - p.pad];
-  }
-  dst[2u * e] = v;
-  dst[2u * e + 1u] = 0.0;
+  let q = e / (p.l1 * p.l2);
+  dst[2u * e] = shifted_pixel(2u * q, k1, k2);
+  dst[2u * e + 1u] = shifted_pixel(2u * q + 1u, k1, k2);
 }
 
-// grid → y [planes, l1, l2] = |grid| fftshifted.
+fn load_c(buf_index: u32) -> vec2f {
+  return vec2f(src[2u * buf_index], src[2u * buf_index + 1u]);
+}
+
+// Spectrum of plane 2q + part at grid (k1, k2), from the packed grid in `src`.
+fn split(q: u32, k1: u32, k2: u32, part: u32) -> vec2f {
+  let base = q * p.l1;
+  let w = load_c((base + k1) * p.l2 + k2);
+  let m = load_c((base + (p.l1 - k1) % p.l1) * p.l2 + (p.l2 - k2) % p.l2);
+  let mc = vec2f(m.x, -m.y);
+  if (part == 0u) { return 0.5 * (w + mc); }
+  let d = 0.5 * (w - mc);
+  return vec2f(d.y, -d.x);   // d / i
+}
+
+// packed grid → y [planes, l1, l2] = |spectrum| fftshifted.
 @compute @workgroup_size(256)
 fn magnitude(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let e = flat(gid, nwg);
@@ -51,31 +73,42 @@ fn magnitude(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let c = e / (p.l1 * p.l2);
   let k1 = (j1 + (p.l1 + 1u) / 2u) % p.l1;
   let k2 = (j2 + (p.l2 + 1u) / 2u) % p.l2;
-  let g = (c * p.l1 + k1) * p.l2 + k2;
-  dst[e] = length(vec2f(src[2u * g], src[2u * g + 1u]));
+  dst[e] = length(split(c / 2u, k1, k2, c % 2u));
 }
 
-// In place on the grid (dst): Z[k] ← u[j(k)] · Z[k] / |Z[k]| (0 where Z = 0: torch's abs subgradient),
-// the cotangent of |·| before the inverse transform.
+// Cotangent of |·| at grid k of plane c: u[j(k)] · Z[k] / |Z[k]| (0 where Z = 0: torch's subgradient).
+fn cotangent(c: u32, k1: u32, k2: u32, z: vec2f) -> vec2f {
+  let m = length(z);
+  if (c >= p.planes || m == 0.0) { return vec2f(0.0); }
+  let j1 = (k1 + p.l1 / 2u) % p.l1;
+  let j2 = (k2 + p.l2 / 2u) % p.l2;
+  return z * (grid[(c * p.l1 + j1) * p.l2 + j2] / m);
+}
+
+// src = packed spectrum W, grid = u [planes, l1, l2] → dst = H_a + i·H_b with H = (G[k] + conj G[−k]) / 2
+// (the Hermitian part of the cotangent G), so that the inverse FFT gives Re(Fᴴ G) of both planes at once.
 @compute @workgroup_size(256)
 fn vjp_weight(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let e = flat(gid, nwg);
   if (e >= p.total) { return; }
   let k2 = e % p.l2;
   let k1 = (e / p.l2) % p.l1;
-  let c = e / (p.l1 * p.l2);
-  let j1 = (k1 + p.l1 / 2u) % p.l1;
-  let j2 = (k2 + p.l2 / 2u) % p.l2;
-  let u = src[(c * p.l1 + j1) * p.l2 + j2];
-  let z = vec2f(dst[2u * e], dst[2u * e + 1u]);
-  let m = length(z);
-  var g = vec2f(0.0);
-  if (m > 0.0) { g = z * (u / m); }
-  dst[2u * e] = g.x;
-  dst[2u * e + 1u] = g.y;
+  let q = e / (p.l1 * p.l2);
+  let n1 = (p.l1 - k1) % p.l1;
+  let n2 = (p.l2 - k2) % p.l2;
+  var h = array<vec2f, 2>(vec2f(0.0), vec2f(0.0));
+  for (var part = 0u; part < 2u; part++) {
+    let c = 2u * q + part;
+    let g = cotangent(c, k1, k2, split(q, k1, k2, part));
+    let gm = cotangent(c, n1, n2, split(q, n1, n2, part));
+    h[part] = 0.5 * (g + vec2f(gm.x, -gm.y));
+  }
+  // H_a + i·H_b
+  dst[2u * e] = h[0].x - h[1].y;
+  dst[2u * e + 1u] = h[0].y + h[1].x;
 }
 
-// grid → real [planes, h, w]: real part, un-shifted and cropped (adjoint of pack_shift).
+// packed grid → real [planes, h, w]: part (c % 2) of grid c / 2, un-shifted and cropped.
 @compute @workgroup_size(256)
 fn unpack_real(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let e = flat(gid, nwg);
@@ -85,5 +118,5 @@ fn unpack_real(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let c = e / (p.h * p.w);
   let k1 = (i + p.pad + (p.l1 + 1u) / 2u) % p.l1;
   let k2 = (j + p.pad + (p.l2 + 1u) / 2u) % p.l2;
-  dst[e] = src[2u * ((c * p.l1 + k1) * p.l2 + k2)];
+  dst[e] = src[2u * (((c / 2u) * p.l1 + k1) * p.l2 + k2) + c % 2u];
 }

@@ -157,3 +157,100 @@ fn row_idft_real_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
   let n = i / chw;
   ri_out[i] = row_idft_value(i) + ro_offset[ro_slot[n] * chw + i % chw];
 }
+
+// ---------------------------------------------------------------- plain column DFT (forward)
+@group(0) @binding(1) var<storage, read> cd_in: array<vec2f>;
+@group(0) @binding(2) var<storage, read> cd_tw: array<vec2f>;
+@group(0) @binding(3) var<storage, read_write> cd_out: array<vec2f>;
+
+// one invocation per (n, c, kh, kw); count = N·C·H·W
+@compute @workgroup_size(256)
+fn col_dft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let hw = p.h * p.w;
+  let img = i / hw;
+  let f = i % hw;
+  let kh = f / p.w;
+  let kw = f % p.w;
+  let base = img * hw + kw;
+  var acc = vec2f(0.0);
+  var idx = 0u;
+  for (var j = 0u; j < p.h; j++) {
+    let t = cd_tw[idx];
+    acc += cmul(cd_in[base + j * p.w], vec2f(t.x, -t.y));
+    idx += kh;
+    if (idx >= p.h) { idx -= p.h; }
+  }
+  cd_out[i] = acc;
+}
+
+// ---------------------------------------------------------------- real orthonormal Fourier coordinates
+// Basis of real images per channel: for a self-conjugate frequency ξ = −ξ one vector √(1/HW)·cos θ_ξ,
+// for each pair {ξ, −ξ} two vectors √(2/HW)·cos θ_ξ and √(2/HW)·sin θ_ξ (θ_ξ(p) = 2π⟨ξ, p⟩). The host
+// orders the basis (k) and passes per k: (frequency index, kind 0 self / 1 cos / 2 sin); coordinates are
+// channel-minor: entry k·C + c (DDRM's layout).
+@group(0) @binding(1) var<storage, read> pk_spec: array<vec2f>;    // [N, C, H, W] complex spectrum
+@group(0) @binding(2) var<storage, read> pk_basis: array<vec2u>;   // [HW] (f, kind)
+@group(0) @binding(3) var<storage, read_write> pk_out: array<f32>; // [N, C·H·W]
+
+// count = N·C·H·W; scale = 1/√(HW)
+@compute @workgroup_size(256)
+fn spec_pack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let hw = p.h * p.w;
+  let d = p.c * hw;
+  let n = i / d;
+  let q = i % d;
+  let k = q / p.c;
+  let c = q % p.c;
+  let b = pk_basis[k];
+  let z = pk_spec[(n * p.c + c) * hw + b.x];
+  var v = z.x * p.scale;
+  if (b.y == 1u) { v = z.x * p.scale * sqrt(2.0); }
+  if (b.y == 2u) { v = -z.y * p.scale * sqrt(2.0); }
+  pk_out[i] = v;
+}
+
+@group(0) @binding(1) var<storage, read> up_z: array<f32>;         // [N, C·H·W]
+@group(0) @binding(2) var<storage, read> up_map: array<vec2u>;     // [HW] per frequency: (k, kind 0 self / 1 rep / 2 conj)
+@group(0) @binding(3) var<storage, read_write> up_out: array<vec2f>; // [N, C, H, W] complex spectrum
+
+// count = N·C·H·W; scale = √(HW)
+@compute @workgroup_size(256)
+fn spec_unpack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let hw = p.h * p.w;
+  let img = i / hw;
+  let n = img / p.c;
+  let c = img % p.c;
+  let f = i % hw;
+  let m = up_map[f];
+  let base = n * p.c * hw;
+  if (m.y == 0u) {
+    up_out[i] = vec2f(up_z[base + m.x * p.c + c] * p.scale, 0.0);
+    return;
+  }
+  let zc = up_z[base + m.x * p.c + c];
+  let zs = up_z[base + (m.x + 1u) * p.c + c];
+  let s = p.scale * sqrt(0.5);
+  if (m.y == 1u) { up_out[i] = s * vec2f(zc, -zs); } else { up_out[i] = s * vec2f(zc, zs); }
+}
+
+// out[n, q] = in[n, q]·w[q] for q < min(perIn, perOut), else 0 (count = N·perOut; c = perIn, h = perOut)
+@group(0) @binding(1) var<storage, read> cs_in: array<f32>;
+@group(0) @binding(2) var<storage, read> cs_w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cs_out: array<f32>;
+
+@compute @workgroup_size(256)
+fn coord_scale(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let n = i / p.h;
+  let q = i % p.h;
+  var v = 0.0;
+  if (q < p.c) { v = cs_in[n * p.c + q] * cs_w[q]; }
+  cs_out[i] = v;
+}

@@ -1,124 +1,128 @@
+// Distances of the validation lab (float64): W2 between Gaussians (dense and circulant), moment
+// estimators, sliced W2, energy distance, mode weights.
 import { describe, expect, it } from 'vitest';
-import { loadFmnistFixture } from '../src/io/fmnist.ts';
-import { gaussianTaps, meanStd, perImage, psnr, ssim } from '../src/io/metrics.ts';
-import { randomArray } from './helpers.ts';
+import { applyBlocks64, spectralBlocks, spectralDense, type CirculantSpectrum } from '../src/priors/circulant.js';
+import { energyDistance, modeWeights, sampleMeanCirculant, sampleMeanCov, slicedW2, w2GaussianCirculant, w2GaussianDense, type CirculantBlocks } from '../src/priors/metrics.js';
+import { Rng64 } from '../src/priors/rng64.js';
+import { matMul, transpose } from '../src/priors/linalg64.js';
 
-const noisy = (a: Float32Array, seed: number, s: number) => {
-  const n = randomArray(a.length, seed);
-  return a.map((v, i) => v + s * n[i]);
-};
+function randomSpd(D: number, rng: Rng64, ridge = 0.1): Float64Array {
+  const G = rng.normals(D * D);
+  const S = matMul(G, transpose(G, D, D), D, D, D).map((v) => v / D);
+  for (let i = 0; i < D; i++) S[i * D + i] += ridge;
+  return S;
+}
 
-describe('psnr', () => {
-  it('matches hand-computed values on the [-1,1] -> [0,1] convention', () => {
-    // a uniform error of 0.2 in [-1,1] is 0.1 in [0,1]: MSE 0.01 -> 20 dB
-    expect(psnr([0.2, -0.2, 0.5], [0, -0.4, 0.3])).toBeCloseTo(20, 12);
-    // one of four pixels off by the full range: MSE 1/4 -> 10 log10(4)
-    expect(psnr([1, 0, 0, 0], [-1, 0, 0, 0])).toBeCloseTo(10 * Math.log10(4), 12);
-    expect(psnr([0.3, 0.1], [0.3, 0.1])).toBe(Infinity);
+function denseOfBlocks(b: CirculantBlocks): Float64Array {
+  const D = b.channels * b.height * b.width;
+  const M = new Float64Array(D * D);
+  for (let j = 0; j < D; j++) {
+    const e = new Float64Array(D);
+    e[j] = 1;
+    const col = applyBlocks64(b.blocks, e, b.channels, b.height, b.width);
+    for (let i = 0; i < D; i++) M[i * D + j] = col[i];
+  }
+  return M;
+}
+
+describe('W2 between Gaussians', () => {
+  it('dense: closed forms for commuting covariances, 1-D, and symmetry', () => {
+    const rng = new Rng64(1);
+    const D = 5;
+    const a = Float64Array.from({ length: D }, () => 0.1 + rng.uniform());
+    const b = Float64Array.from({ length: D }, () => 0.1 + rng.uniform());
+    const A = new Float64Array(D * D), B = new Float64Array(D * D);
+    a.forEach((v, i) => (A[i * D + i] = v));
+    b.forEach((v, i) => (B[i * D + i] = v));
+    const m1 = rng.normals(D), m2 = rng.normals(D);
+    const ref = Math.sqrt(m1.reduce((s, v, i) => s + (v - m2[i]) ** 2, 0) + a.reduce((s, v, i) => s + (Math.sqrt(v) - Math.sqrt(b[i])) ** 2, 0));
+    expect(Math.abs(w2GaussianDense(m1, A, m2, B, D).w2 - ref)).toBeLessThan(1e-12);
+    // random (non-commuting) covariances: symmetric, zero on itself, triangle inequality
+    const S1 = randomSpd(6, rng), S2 = randomSpd(6, rng), S3 = randomSpd(6, rng);
+    const z = new Float64Array(6);
+    const d12 = w2GaussianDense(z, S1, z, S2, 6).w2, d21 = w2GaussianDense(z, S2, z, S1, 6).w2;
+    expect(Math.abs(d12 - d21)).toBeLessThan(1e-10);
+    expect(w2GaussianDense(z, S1, z, S1, 6).w2).toBeLessThan(1e-6);
+    expect(d12).toBeLessThanOrEqual(w2GaussianDense(z, S1, z, S3, 6).w2 + w2GaussianDense(z, S3, z, S2, 6).w2 + 1e-12);
   });
-  it('clamps values outside [-1, 1] first', () => {
-    expect(psnr([3, -5], [1, -1])).toBe(Infinity);
+
+  it('circulant per-frequency formula = dense formula (gray, and colour with full 3×3 blocks)', () => {
+    const rng = new Rng64(2);
+    for (const C of [1, 3]) {
+      const H = 3, W = 4, D = C * H * W;
+      // full-rank Hermitian blocks from the periodogram of random images
+      const mk = () => sampleMeanCirculant(Array.from({ length: 3 * C + 2 }, () => rng.normals(D)), C, H, W).blocks;
+      const S1 = mk(), S2 = mk();
+      const m1 = rng.normals(D), m2 = rng.normals(D);
+      const circ = w2GaussianCirculant(m1, S1, m2, S2);
+      const dense = w2GaussianDense(m1, denseOfBlocks(S1), m2, denseOfBlocks(S2), D);
+      expect(Math.abs(circ.w2 - dense.w2) / dense.w2).toBeLessThan(1e-8);
+    }
   });
-  it('rejects images of different sizes', () => {
-    expect(() => psnr([1, 2], [1])).toThrow(/2 and 1 values/);
+
+  it('spectral blocks of a circulant spectrum = its dense covariance', () => {
+    const rng = new Rng64(3);
+    const H = 4, W = 4;
+    const lambda = Float64Array.from({ length: H * W }, () => rng.uniform());
+    // symmetrise λ(ξ) = λ(−ξ) so Σ is real
+    for (let i = 0; i < H * W; i++) {
+      const j = ((H - Math.floor(i / W)) % H) * W + ((W - (i % W)) % W);
+      lambda[j] = lambda[i];
+    }
+    const spec: CirculantSpectrum = { channels: 1, height: H, width: W, lambda };
+    const blocks = { channels: 1, height: H, width: W, blocks: spectralBlocks(spec, (s) => s) };
+    const a = denseOfBlocks(blocks), b = spectralDense(spec);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-12);
   });
 });
 
-describe('ssim', () => {
-  it('is 1 for identical images (gray and RGB)', () => {
-    const a = randomArray(3 * 20 * 24, 11);
-    expect(ssim(a, a, [3, 20, 24])).toBeCloseTo(1, 14);
-    expect(ssim(a.subarray(0, 480), a.subarray(0, 480), [20, 24])).toBeCloseTo(1, 14);
+describe('estimators and sample-set distances', () => {
+  it('sample mean/covariance and circulant projection are consistent (N = 20000)', () => {
+    const rng = new Rng64(4);
+    const H = 4, W = 4, D = H * W, N = 20000;
+    // stationary samples: circular convolution of white noise with a small kernel
+    const k = [0.6, 0.3, 0.1];
+    const samples = Array.from({ length: N }, () => {
+      const w = rng.normals(D);
+      return Float64Array.from({ length: D }, (_, p) => {
+        const y = Math.floor(p / W), x = p % W;
+        return k[0] * w[p] + k[1] * w[y * W + ((x + 1) % W)] + k[2] * w[((y + 1) % H) * W + x] + 1;
+      });
+    });
+    const dense = sampleMeanCov(samples);
+    const circ = sampleMeanCirculant(samples, 1, H, W);
+    // true pixel variance Σk² = 0.46; circulant projection keeps the trace exactly
+    const trDense = dense.cov.reduce((s, v, i) => s + (i % (D + 1) === 0 ? v : 0), 0);
+    const trCirc = circ.blocks.blocks.reduce((s, v, i) => s + (i % 2 === 0 ? v : 0), 0);
+    expect(Math.abs(trDense - trCirc) / trDense).toBeLessThan(1e-10);
+    expect(Math.abs(trDense / D - 0.46)).toBeLessThan(0.02);
+    // and both estimate the same law: their W2 is at the sampling-noise level
+    const w = w2GaussianDense(dense.mean, dense.cov, circ.mean, denseOfBlocks(circ.blocks), D);
+    expect(w.w2).toBeLessThan(0.1);
   });
 
-  it('equals (2ab + C1) / (a² + b² + C1) for two constant images', () => {
-    // constant images: no variance or covariance, so the contrast/structure term is C2 / C2 = 1
-    const a = new Float32Array(121).fill(-0.5); // 0.25 in [0,1]
-    const b = new Float32Array(121).fill(0.5); //  0.75 in [0,1]
-    const C1 = 0.01 ** 2;
-    const expected = (2 * 0.25 * 0.75 + C1) / (0.25 ** 2 + 0.75 ** 2 + C1); // 0.600064...
-    // 1e-12: E[x²] − E[x]² leaves ~1e-17 of rounding, against C2 = 9e-4
-    expect(ssim(a, b, [11, 11])).toBeCloseTo(expected, 12);
+  it('sliced W2 and energy distance: zero on equal sets, shift-sized on shifted sets', () => {
+    const rng = new Rng64(5);
+    const D = 6;
+    const X = Array.from({ length: 300 }, () => rng.normals(D));
+    const d = Float64Array.from({ length: D }, () => 0.5);
+    const Y = X.map((x) => x.map((v, i) => v + d[i]));
+    expect(slicedW2(X, X, 64)).toBe(0);
+    // the same set shifted: each projection's W2 is |θᵀd| exactly; E(θᵀd)² = |d|²/D
+    const sw = slicedW2(X, Y, 512);
+    expect(Math.abs(sw - 0.5) / 0.5).toBeLessThan(0.15);
+    expect(Math.abs(energyDistance([[0], [0]], [[1], [1]]) - 2)).toBeLessThan(1e-12);
+    const Z = Array.from({ length: 300 }, () => rng.normals(D));
+    expect(Math.abs(energyDistance(X, Z))).toBeLessThan(0.05);
+    expect(energyDistance(X, Y)).toBeGreaterThan(0.1);
+    // unequal sizes: quantile coupling
+    expect(slicedW2(X, X.slice(0, 150), 32)).toBeLessThan(0.2);
   });
 
-  it('equals the formula written out directly on an 11×11 image (a single window)', () => {
-    const a = randomArray(121, 21);
-    const b = noisy(a, 22, 0.4);
-    const u = (v: number) => (Math.min(1, Math.max(-1, v)) + 1) / 2;
-    // 2-D Gaussian weights over the whole image, normalised (not the separable code path)
-    let wsum = 0;
-    const w = Array.from({ length: 121 }, (_, i) => {
-      const dy = Math.floor(i / 11) - 5,
-        dx = (i % 11) - 5;
-      const v = Math.exp(-(dx * dx + dy * dy) / (2 * 1.5 * 1.5));
-      wsum += v;
-      return v;
-    }).map((v) => v / wsum);
-    let mx = 0,
-      my = 0;
-    for (let i = 0; i < 121; i++) {
-      mx += w[i] * u(a[i]);
-      my += w[i] * u(b[i]);
-    }
-    let vx = 0,
-      vy = 0,
-      cxy = 0;
-    for (let i = 0; i < 121; i++) {
-      vx += w[i] * (u(a[i]) - mx) ** 2;
-      vy += w[i] * (u(b[i]) - my) ** 2;
-      cxy += w[i] * (u(a[i]) - mx) * (u(b[i]) - my);
-    }
-    const C1 = 1e-4,
-      C2 = 9e-4;
-    const expected = ((2 * mx * my + C1) * (2 * cxy + C2)) / ((mx * mx + my * my + C1) * (vx + vy + C2));
-    expect(ssim(b, a, [1, 11, 11])).toBeCloseTo(expected, 12);
-  });
-
-  // Reference values from skimage 0.19.3 (Debian python3-skimage):
-  //   structural_similarity(ref01, x01, data_range=1, gaussian_weights=True, sigma=1.5,
-  //                         use_sample_covariance=False[, channel_axis=0])
-  // on the same inputs mapped to [0, 1] (clamped); our values agreed to 4e-16.
-  it('matches skimage structural_similarity (gray, RGB, a Fashion-MNIST image)', () => {
-    const g = randomArray(256, 3);
-    expect(ssim(noisy(g, 4, 0.3), g, [1, 16, 16])).toBeCloseTo(0.954516953736432, 12);
-    const c = randomArray(3 * 12 * 13, 5);
-    expect(ssim(noisy(c, 6, 0.5), c, [3, 12, 13])).toBeCloseTo(0.8917248208087138, 12);
-    const f = loadFmnistFixture().x.slice(0, 1024);
-    expect(ssim(noisy(f, 7, 0.2), f, [1, 32, 32])).toBeCloseTo(0.6804303647088225, 12);
-    // skimage.metrics.peak_signal_noise_ratio(ref01, x01, data_range=1) on the same pairs
-    expect(psnr(noisy(g, 4, 0.3), g)).toBeCloseTo(21.209461277286184, 10);
-    expect(psnr(noisy(f, 7, 0.2), f)).toBeCloseTo(26.706351072804, 10);
-  });
-
-  it('is symmetric and drops with more noise', () => {
-    const a = randomArray(32 * 32, 31);
-    const b1 = noisy(a, 32, 0.1);
-    const b2 = noisy(a, 32, 0.5);
-    expect(ssim(a, b1, [32, 32])).toBeCloseTo(ssim(b1, a, [32, 32]), 14);
-    expect(ssim(b1, a, [32, 32])).toBeGreaterThan(ssim(b2, a, [32, 32]));
-  });
-
-  it('rejects images smaller than the window and mismatched shapes', () => {
-    expect(() => ssim(new Float32Array(100), new Float32Array(100), [10, 10])).toThrow(/smaller than the 11×11 window/);
-    expect(() => ssim(new Float32Array(144), new Float32Array(144), [2, 12, 12])).toThrow(/needs 288 values/);
-  });
-
-  it('uses normalised Gaussian taps of radius 5', () => {
-    const t = gaussianTaps();
-    expect(t.length).toBe(11);
-    expect(t.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 15);
-    expect(t[5] / t[4]).toBeCloseTo(Math.exp(0.5 / 2.25), 14);
-  });
-});
-
-describe('perImage / meanStd', () => {
-  it('computes per-image values and population std', () => {
-    const ref = randomArray(2 * 1 * 12 * 12, 41);
-    const x = noisy(ref, 42, 0.2);
-    const ps = perImage('psnr', x, ref, [2, 1, 12, 12]);
-    expect(ps[1]).toBeCloseTo(psnr(x.subarray(144), ref.subarray(144)), 12);
-    const ss = perImage('ssim', x, ref, [2, 1, 12, 12]);
-    expect(ss[0]).toBeCloseTo(ssim(x.subarray(0, 144), ref.subarray(0, 144), [12, 12]), 12);
-    expect(meanStd([1, 2, 3, 4])).toEqual({ mean: 2.5, std: Math.sqrt(1.25) });
+  it('mode weights and TV to reference weights', () => {
+    const samples = [[-1], [-2], [3], [4], [5]];
+    const r = modeWeights(samples, (x) => (x[0] < 0 ? [1, 0] : [0, 1]), [0.5, 0.5]);
+    expect(r.weights).toEqual([0.4, 0.6]);
+    expect(Math.abs(r.tv! - 0.1)).toBeLessThan(1e-12);
   });
 });

@@ -46,15 +46,20 @@ const shadersPlugin = {
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
-/** Keep Node out of the bundle: stub the native `webgpu` package, refuse node built-ins. */
+/** Node-only packages that src/ modules the page imports reference, and what the browser has instead. */
+const NODE_STUBS = {
+  // src/engine/device.ts imports it only when there is no navigator.gpu
+  webgpu: `export const globals = {}; export function create() { throw new Error("the npm 'webgpu' package is Node-only; a browser must provide navigator.gpu"); }`,
+  // PNG files on Node (src/operators/masks.ts maskFromPng); the page decodes PNGs with createImageBitmap
+  pngjs: `export const PNG = { sync: { read() { throw new Error("pngjs is Node-only: in the browser decode PNGs with createImageBitmap"); }, write() { throw new Error("pngjs is Node-only"); } } };`,
+};
+
+/** Keep Node out of the bundle: stub the Node-only packages above, refuse node built-ins. */
 const nodeGuardPlugin = {
   name: 'node-guard',
   setup(b) {
-    b.onResolve({ filter: /^webgpu$/ }, () => ({ path: 'webgpu', namespace: 'node-stub' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({
-      contents: `export const globals = {}; export function create() { throw new Error("the npm 'webgpu' package is Node-only; a browser must provide navigator.gpu"); }`,
-      loader: 'js',
-    }));
+    b.onResolve({ filter: new RegExp(`^(${Object.keys(NODE_STUBS).join('|')})$`) }, (args) => ({ path: args.path, namespace: 'node-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({ contents: NODE_STUBS[args.path], loader: 'js' }));
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
       if (!NODE_BUILTINS.has(args.path)) return undefined;
       const who = args.importer ? relative(ROOT, args.importer) : '(entry)';

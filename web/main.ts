@@ -6,7 +6,7 @@ import 'virtual:shaders';
 import { Engine, formatKernelTable, summarize, type KernelRecord } from '../src/engine/index.ts';
 import { psnr, ssim } from '../src/io/metrics.ts';
 import { modelToRgba, rgbaToModel, type ModelImage } from './image.ts';
-import { METHODS, loadPrior, runPosterior, type Prior, type RunResult, type RunSpec, type Task } from './pipeline.ts';
+import { DEFAULT_CMI_ETA, METHODS, StoppedError, loadPrior, runPosterior, type Prior, type RunResult, type RunSpec, type Task } from './pipeline.ts';
 import { unetProbe, vectorProbe } from './probes.ts';
 
 const $ = <T extends HTMLElement>(id: string) => {
@@ -23,6 +23,8 @@ const ui = {
   imageFile: $<HTMLInputElement>('image-file'),
   task: $<HTMLSelectElement>('task'),
   method: $<HTMLSelectElement>('method'),
+  cmiRow: $('cmi-row'),
+  cmiEta: $<HTMLInputElement>('cmi-eta'),
   steps: $<HTMLInputElement>('steps'),
   seed: $<HTMLInputElement>('seed'),
   sigmaY: $<HTMLInputElement>('sigma-y'),
@@ -130,7 +132,7 @@ function readSpec(): RunSpec {
   };
   const sigmaY = Number(ui.sigmaY.value);
   if (!(sigmaY >= 0)) throw new Error(`σ_y must be ≥ 0, got '${ui.sigmaY.value}'`);
-  return {
+  const spec: RunSpec = {
     task: ui.task.value as Task,
     method: ui.method.value,
     steps: int(ui.steps, 'steps', 1),
@@ -138,6 +140,8 @@ function readSpec(): RunSpec {
     sigmaY,
     previewEvery: int(ui.previewEvery, 'preview interval', 1),
   };
+  if (spec.method.endsWith('+cmi')) spec.cmiEta = ui.cmiEta.value.trim() || DEFAULT_CMI_ETA;
+  return spec;
 }
 
 function showProfile(records: KernelRecord[], source: string) {
@@ -194,6 +198,10 @@ async function run() {
     ui.capResult.textContent = `${label}, ${spec.steps} steps: PSNR ${psnr(result.x0, image.data).toFixed(2)} dB, SSIM ${ssim(result.x0, image.data, image.shape).toFixed(3)}`;
     setStatus(`done in ${result.seconds.toFixed(1)} s (${((1000 * result.seconds) / spec.steps).toFixed(0)} ms/step)`);
     api.state = 'done';
+  } catch (e) {
+    if (!(e instanceof StoppedError)) throw e;
+    setStatus(e.message);
+    api.state = 'ready';
   } finally {
     if (profiling) showProfile(await engine.stopProfiling(), engine.timingSource);
     ui.run.disabled = false;
@@ -203,6 +211,10 @@ async function run() {
 
 async function start() {
   METHODS.forEach((m) => ui.method.add(new Option(m.label, m.id)));
+  ui.cmiEta.value = DEFAULT_CMI_ETA;
+  const showCmi = () => void (ui.cmiRow.hidden = !ui.method.value.endsWith('+cmi'));
+  ui.method.addEventListener('change', showCmi);
+  showCmi();
   let engine: Engine;
   try {
     engine = await Engine.create();

@@ -2,6 +2,10 @@
 // per-step x̂₀ previews. The browser test imports this same module on Node to compute the reference result,
 // so page and Node share every line from here down to the kernels.
 import type { Engine } from '../src/engine/index.ts';
+import { createOperator, measure, type NoiseModel } from '../src/operators/index.ts';
+import { DEFAULT_CMI, parseEtaSchedule, parseMethod } from '../src/samplers/methods.ts';
+import { Stream } from '../src/samplers/noise.ts';
+import { sample } from '../src/samplers/sampler.ts';
 import { loadUNetWeights, UNet } from '../src/unet/index.ts';
 import type { ModelImage } from './image.ts';
 
@@ -18,7 +22,9 @@ export const METHODS: readonly MethodInfo[] = [
   { id: 'pigdm', label: 'ΠGDM' },
   { id: 'pigdm+cmi', label: 'CMI + ΠGDM' },
   { id: 'mcg', label: 'MCG' },
+  { id: 'mcg+cmi', label: 'CMI + MCG' },
   { id: 'dsg', label: 'DSG' },
+  { id: 'dsg+cmi', label: 'CMI + DSG' },
   { id: 'ddrm', label: 'DDRM' },
   { id: 'ddpm', label: 'DDPM (unconditional)' },
 ];
@@ -32,6 +38,9 @@ export interface RunSpec {
   sigmaY: number;
   /** report x̂₀ every this many steps (and at the last) */
   previewEvery: number;
+  /** '+cmi' methods: the η schedule ('relative:0.3', 'constant:1e-3', …) and Hutchinson probes per step */
+  cmiEta?: string;
+  cmiProbes?: number;
 }
 
 export interface StepInfo {
@@ -69,12 +78,67 @@ export function loadPrior(engine: Engine, bytes: Uint8Array, label: string): Pri
   return { model, params, summary };
 }
 
-/** Sampling: filled in once src/samplers and src/operators land (see docs/browser.md). */
+export class StoppedError extends Error {
+  constructor(step: number, total: number) {
+    super(`stopped at step ${step} of ${total}`);
+    this.name = 'StoppedError';
+  }
+}
+
+/** CMI plug-in settings for the '+cmi' methods (until the samplers settle on defaults: docs/browser.md). */
+export const DEFAULT_CMI_ETA = 'relative:0.3';
+
+/**
+ * One reconstruction of `truth` ([C, H, W], batch 1): the task's operator (seeded by spec.seed), the
+ * measurement y = A(x) + σ_y·n (its own noise stream), and `sample()` with x̂₀ snapshots every
+ * `previewEvery` steps. Everything runs on the prior's engine; temporary tensors are released.
+ */
 export async function runPosterior(
-  _prior: Prior,
-  _truth: ModelImage,
+  prior: Prior,
+  truth: ModelImage,
   spec: RunSpec,
-  _hooks: { onStep?: (s: StepInfo) => void | Promise<void>; shouldStop?: () => boolean } = {},
+  hooks: { onStep?: (s: StepInfo) => void | Promise<void>; shouldStop?: () => boolean } = {},
 ): Promise<RunResult> {
-  throw new Error(`sampling (${spec.method}, ${spec.task}) is not available in this build yet`);
+  const e = prior.model.engine;
+  const [C, H, W] = prior.model.imageShape;
+  if (truth.shape.join() !== [C, H, W].join()) throw new Error(`image [${truth.shape}] does not match the prior's [${C}, ${H}, ${W}]`);
+  if (!TASKS.includes(spec.task)) throw new Error(`unknown task '${spec.task}' (one of ${TASKS.join(', ')})`);
+  const { base, cmi } = parseMethod(spec.method);
+  const shape = [1, C, H, W];
+  const t0 = performance.now();
+  const x = e.upload(truth.data, shape, 'truth');
+  const op = createOperator(spec.task, { seed: spec.seed }, e, shape);
+  const noise: NoiseModel = spec.sigmaY > 0 ? { kind: 'gaussian', level: spec.sigmaY } : { kind: 'none', level: 0 };
+  const { y } = measure(e, op, x, noise, spec.seed, Stream.Measurement * 2 ** 32);
+  e.release(x);
+  const yImage = await e.read(y);
+  const [, yc, yh, yw] = op.outputShape;
+  let stopped = false;
+  try {
+    const res = await sample({
+      model: prior.model,
+      operator: base === 'ddpm' || base === 'ddim' ? undefined : op,
+      noise,
+      y: base === 'ddpm' || base === 'ddim' ? undefined : y,
+      method: spec.method,
+      steps: spec.steps,
+      seed: spec.seed,
+      task: spec.task,
+      cmi: cmi ? { r: spec.cmiProbes ?? DEFAULT_CMI.r, sigmaInv: DEFAULT_CMI.sigmaInv, eta: parseEtaSchedule(spec.cmiEta ?? DEFAULT_CMI_ETA) } : undefined,
+      snapshotEvery: spec.previewEvery,
+      onStep: async (s) => {
+        await hooks.onStep?.({ step: s.i + 1, total: s.steps, distance: s.distance?.[0], x0hat: s.x0 });
+        if (hooks.shouldStop?.()) {
+          stopped = true;
+          throw new StoppedError(s.i + 1, s.steps);
+        }
+      },
+    });
+    const x0 = await e.read(res.x0);
+    e.release(res.x0);
+    return { x0, yImage, yImageShape: [yc, yh, yw], seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    e.release(y);
+    if (stopped) await e.sync().catch(() => {});
+  }
 }

@@ -117,6 +117,13 @@ export class BlurOperator implements MeasurementOperator {
     return this.svdView;
   }
 
+  /** Frees the operator's GPU buffers (kernel, spectrum, SVD factors). */
+  destroy(): void {
+    this.engine.release(this.kernelTensor, this.spectrum);
+    this.svdView?.destroy();
+    this.spectrum = this.svdView = null;
+  }
+
   // ------------------------------------------------------------------ FFT path
 
   private planeShape(): PlaneShape {

@@ -63,13 +63,15 @@ export interface OperatorOptions {
 
 export interface TaskOperator extends MeasurementOperator {
   readonly task: Task;
+  /** frees the operator's GPU buffers (masks, kernels, spectra, SVD factors) */
+  destroy(): void;
   /** tensors a measurement file stores beside y: `mask` [1, 1, H, W] or `kernel` [1, 1, k, k] */
   readonly extras: Readonly<Record<string, Tensor>>;
   /** the parameters actually used (box position, drop fraction, kernel, pad …), for logs and file metadata */
   readonly info: Readonly<Record<string, string>>;
 }
 
-function withTask<T extends MeasurementOperator>(op: T, task: Task, extras: Record<string, Tensor>, info: Record<string, string>): T & TaskOperator {
+function withTask<T extends MeasurementOperator & { destroy(): void }>(op: T, task: Task, extras: Record<string, Tensor>, info: Record<string, string>): T & TaskOperator {
   return Object.assign(op, { task, extras, info });
 }
 

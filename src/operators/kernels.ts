@@ -116,7 +116,7 @@ function motionPath(rng: PhiloxStream, size: number, intensity: number): Array<[
 }
 
 /** Pillow ImageDraw.line(xy, width ≤ 1) on an 8-bit canvas: Bresenham per segment (Draw.c line8). */
-function drawPolyline(img: Uint8Array, w: number, h: number, pts: Array<[number, number]>): void {
+function drawPolyline(img: Uint8Array, w: number, h: number, pts: ReadonlyArray<readonly [number, number]>): void {
   const point = (x: number, y: number) => {
     if (x >= 0 && x < w && y >= 0 && y < h) img[y * w + x] = 255;
   };
@@ -278,23 +278,30 @@ export function motionBlurKernel(size = 61, intensity = 0.5, seed = 0): MotionKe
   if (!(Number.isInteger(size) && size >= 3)) throw new Error(`motion kernel: size must be an integer ≥ 3, got ${size}`);
   if (!(intensity >= 0 && intensity <= 1)) throw new Error(`motion kernel: intensity must be in [0, 1], got ${intensity}`);
   const rng = new PhiloxStream(seed, 0x6d6f74); // offset tags the stream ("mot")
-  const big = 2 * size;
-  const diagonal = Math.hypot(big, big);
   const path = motionPath(rng, size, intensity);
-  let canvas: Uint8Array = new Uint8Array(big * big);
-  drawPolyline(canvas, big, big, path); // width int(diagonal/150) ≤ 1 for size < 107 (Pillow's 1-px line)
-  if (Math.trunc(diagonal / 150) > 1) {
-    // Pillow draws wide lines as polygons; we thicken the 1-px line by dilation (documented deviation).
-    canvas = dilate(canvas, big, big, Math.trunc(diagonal / 150));
-  }
-  canvas = pillowGaussianBlur(canvas, big, big, Math.trunc(diagonal * 0.01));
-  const small = pillowLanczosResize(canvas, big, big, size, size);
+  const counts = rasterizeMotionPath(path, size);
   let sum = 0;
-  for (const v of small) sum += v;
+  for (const v of counts) sum += v;
   if (sum === 0) throw new Error(`motion kernel: the path left the canvas (seed ${seed}); try another seed`);
   const kernel = new Float64Array(size * size);
-  for (let i = 0; i < kernel.length; i++) kernel[i] = Math.fround(small[i] / sum);
+  for (let i = 0; i < kernel.length; i++) kernel[i] = Math.fround(counts[i] / sum);
   return { kernel, path };
+}
+
+/**
+ * The 8-bit kernel image of a path (motionblur's _createKernel): line on a 2·size canvas, Pillow
+ * GaussianBlur(int(0.01·diagonal)), Pillow LANCZOS resize to size×size. Bit-exact with Pillow 9.4 for
+ * size < 107 (1-px lines); wider lines (Pillow fills a polygon per segment) are approximated by dilation.
+ */
+export function rasterizeMotionPath(path: ReadonlyArray<readonly [number, number]>, size: number): Uint8Array {
+  const big = 2 * size;
+  const diagonal = Math.hypot(big, big);
+  let canvas: Uint8Array = new Uint8Array(big * big);
+  drawPolyline(canvas, big, big, path);
+  const width = Math.trunc(diagonal / 150);
+  if (width > 1) canvas = dilate(canvas, big, big, width);
+  canvas = pillowGaussianBlur(canvas, big, big, Math.trunc(diagonal * 0.01));
+  return pillowLanczosResize(canvas, big, big, size, size);
 }
 
 function dilate(img: Uint8Array, w: number, h: number, width: number): Uint8Array {

@@ -151,6 +151,13 @@ export class InpaintOperator implements MeasurementOperator {
     this.svdView ??= new MaskSvd(this.engine, this.inputShape, this.mask);
     return this.svdView;
   }
+
+  /** Frees the mask and SVD index buffers. */
+  destroy(): void {
+    this.engine.release(this.maskTensor);
+    this.svdView?.destroy();
+    this.svdView = null;
+  }
 }
 
 /** DDRM Inpainting layout: V lists kept entries (pixel·C + c order) first, then missing ones; U = I on the kept. */
@@ -180,6 +187,10 @@ export class MaskSvd implements SvdView {
     this.vInv = e.upload(inverseIndex(v, C * H * W), [C * H * W], 'mask_v_inv');
     this.uIdx = e.upload(u, [u.length], 'mask_u_idx');
     this.uInv = e.upload(inverseIndex(u, C * H * W), [C * H * W], 'mask_u_inv');
+  }
+
+  destroy(): void {
+    this.e.release(this.singulars, this.vIdx, this.vInv, this.uIdx, this.uInv);
   }
 
   private get D() {

@@ -2,6 +2,7 @@
 // orthonormal 2-D DFT (fastMRI fft2c, as DPS's PhaseRetrievalOperator). DPS fixes pad = oversample/8 · 256
 // (64 for oversample 2) whatever the image size; that is the default here.
 // VJP for DPS: ∂/∂x ⟨u, |F P x|⟩ = Pᵀ Re(Fᴴ (u ⊙ Z/|Z|)), Z = F P x (0 where Z = 0).
+// Two real planes share one complex FFT (their spectra separate by Hermitian symmetry, shaders/phase.wgsl).
 import { uniforms, type Engine } from '../engine/executor.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { MeasurementOperator } from './operator.js';
@@ -42,12 +43,12 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
       }
     }
     this.outputShape = [N, C, l1, l2];
-    this.grid = { planes: N * C, h: l1, w: l2 };
+    this.grid = { planes: Math.ceil((N * C) / 2), h: l1, w: l2 };
   }
 
   private params(total: number) {
-    const [, , H, W] = this.inputShape;
-    return uniforms(total, H, W, this.pad, this.grid.h, this.grid.w, 0, 0);
+    const [N, C, H, W] = this.inputShape;
+    return uniforms(total, H, W, this.pad, this.grid.h, this.grid.w, N * C, 0);
   }
 
   /** Z = F P x on the complex grid (new tensor [planes, l1, l2, 2]). */
@@ -59,6 +60,9 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
     fft2d(e, z, g, false, 1 / Math.sqrt(g.h * g.w));
     return z;
   }
+
+  /** Nothing to free: the FFT twiddle tables are shared per engine. */
+  destroy(): void {}
 
   forward(x: Tensor): Tensor {
     expectShape(x, this.inputShape, 'phase.forward');
@@ -75,11 +79,12 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
     const e = this.engine, g = this.grid;
     const z = this.spectrum(x);
     const total = g.planes * g.h * g.w;
-    runFlat(e, 'phase', 'vjp_weight', [u, z], this.params(total), total, { flops: 6 * total, bytes: 20 * total });
-    fft2d(e, z, g, true, 1 / Math.sqrt(g.h * g.w));
+    const h = e.tensor(z.shape, 'phase_cotangent');
+    runFlat(e, 'phase', 'vjp_weight', [z, h, u], this.params(total), total, { flops: 40 * total, bytes: 40 * total });
+    fft2d(e, h, g, true, 1 / Math.sqrt(g.h * g.w));
     const out = e.tensor(this.inputShape, 'phase_vjp');
-    runFlat(e, 'phase', 'unpack_real', [z, out], this.params(out.size), out.size, { bytes: 8 * out.size });
-    e.release(z);
+    runFlat(e, 'phase', 'unpack_real', [h, out], this.params(out.size), out.size, { bytes: 8 * out.size });
+    e.release(z, h);
     return out;
   }
 }

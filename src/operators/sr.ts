@@ -141,6 +141,13 @@ export class SuperResolutionOperator implements MeasurementOperator {
     return AxisMatrix.sandwich(this.engine, this.pinvMats[0], this.pinvMats[1], y, this.planes, this.inputShape);
   }
 
+  /** Frees the operator's GPU buffers (resize matrices, pseudo-inverse, SVD factors). */
+  destroy(): void {
+    for (const m of [this.rh, this.rw, this.rhT, this.rwT, ...(this.pinvMats ?? [])]) m.release(this.engine);
+    this.svdView?.destroy();
+    this.pinvMats = this.svdView = null;
+  }
+
   get svd(): SvdView {
     if (!this.svdView) {
       const [sh, sw] = this.factors();

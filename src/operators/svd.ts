@@ -223,6 +223,11 @@ export class SeparableSvd implements SvdView {
     return this.n * this.c;
   }
 
+  destroy(): void {
+    this.e.release(this.singulars, this.vIdx, this.vInv, this.uIdx, this.uInv);
+    for (const m of Object.values(this.mats)) m.release(this.e);
+  }
+
   vt(x: Tensor): Tensor {
     const [N, C, H, W] = this.shape;
     expectShape(x, this.shape, 'svd.vt');

@@ -147,3 +147,20 @@ export function spectralDense(spec: CirculantSpectrum, g: (s: number, i: number)
   }
   return m;
 }
+
+/** Applies per-frequency C×C complex blocks ([H·W, C, C, 2], e.g. CirculantBlocks.blocks) to a [C, H, W] image. */
+export function applyBlocks64(blocks: Float64Array, x: ArrayLike<number>, C: number, H: number, W: number): Float64Array {
+  const hw = H * W;
+  if (blocks.length !== hw * C * C * 2) throw new Error(`applyBlocks64: ${blocks.length} values for [${hw}, ${C}, ${C}, 2]`);
+  const { re, im } = fftChannels(x, C, H, W);
+  const or = new Float64Array(C * hw), oi = new Float64Array(C * hw);
+  for (let f = 0; f < hw; f++)
+    for (let c = 0; c < C; c++)
+      for (let d = 0; d < C; d++) {
+        const o = (f * C * C + c * C + d) * 2;
+        const br = blocks[o], bi = blocks[o + 1], xr = re[d * hw + f], xi = im[d * hw + f];
+        or[c * hw + f] += br * xr - bi * xi;
+        oi[c * hw + f] += br * xi + bi * xr;
+      }
+  return ifftChannels(or, oi, C, H, W);
+}

@@ -18,6 +18,9 @@ import type { MeasurementOperator } from '../operators/operator.js';
 import type { ScoreModel } from '../samplers/score-model.js';
 import { applySpectral64, spectralBlocks, type FreqMultiplier } from './circulant.js';
 import type { CirculantGaussian } from './exact-posterior.js';
+import { GaussianCirculantPrior } from './gaussian-circulant.js';
+import { CircularBlurOperator, MaskOperator } from './lab-operators.js';
+import { InpaintOperator } from '../operators/masks.js';
 import { inverseSpd, matMul, matVec, symEig, symmetrize, transpose } from './linalg64.js';
 import type { CirculantBlocks } from './metrics.js';
 import { Rng64 } from './rng64.js';
@@ -82,6 +85,8 @@ export interface ExactGuidanceOptions {
   solveK?: (r: Tensor, t: number) => Tensor;
   /** Cₜ v; default second-order Tweedie through the model's JVP: (σ²/a²)(v − σ ∂ε/∂x v) */
   covariance?: (v: Tensor, x: Tensor, t: number) => Tensor;
+  /** preconditioner ≈ K⁻¹ for the CG */
+  precondK?: (r: Tensor, t: number) => Tensor;
   cgMaxIter?: number;
   cgTol?: number;
 }
@@ -129,7 +134,9 @@ export class ExactCovarianceGuidance {
         e.release(atv, cv);
         return axpby(e, this.sigmaY * this.sigmaY, v, 1, acv);
       };
-      const res = await batchedCg(e, applyK, r, { maxIter: this.opts.cgMaxIter ?? 300, tol: this.opts.cgTol ?? 1e-4 });
+      const pk = this.opts.precondK;
+      const precond = pk ? (v: Tensor) => pk(v, t0) : undefined;
+      const res = await batchedCg(e, applyK, r, { maxIter: this.opts.cgMaxIter ?? 300, tol: this.opts.cgTol ?? 1e-4, precond });
       this.lastSolve = { iterations: res.iterations, relResidual: res.relResidual };
       kinvR = res.x;
     }
@@ -151,6 +158,47 @@ export class ExactCovarianceGuidance {
     return c;
   }
 }
+
+/**
+ * The exact guidance's linear algebra specialised to a circulant Gaussian prior (Cₜ = σₜ²ΣΣₜ⁻¹ is one
+ * spectral filter, no JVP needed):
+ *  - circular blur: K = B Cₜ Bᴴ + σ_y² is diagonal in Fourier → direct K⁻¹;
+ *  - mask (MaskOperator, or src/operators' InpaintOperator): CG on K = M Cₜ M + σ_y² I preconditioned by M(Cₜ + σ_y²I)⁻¹M + (I − M)/σ_y² (exact where the
+ *    mask is all ones; typically 3–5× fewer iterations than plain CG).
+ */
+export function gaussianGuidanceOps(prior: GaussianCirculantPrior, op: MeasurementOperator, sigmaY: number): ExactGuidanceOptions {
+  const s2 = sigmaY * sigmaY;
+  const batchT = (x: Tensor, t: number) => new Array(x.shape[0]).fill(t);
+  const covariance = (v: Tensor, _x: Tensor, t: number) => prior.applyGpu(v, batchT(v, t), 'post-cov', GaussianCirculantPrior.posteriorCovFn);
+  const id = `${op.name}-${(opsIds.get(op) ?? opsIds.set(op, opsIds.size).get(op))!}-${sigmaY}`;
+  if (op instanceof CircularBlurOperator) {
+    const b = op.transfer;
+    const solveK = (r: Tensor, t: number) =>
+      prior.applyGpu(r, batchT(r, t), `kinv-${id}`, (tt) => {
+        const c = GaussianCirculantPrior.posteriorCovFn(tt);
+        return (s, i) => 1 / ((b.re[i] ** 2 + b.im[i] ** 2) * c(s, i) + s2);
+      });
+    return { solveK, covariance };
+  }
+  if (op instanceof MaskOperator || op instanceof InpaintOperator) {
+    const e = prior.engine;
+    const precondK = (r: Tensor, t: number) => {
+      const mr = op.forward(r);
+      const f = prior.applyGpu(mr, batchT(r, t), 'precond-inv', (tt) => {
+        const c = GaussianCirculantPrior.posteriorCovFn(tt);
+        return (s, i) => 1 / (c(s, i) + s2);
+      });
+      const mf = op.forward(f);
+      const out = lincomb(e, 1 / s2, r, -1 / s2, mr); // (I − M) r / σ_y²
+      axpby(e, 1, mf, 1, out);
+      e.release(mr, f, mf);
+      return out;
+    };
+    return { covariance, precondK };
+  }
+  return { covariance };
+}
+const opsIds = new Map<MeasurementOperator, number>();
 
 // ------------------------------------------------------------------------------------------ sampler loop
 

@@ -75,6 +75,54 @@ export class SpectralFilter {
     return out;
   }
 
+  /**
+   * Real orthonormal Fourier coordinates of [N, C, H, W] images → [N, C·H·W] (entry k·C + c), with the
+   * basis order given by `basis` (u32 pairs (frequency, kind 0 self / 1 cos / 2 sin), see prior-spectral.wgsl).
+   */
+  toCoords(x: Tensor, basis: Tensor): Tensor {
+    const e = this.engine;
+    const { channels: C, height: H, width: W } = this;
+    const N = x.shape[0], n = N * C * H * W;
+    const u = (scale: number) => uniforms(n, N, C, H, W, f32(scale));
+    const a = e.tensor([N, C, H, W, 2], 'coords-a');
+    e.run({ kernel: { family: 'prior-spectral', entry: 'row_dft' }, bindings: [x, this.twW, a], uniforms: u(1), grid: grid1d(e, n), flops: 4 * n * W });
+    const b = e.tensor([N, C, H, W, 2], 'coords-b');
+    e.run({ kernel: { family: 'prior-spectral', entry: 'col_dft' }, bindings: [a, this.twH, b], uniforms: u(1), grid: grid1d(e, n), flops: 8 * n * H });
+    e.release(a);
+    const out = e.tensor([N, C * H * W], 'coords');
+    e.run({ kernel: { family: 'prior-spectral', entry: 'spec_pack' }, bindings: [b, basis, out], uniforms: u(1 / Math.sqrt(H * W)), grid: grid1d(e, n) });
+    e.release(b);
+    return out;
+  }
+
+  /** Inverse of toCoords: [N, C·H·W] coordinates → [N, C, H, W] images (`map`: per frequency (k, kind)). */
+  fromCoords(z: Tensor, map: Tensor): Tensor {
+    const e = this.engine;
+    const { channels: C, height: H, width: W } = this;
+    const N = z.shape[0], n = N * C * H * W;
+    if (z.size !== n) throw new Error(`SpectralFilter.fromCoords: [${z.shape}] is not [N, ${C * H * W}]`);
+    const u = (scale: number) => uniforms(n, N, C, H, W, f32(scale));
+    const a = e.tensor([N, C, H, W, 2], 'coords-a');
+    e.run({ kernel: { family: 'prior-spectral', entry: 'spec_unpack' }, bindings: [z, map, a], uniforms: u(Math.sqrt(H * W)), grid: grid1d(e, n) });
+    const b = e.tensor([N, C, H, W, 2], 'coords-b');
+    e.run({ kernel: { family: 'prior-spectral', entry: 'col_idft' }, bindings: [a, this.twH, b], uniforms: u(1), grid: grid1d(e, n), flops: 8 * n * H });
+    e.release(a);
+    const out = e.tensor([N, C, H, W], 'coords-img');
+    e.run({ kernel: { family: 'prior-spectral', entry: 'row_idft_real' }, bindings: [b, this.twW, out], uniforms: u(1 / (H * W)), grid: grid1d(e, n), flops: 4 * n * W });
+    e.release(b);
+    return out;
+  }
+
+  /** out[n, q] = x[n, q]·w[q] for q < perIn (zero beyond): truncation/padding with per-coordinate weights. */
+  coordScale(x: Tensor, w: Tensor, perIn: number, perOut: number): Tensor {
+    const e = this.engine;
+    const N = x.size / perIn;
+    if (!Number.isInteger(N)) throw new Error(`coordScale: ${x.size} values are not rows of ${perIn}`);
+    const out = e.tensor([N, perOut], 'coord-scale');
+    e.run({ kernel: { family: 'prior-spectral', entry: 'coord_scale' }, bindings: [x, w, out], uniforms: uniforms(N * perOut, N, perIn, perOut, 0, f32(0)), grid: grid1d(e, N * perOut) });
+    return out;
+  }
+
   destroy(): void {
     this.engine.release(this.twW, this.twH);
   }

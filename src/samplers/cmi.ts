@@ -140,7 +140,9 @@ export function applyCmi(ctx: SamplerContext, xPrime: Tensor, gI: Tensor, eta: E
   } else {
     if (!stepSs) throw new Error('+cmi relative η schedule: the base method has no guidance step at this step');
     const gss = rowSumSq(e, gI, N);
-    c = rowCoef(e, CoefMode.NormRatio, stepSs, gss, eta.eta, 1e-30);
+    // ‖∇I‖ floored at 1e-12: below that (the last steps, where (1−ᾱ)²/ᾱ → 0) float32 squares underflow and
+    // the normalised direction would be rounding noise blown up to a full step
+    c = rowCoef(e, CoefMode.NormRatio, stepSs, gss, eta.eta, 1e-12);
     e.release(gss);
   }
   rowAxpy(e, xPrime, gI, c, 1);

@@ -30,8 +30,9 @@ export interface StepInfo {
   steps: number;
   /** ‖y − A x̂₀‖ per image (Poisson DPS: the weighted norm), null without a measurement */
   distance: Float32Array | null;
-  /** x̂₀ at this step ([N, C, H, W] flat), every `snapshotEvery` steps */
+  /** x̂₀ at this step and x after it ([N, C, H, W] flat), every `snapshotEvery` steps */
   x0?: Float32Array;
+  x?: Float32Array;
   /** wall time of this step including the readback (ms) */
   ms: number;
 }
@@ -213,10 +214,10 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
     const readDist = dist && (i % distEvery === 0 || i === S - 1);
     const d = readDist ? await e.read(dist!) : null;
     distances.push(d);
-    let snap: Float32Array | undefined;
-    if (o.snapshotEvery && (i % o.snapshotEvery === 0 || i === S - 1)) snap = await e.read(x0);
+    let snap: Float32Array | undefined, xs: Float32Array | undefined;
+    if (o.snapshotEvery && (i % o.snapshotEvery === 0 || i === S - 1)) [snap, xs] = [await e.read(x0), await e.read(x)];
     e.release(dist, resSs, x0);
-    if (o.onStep) await o.onStep({ i, k, t: sched.timestepMap[k], steps: S, distance: d, x0: snap, ms: performance.now() - ts });
+    if (o.onStep) await o.onStep({ i, k, t: sched.timestepMap[k], steps: S, distance: d, x0: snap, x: xs, ms: performance.now() - ts });
   }
   await e.sync();
   e.release(uty, ctx.poissonWeight);

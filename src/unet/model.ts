@@ -312,20 +312,21 @@ export class UNet {
     e.release(ga, outRec.x);
     void o;
     // output blocks in reverse: each consumed cat(h, skip)
-    const skipGrads: Tensor[] = [];
+    // output block j consumed the skip of input block (nIn - 1 - j)
+    const nIn = this.plan.inputBlocks.length;
+    const skipGrads: Tensor[] = new Array(nIn);
     for (let i = this.plan.outputBlocks.length - 1; i >= 0; i--) {
       for (const b of [...this.plan.outputBlocks[i]].reverse()) g = this.blockBackward(pass, tape.pop()!, b, g);
       const cin = g.shape[1];
       const cs = this.plan.skipChannels[i];
       const gh = sliceChannels(e, g, 0, cin - cs);
-      skipGrads.push(sliceChannels(e, g, cin - cs, cs));
+      skipGrads[nIn - 1 - i] = sliceChannels(e, g, cin - cs, cs);
       e.release(g);
       g = gh;
     }
     for (const b of [...this.plan.middleBlock].reverse()) g = this.blockBackward(pass, tape.pop()!, b, g);
-    // input blocks in reverse; skipGrads were pushed for output block 0 first = input block last
-    for (let i = this.plan.inputBlocks.length - 1; i >= 0; i--) {
-      const sg = skipGrads.shift()!;
+    for (let i = nIn - 1; i >= 0; i--) {
+      const sg = skipGrads[i];
       axpby(e, 1, sg, 1, g);
       e.release(sg);
       for (const b of [...this.plan.inputBlocks[i]].reverse()) g = this.blockBackward(pass, tape.pop()!, b, g);

@@ -85,3 +85,51 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
+
+import { dft2 } from './fft.js';
+
+/** fastMRI fft2c of the zero-padded planes (ifftshift → orthonormal DFT → fftshift), complex interleaved. */
+export function phaseSpectrumReference(x: ArrayLike<number>, planes: number, h: number, w: number, pad: number) {
+  const l1 = h + 2 * pad, l2 = w + 2 * pad;
+  const grid = new Float64Array(planes * l1 * l2 * 2);
+  // ifftshift: grid[k] = padded[(k + ⌊l/2⌋) mod l]
+  for (let c = 0; c < planes; c++)
+    for (let k1 = 0; k1 < l1; k1++)
+      for (let k2 = 0; k2 < l2; k2++) {
+        const t1 = (k1 + Math.floor(l1 / 2)) % l1 - pad, t2 = (k2 + Math.floor(l2 / 2)) % l2 - pad;
+        if (t1 >= 0 && t1 < h && t2 >= 0 && t2 < w) grid[2 * ((c * l1 + k1) * l2 + k2)] = x[(c * h + t1) * w + t2];
+      }
+  const Z = dft2(grid, planes, l1, l2, false, 1 / Math.sqrt(l1 * l2));
+  // fftshift: out[j] = Z[(j − ⌊l/2⌋) mod l]
+  const out = new Float64Array(Z.length);
+  for (let c = 0; c < planes; c++)
+    for (let j1 = 0; j1 < l1; j1++)
+      for (let j2 = 0; j2 < l2; j2++) {
+        const k1 = (j1 - Math.floor(l1 / 2) + l1) % l1, k2 = (j2 - Math.floor(l2 / 2) + l2) % l2;
+        const s = 2 * ((c * l1 + k1) * l2 + k2), d = 2 * ((c * l1 + j1) * l2 + j2);
+        out[d] = Z[s];
+        out[d + 1] = Z[s + 1];
+      }
+  return { z: out, l1, l2 };
+}
+
+/** |fft2c(pad(x))| */
+export function phaseReference(x: ArrayLike<number>, planes: number, h: number, w: number, pad: number): Float64Array {
+  const { z } = phaseSpectrumReference(x, planes, h, w, pad);
+  const y = new Float64Array(z.length / 2);
+  for (let i = 0; i < y.length; i++) y[i] = Math.hypot(z[2 * i], z[2 * i + 1]);
+  return y;
+}
+
+/** ∂/∂a log p(y | a), float64: Gaussian (y − a)/σ²; DPS-rate Poisson (k/λ − 1)·s/2 (λ floored, 0 when clamped). */
+export function logLikGradReference(kind: 'gaussian' | 'poisson', level: number, y: ArrayLike<number>, a: ArrayLike<number>, floor = 0.5): Float64Array {
+  const g = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) {
+    if (kind === 'gaussian') g[i] = (y[i] - a[i]) / level ** 2;
+    else {
+      const s = 255 * level, t = (a[i] + 1) / 2;
+      if (t > 0 && t < 1) g[i] = ((Math.max((y[i] + 1) / 2, 0) * s) / Math.max(t * s, floor) - 1) * (s / 2);
+    }
+  }
+  return g;
+}

@@ -16,6 +16,8 @@ export interface RefProblem {
   clip: boolean;
   /** A⁺ [D, m] (MCG) */
   pinv?: Float64Array;
+  /** Poisson DPS: the norm weighted by mean(1/|y|) (the DPS reference's ‖r‖/|y| averaged) */
+  poisson?: boolean;
   /** SVD factors (DDRM): U [m, m], s [m], V [D, D] */
   svd?: { u: Float64Array; s: Float64Array; v: Float64Array };
 }
@@ -70,7 +72,8 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
     const x0 = raw.map((v) => (clip ? Math.min(1, Math.max(-1, v)) : v));
     const pass = raw.map((v) => (!clip || (v >= -1 && v <= 1) ? 1 : 0));
     const r = Float64Array.from(run.y, (yv, j) => yv - matVec(A, x0, m, D)[j]);
-    dist.push(norm(r));
+    const w = p.poisson ? run.y.reduce((acc, v) => acc + 1 / Math.max(Math.abs(v), 1e-6), 0) / m : 1;
+    dist.push(w * norm(r));
     if (run.method === 'ddrm') {
       x = ddrmStep(p, run, k, x0, eps, z);
       traj.push(Float64Array.from(x));
@@ -105,7 +108,7 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
         stepScale = run.zeta * Math.sqrt(ab);
       } else {
         const nr = norm(r);
-        grad = pull(matVec(At, r, D, m).map((v) => -v / nr));
+        grad = pull(matVec(At, r, D, m).map((v) => (-w * v) / nr));
         stepScale = run.method === 'dsg' ? 0 : -run.zeta;
       }
     }
@@ -116,7 +119,7 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
       if (e.kind === 'residual') c = e.eta / norm(r);
       else if (e.kind === 'relative') {
         const stepNorm = run.method === 'dsg' ? Math.sqrt(D) * sigma * run.dsg!.rate : Math.abs(stepScale) * norm(grad!);
-        c = (e.eta * stepNorm) / Math.max(norm(gI), 1e-30);
+        c = (e.eta * stepNorm) / Math.max(norm(gI), 1e-12);
       }
       axpy(c, gI, next);
     }
