@@ -254,3 +254,152 @@ fn coord_scale(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   if (q < p.c) { v = cs_in[n * p.c + q] * cs_w[q]; }
   cs_out[i] = v;
 }
+
+// ---------------------------------------------------------------- helpers of the FFT path
+// (src/operators/fft.ts transforms [planes, H, W, 2] in place; these convert and apply M(ξ) around it)
+
+@group(0) @binding(1) var<storage, read> tc_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> tc_out: array<vec2f>;
+
+// count = N·C·H·W
+@compute @workgroup_size(256)
+fn to_complex(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  tc_out[i] = vec2f(tc_x[i], 0.0);
+}
+
+@group(0) @binding(1) var<storage, read> at_table: array<vec2f>;
+@group(0) @binding(2) var<storage, read> at_slot: array<u32>;
+@group(0) @binding(3) var<storage, read_write> at_data: array<vec2f>;
+
+// in place: X[n, :, f] ← M_{slot[n]}(f) X[n, :, f]; one invocation per (n, f), count = N·H·W
+@compute @workgroup_size(256)
+fn apply_table(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let hw = p.h * p.w;
+  let n = i / hw;
+  let f = i % hw;
+  var b: array<vec2f, 3>;
+  for (var c = 0u; c < CH; c++) { b[c] = at_data[(n * CH + c) * hw + f]; }
+  let tb = (at_slot[n] * hw + f) * CH * CH;
+  for (var c = 0u; c < CH; c++) {
+    var o = vec2f(0.0);
+    for (var d = 0u; d < CH; d++) { o += cmul(at_table[tb + c * CH + d], b[d]); }
+    at_data[(n * CH + c) * hw + f] = o;
+  }
+}
+
+@group(0) @binding(1) var<storage, read> rp_in: array<vec2f>;
+@group(0) @binding(2) var<storage, read_write> rp_out: array<f32>;
+
+// count = N·C·H·W
+@compute @workgroup_size(256)
+fn real_part(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  rp_out[i] = rp_in[i].x * p.scale;
+}
+
+@group(0) @binding(3) var<storage, read> rpo_offset: array<f32>;   // [S, C, H, W]
+@group(0) @binding(4) var<storage, read> rpo_slot: array<u32>;
+
+@compute @workgroup_size(256)
+fn real_part_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let chw = p.c * p.h * p.w;
+  rp_out[i] = rp_in[i].x * p.scale + rpo_offset[rpo_slot[i / chw] * chw + i % chw];
+}
+
+// ---------------------------------------------------------------- two real images per complex FFT
+// Images 2q and 2q+1 travel as the real and imaginary parts of plane q (z = a + i·b; an odd batch pairs
+// its last image with zero). With Z = F z: A(ξ) = (Z(ξ) + conj Z(−ξ))/2, B(ξ) = (Z(ξ) − conj Z(−ξ))/(2i);
+// the filtered plane is Z' = M_a A + i·M_b B, whose inverse FFT is a' + i·b' because every lab filter is
+// real (M(−ξ) = conj M(ξ)). Halves the FFT work of real-image filtering.
+
+@group(0) @binding(1) var<storage, read> tp_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> tp_out: array<vec2f>;
+
+// count = ⌈N/2⌉·C·H·W
+@compute @workgroup_size(256)
+fn to_complex_pair(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let chw = p.c * p.h * p.w;
+  let q = i / chw;
+  let r = i % chw;
+  var b = 0.0;
+  if (2u * q + 1u < p.nimg) { b = tp_x[(2u * q + 1u) * chw + r]; }
+  tp_out[i] = vec2f(tp_x[2u * q * chw + r], b);
+}
+
+@group(0) @binding(1) var<storage, read> ap_table: array<vec2f>;
+@group(0) @binding(2) var<storage, read> ap_slot: array<u32>;
+@group(0) @binding(3) var<storage, read> ap_in: array<vec2f>;
+@group(0) @binding(4) var<storage, read_write> ap_out: array<vec2f>;
+
+// one invocation per (plane pair q, f); count = ⌈N/2⌉·H·W
+@compute @workgroup_size(256)
+fn apply_table_pair(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let hw = p.h * p.w;
+  let q = i / hw;
+  let f = i % hw;
+  let kh = f / p.w;
+  let kw = f % p.w;
+  let g = ((p.h - kh) % p.h) * p.w + (p.w - kw) % p.w;   // −ξ
+  var a: array<vec2f, 3>;
+  var b: array<vec2f, 3>;
+  for (var c = 0u; c < CH; c++) {
+    let z = ap_in[(q * CH + c) * hw + f];
+    let zn = ap_in[(q * CH + c) * hw + g];
+    a[c] = 0.5 * vec2f(z.x + zn.x, z.y - zn.y);
+    b[c] = 0.5 * vec2f(z.y + zn.y, zn.x - z.x);   // (Z − conj Zn)/(2i)
+  }
+  let ta = (ap_slot[2u * q] * hw + f) * CH * CH;
+  var sb = ap_slot[2u * q];
+  if (2u * q + 1u < p.nimg) { sb = ap_slot[2u * q + 1u]; }
+  let tb = (sb * hw + f) * CH * CH;
+  for (var c = 0u; c < CH; c++) {
+    var oa = vec2f(0.0);
+    var ob = vec2f(0.0);
+    for (var d = 0u; d < CH; d++) {
+      oa += cmul(ap_table[ta + c * CH + d], a[d]);
+      ob += cmul(ap_table[tb + c * CH + d], b[d]);
+    }
+    ap_out[(q * CH + c) * hw + f] = oa + vec2f(-ob.y, ob.x);   // oa + i·ob
+  }
+}
+
+@group(0) @binding(1) var<storage, read> rq_in: array<vec2f>;
+@group(0) @binding(2) var<storage, read_write> rq_out: array<f32>;
+
+fn pair_value(i: u32) -> f32 {
+  let chw = p.c * p.h * p.w;
+  let n = i / chw;
+  let z = rq_in[(n / 2u) * chw + i % chw];
+  if (n % 2u == 0u) { return z.x * p.scale; }
+  return z.y * p.scale;
+}
+
+// count = N·C·H·W
+@compute @workgroup_size(256)
+fn real_part_pair(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  rq_out[i] = pair_value(i);
+}
+
+@group(0) @binding(3) var<storage, read> rqo_offset: array<f32>;   // [S, C, H, W]
+@group(0) @binding(4) var<storage, read> rqo_slot: array<u32>;
+
+@compute @workgroup_size(256)
+fn real_part_pair_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) { return; }
+  let chw = p.c * p.h * p.w;
+  rq_out[i] = pair_value(i) + rqo_offset[rqo_slot[i / chw] * chw + i % chw];
+}

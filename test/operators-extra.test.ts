@@ -7,7 +7,7 @@ import type { Engine } from '../src/engine/index.js';
 import { gaussianKernel1d, motionBlurKernel, rasterizeMotionPath } from '../src/operators/kernels.js';
 import { boxMask, maskFromPng, randomMask } from '../src/operators/masks.js';
 import { addNoise, logLikelihood, logLikelihoodGrad } from '../src/operators/noise.js';
-import { operatorOptionsFromFlags } from '../src/operators/index.js';
+import { operatorOptionsFromFlags } from '../src/cli/operator-flags.js';
 import { fixture, getTestEngine, randomArray, relMaxErr } from './helpers.js';
 import { logLikGradReference } from './reference/operators.js';
 

@@ -174,7 +174,7 @@ describe('createOperator', () => {
       if (task.endsWith('blur')) expect(op.extras.kernel.shape).toEqual([1, 1, 61, 61]);
       expect(op.linear).toBe(task !== 'phase');
       e.release(y);
-      if (op.svd) op.svd.singulars; // builds the SVD view, so destroy frees it too
+      void op.svd; // builds the SVD view (if any), so destroy frees it too
       op.destroy();
     }
     await e.sync();

@@ -230,6 +230,9 @@ describe('GPU: lab operators and the exact-guided sampler', () => {
       expect(relMaxErr(usv, ax)).toBeLessThan(1e-5);
       // singulars sorted descending
       for (let i = 1; i < D; i++) expect(s[i]).toBeLessThanOrEqual(s[i - 1] + 1e-7);
+      // pinv = V diag(1/s) Uᵀ: A A⁺ A = A
+      const apa = await e.read(blur.forward(blur.pinv(blur.forward(xt))));
+      expect(relMaxErr(apa, ax)).toBeLessThan(1e-4);
       blur.destroy();
     }
   });

@@ -7,6 +7,9 @@ import { syntheticTexture } from '../src/priors/textures.js';
 import { Rng64 } from '../src/priors/rng64.js';
 import { noiseScales } from '../src/priors/schedule64.js';
 import { getTestEngine, relMaxErr } from './helpers.js';
+import { SpectralFilter } from '../src/priors/spectral-filter.js';
+import { fftChannels, ifftChannels } from '../src/priors/circulant.js';
+import { negFreq } from '../src/priors/fft64.js';
 
 let e: Engine;
 beforeAll(async () => {
@@ -80,6 +83,58 @@ describe('stationary Gaussian (ADSN) prior', () => {
       prior.destroy();
     });
   }
+
+  it('spectral filter: the shared-FFT path equals the direct-DFT path and the float64 reference (C = 1, 3; with offsets)', async () => {
+    const rng = new Rng64(17);
+    for (const C of [1, 3]) {
+      for (const [H, W] of [[16, 16], [12, 20]]) {
+        const N = 3, S = 2, D = C * H * W; // odd N: the paired path's last image pairs with zero
+        const fast = new SpectralFilter(e, C, H, W), slow = new SpectralFilter(e, C, H, W, false);
+        expect(fast.useFft).toBe(true);
+        expect(slow.useFft).toBe(false);
+        // a real filter: M(−ξ) = conj M(ξ) (what every lab table is; the paired-FFT path relies on it)
+        const table = Float32Array.from(rng.normals(S * fast.slotSize));
+        for (let sl = 0; sl < S; sl++)
+          for (let f = 0; f < H * W; f++) {
+            const g = negFreq(f, H, W);
+            for (let q = 0; q < C * C; q++) {
+              const [of, og] = [((sl * H * W + f) * C * C + q) * 2, ((sl * H * W + g) * C * C + q) * 2];
+              if (g === f) table[of + 1] = 0;
+              else if (f < g) {
+                table[og] = table[of];
+                table[og + 1] = -table[of + 1];
+              }
+            }
+          }
+        const offset = Float32Array.from(rng.normals(S * D));
+        const slotsArr = Uint32Array.from([1, 0, 1]);
+        const x = rng.normals(N * D);
+        const [tt, ot, st, xt] = [e.upload(table, [S, fast.slotSize]), e.upload(offset, [S, D]), e.upload(slotsArr, [N]), e.upload(Float32Array.from(x), [N, C, H, W])];
+        const a = await e.read(fast.apply(xt, tt, st, ot));
+        const b = await e.read(slow.apply(xt, tt, st, ot));
+        // float64 reference: per image, F⁻¹ M F x (complex matrices per frequency; the result's real part) + offset
+        const hw = H * W;
+        for (let n = 0; n < N; n++) {
+          const { re, im } = fftChannels(x.slice(n * D, (n + 1) * D), C, H, W);
+          const or = new Float64Array(D), oi = new Float64Array(D);
+          for (let f = 0; f < hw; f++)
+            for (let c = 0; c < C; c++)
+              for (let d = 0; d < C; d++) {
+                const o = ((slotsArr[n] * hw + f) * C * C + c * C + d) * 2;
+                const mr = table[o], mi = table[o + 1], xr = re[d * hw + f], xi = im[d * hw + f];
+                or[c * hw + f] += mr * xr - mi * xi;
+                oi[c * hw + f] += mr * xi + mi * xr;
+              }
+          const ref = ifftChannels(or, oi, C, H, W).map((v, i) => v + offset[slotsArr[n] * D + i]);
+          // float32 FFT / direct DFT over ≤ 20 points: ~1e-6 of the largest value
+          expect(relMaxErr(a.slice(n * D, (n + 1) * D), ref)).toBeLessThan(1e-5);
+          expect(relMaxErr(b.slice(n * D, (n + 1) * D), ref)).toBeLessThan(1e-5);
+        }
+        fast.destroy();
+        slow.destroy();
+      }
+    }
+  });
 
   it('ADSN sample covariance matches the closed-form spectrum (pixel variance = texture variance)', () => {
     const H = 8, W = 8;

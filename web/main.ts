@@ -72,7 +72,7 @@ function fail(where: string, e: unknown) {
   api.error = `${where}: ${msg}`;
   ui.status.textContent = api.error;
   ui.status.className = 'error';
-  console.error(api.error);
+  console.error(api.error, e instanceof Error ? `\n${e.stack}` : '');
 }
 
 function setStatus(text: string) {

@@ -36,6 +36,7 @@ export class CircularBlurOperator implements MeasurementOperator {
   readonly filter: SpectralFilter;
   private fwdTable: Tensor;
   private adjTable: Tensor;
+  private pinvTable: Tensor;
   private slots = new Map<number, Tensor>();
   private svdView: CircularBlurSvd | null = null;
 
@@ -56,19 +57,25 @@ export class CircularBlurOperator implements MeasurementOperator {
     const [, C, H, W] = this.inputShape;
     this.transfer = circularBlurTransfer(kernel, kh, kw, H, W);
     this.filter = new SpectralFilter(engine, C, H, W);
-    this.fwdTable = engine.upload(this.table(false), [1, this.filter.slotSize], 'blur-fwd');
-    this.adjTable = engine.upload(this.table(true), [1, this.filter.slotSize], 'blur-adj');
+    this.fwdTable = engine.upload(this.table('forward'), [1, this.filter.slotSize], 'blur-fwd');
+    this.adjTable = engine.upload(this.table('adjoint'), [1, this.filter.slotSize], 'blur-adj');
+    this.pinvTable = engine.upload(this.table('pinv'), [1, this.filter.slotSize], 'blur-pinv');
   }
 
-  private table(conjugate: boolean): Float32Array {
+  /** per-frequency gain: b, conj(b), or the pseudo-inverse conj(b)/|b|² (0 where |b| < svdZero, as the SVD view) */
+  private table(kind: 'forward' | 'adjoint' | 'pinv' = 'forward'): Float32Array {
     const C = this.inputShape[1], hw = this.inputShape[2] * this.inputShape[3];
     const t = new Float32Array(this.filter.slotSize);
-    for (let i = 0; i < hw; i++)
+    for (let i = 0; i < hw; i++) {
+      const br = this.transfer.re[i], bi = this.transfer.im[i];
+      const a2 = br * br + bi * bi;
+      const [re, im] = kind === 'forward' ? [br, bi] : kind === 'adjoint' ? [br, -bi] : Math.sqrt(a2) < this.svdZero ? [0, 0] : [br / a2, -bi / a2];
       for (let c = 0; c < C; c++) {
         const o = (i * C * C + c * C + c) * 2;
-        t[o] = this.transfer.re[i];
-        t[o + 1] = conjugate ? -this.transfer.im[i] : this.transfer.im[i];
+        t[o] = re;
+        t[o + 1] = im;
       }
+    }
     return t;
   }
 
@@ -88,6 +95,11 @@ export class CircularBlurOperator implements MeasurementOperator {
   }
   vjp(_x: Tensor, u: Tensor): Tensor {
     return this.adjoint(u);
+  }
+  /** A⁺y with singular values below `svdZero` dropped (consistent with the SVD view) */
+  pinv(y: Tensor): Tensor {
+    const N = y.shape[0];
+    return this.filter.apply(y.reshape([N, ...this.outputShape.slice(1)]), this.pinvTable, this.slotsFor(N));
   }
 
   /** SVD in the real Fourier basis (needs a point-symmetric kernel, i.e. a real transfer function). */
@@ -112,7 +124,7 @@ export class CircularBlurOperator implements MeasurementOperator {
   destroy(): void {
     this.filter.destroy();
     this.svdView?.destroy();
-    this.engine.release(this.fwdTable, this.adjTable, ...this.slots.values());
+    this.engine.release(this.fwdTable, this.adjTable, this.pinvTable, ...this.slots.values());
   }
 }
 

@@ -1,12 +1,17 @@
 // 2-D convolution (NCHW activations, OIHW weights, f32) and its input gradient, for the ADM UNet:
 // 3x3 pad 1 (stride 1 or 2) and 1x1 convs. Two kernel families, picked per call:
-//  - shaders/conv2d-sg.wgsl: for CPU SIMD adapters (lavapipe: subgroups of 8 lanes). Every storage load
-//    there is a per-lane loop (~14 instructions per lane and element, measured in the generated x86), so
-//    the kernel loads each element once and shares it with subgroup shuffles (one vpermd).
-//    Measured on lavapipe (2 cores): 15-30 GFLOP/s, vs 1.5 GFLOP/s for the tiled GEMM below and
-//    2-3 GFLOP/s for a direct conv with 8 output channels x 4 pixels per lane and uniform weight loads.
-//  - shaders/conv2d.wgsl: tiled implicit GEMM with workgroup-memory tiles, any shape/stride/padding;
-//    the path for GPUs (subgroups of 32/64) and for shapes the first family does not cover.
+//  - shaders/conv2d-sg.wgsl: for CPU SIMD adapters (lavapipe: subgroups of 8 lanes). There every
+//    storage or workgroup-memory load is a per-lane loop with a bounds check (~10-14 x86 instructions
+//    per lane and element, uniform address or not: GALLIVM_DEBUG=asm), FMAs are not fused and
+//    loop-carried values are blended with the loop mask, so the kernel loads each element once and
+//    shares it with subgroup shuffles (one vpermd each). 3x3: 18-20 GFLOP/s on lavapipe (2 cores, wall
+//    time on a busy machine; 25-30 GFLOP/s per CPU-time), 1x1: 10-13 GFLOP/s.
+//  - shaders/conv2d.wgsl: tiled implicit GEMM (8x8 invocations x 4x4 outputs, 32x32x16 workgroup-memory
+//    tiles), any shape/stride/padding: the path for GPUs (subgroups of 32/64) and for shapes the first
+//    family does not cover (odd widths, stride-2 input gradients). 0.5-1.5 GFLOP/s on lavapipe.
+//  A direct conv with 8 output channels x 4 pixels per invocation in 64-lane workgroups measured
+//  2-3.4 GFLOP/s on lavapipe. Tiles use 4 KiB of workgroup memory and 64 invocations (within the
+//  WebGPU minimum limits), so no limit query is needed.
 import { uniforms, type Engine } from '../executor.js';
 import { Tensor, assertShape, sameShape } from '../tensor.js';
 

@@ -1,0 +1,14 @@
+// The default model and loading a converted weights file into a ScoreModel.
+import { fileURLToPath } from 'node:url';
+import type { Engine } from '../engine/index.ts';
+import { readFileBytes } from '../engine/safetensors-node.ts';
+import type { ScoreModel } from '../samplers/index.ts';
+import { loadUNet } from '../unet/index.ts';
+
+/** the embedded Fashion-MNIST prior (models/README.md) */
+export const DEFAULT_WEIGHTS = fileURLToPath(new URL('../../models/fmnist-unet.safetensors', import.meta.url));
+
+export function loadScoreModel(e: Engine, path: string): ScoreModel {
+  // The UNet implements the ScoreModel interface structurally (src/unet does not import src/samplers).
+  return loadUNet(e, readFileBytes(path), path);
+}
