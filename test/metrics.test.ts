@@ -2,7 +2,16 @@
 // estimators, sliced W2, energy distance, mode weights.
 import { describe, expect, it } from 'vitest';
 import { applyBlocks64, spectralBlocks, spectralDense, type CirculantSpectrum } from '../src/priors/circulant.js';
-import { energyDistance, modeWeights, sampleMeanCirculant, sampleMeanCov, slicedW2, w2GaussianCirculant, w2GaussianDense, type CirculantBlocks } from '../src/priors/metrics.js';
+import {
+  energyDistance,
+  modeWeights,
+  sampleMeanCirculant,
+  sampleMeanCov,
+  slicedW2,
+  w2GaussianCirculant,
+  w2GaussianDense,
+  type CirculantBlocks,
+} from '../src/priors/metrics.js';
 import { Rng64 } from '../src/priors/rng64.js';
 import { matMul, transpose } from '../src/priors/linalg64.js';
 
@@ -31,16 +40,24 @@ describe('W2 between Gaussians', () => {
     const D = 5;
     const a = Float64Array.from({ length: D }, () => 0.1 + rng.uniform());
     const b = Float64Array.from({ length: D }, () => 0.1 + rng.uniform());
-    const A = new Float64Array(D * D), B = new Float64Array(D * D);
+    const A = new Float64Array(D * D),
+      B = new Float64Array(D * D);
     a.forEach((v, i) => (A[i * D + i] = v));
     b.forEach((v, i) => (B[i * D + i] = v));
-    const m1 = rng.normals(D), m2 = rng.normals(D);
-    const ref = Math.sqrt(m1.reduce((s, v, i) => s + (v - m2[i]) ** 2, 0) + a.reduce((s, v, i) => s + (Math.sqrt(v) - Math.sqrt(b[i])) ** 2, 0));
+    const m1 = rng.normals(D),
+      m2 = rng.normals(D);
+    const ref = Math.sqrt(
+      m1.reduce((s, v, i) => s + (v - m2[i]) ** 2, 0) +
+        a.reduce((s, v, i) => s + (Math.sqrt(v) - Math.sqrt(b[i])) ** 2, 0),
+    );
     expect(Math.abs(w2GaussianDense(m1, A, m2, B, D).w2 - ref)).toBeLessThan(1e-12);
     // random (non-commuting) covariances: symmetric, zero on itself, triangle inequality
-    const S1 = randomSpd(6, rng), S2 = randomSpd(6, rng), S3 = randomSpd(6, rng);
+    const S1 = randomSpd(6, rng),
+      S2 = randomSpd(6, rng),
+      S3 = randomSpd(6, rng);
     const z = new Float64Array(6);
-    const d12 = w2GaussianDense(z, S1, z, S2, 6).w2, d21 = w2GaussianDense(z, S2, z, S1, 6).w2;
+    const d12 = w2GaussianDense(z, S1, z, S2, 6).w2,
+      d21 = w2GaussianDense(z, S2, z, S1, 6).w2;
     expect(Math.abs(d12 - d21)).toBeLessThan(1e-10);
     expect(w2GaussianDense(z, S1, z, S1, 6).w2).toBeLessThan(1e-6);
     expect(d12).toBeLessThanOrEqual(w2GaussianDense(z, S1, z, S3, 6).w2 + w2GaussianDense(z, S3, z, S2, 6).w2 + 1e-12);
@@ -49,11 +66,21 @@ describe('W2 between Gaussians', () => {
   it('circulant per-frequency formula = dense formula (gray, and colour with full 3×3 blocks)', () => {
     const rng = new Rng64(2);
     for (const C of [1, 3]) {
-      const H = 3, W = 4, D = C * H * W;
+      const H = 3,
+        W = 4,
+        D = C * H * W;
       // full-rank Hermitian blocks from the periodogram of random images
-      const mk = () => sampleMeanCirculant(Array.from({ length: 3 * C + 2 }, () => rng.normals(D)), C, H, W).blocks;
-      const S1 = mk(), S2 = mk();
-      const m1 = rng.normals(D), m2 = rng.normals(D);
+      const mk = () =>
+        sampleMeanCirculant(
+          Array.from({ length: 3 * C + 2 }, () => rng.normals(D)),
+          C,
+          H,
+          W,
+        ).blocks;
+      const S1 = mk(),
+        S2 = mk();
+      const m1 = rng.normals(D),
+        m2 = rng.normals(D);
       const circ = w2GaussianCirculant(m1, S1, m2, S2);
       const dense = w2GaussianDense(m1, denseOfBlocks(S1), m2, denseOfBlocks(S2), D);
       expect(Math.abs(circ.w2 - dense.w2) / dense.w2).toBeLessThan(1e-8);
@@ -62,7 +89,8 @@ describe('W2 between Gaussians', () => {
 
   it('spectral blocks of a circulant spectrum = its dense covariance', () => {
     const rng = new Rng64(3);
-    const H = 4, W = 4;
+    const H = 4,
+      W = 4;
     const lambda = Float64Array.from({ length: H * W }, () => rng.uniform());
     // symmetrise λ(ξ) = λ(−ξ) so Σ is real
     for (let i = 0; i < H * W; i++) {
@@ -71,7 +99,8 @@ describe('W2 between Gaussians', () => {
     }
     const spec: CirculantSpectrum = { channels: 1, height: H, width: W, lambda };
     const blocks = { channels: 1, height: H, width: W, blocks: spectralBlocks(spec, (s) => s) };
-    const a = denseOfBlocks(blocks), b = spectralDense(spec);
+    const a = denseOfBlocks(blocks),
+      b = spectralDense(spec);
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-12);
   });
 });
@@ -79,13 +108,17 @@ describe('W2 between Gaussians', () => {
 describe('estimators and sample-set distances', () => {
   it('sample mean/covariance and circulant projection are consistent (N = 20000)', () => {
     const rng = new Rng64(4);
-    const H = 4, W = 4, D = H * W, N = 20000;
+    const H = 4,
+      W = 4,
+      D = H * W,
+      N = 20000;
     // stationary samples: circular convolution of white noise with a small kernel
     const k = [0.6, 0.3, 0.1];
     const samples = Array.from({ length: N }, () => {
       const w = rng.normals(D);
       return Float64Array.from({ length: D }, (_, p) => {
-        const y = Math.floor(p / W), x = p % W;
+        const y = Math.floor(p / W),
+          x = p % W;
         return k[0] * w[p] + k[1] * w[y * W + ((x + 1) % W)] + k[2] * w[((y + 1) % H) * W + x] + 1;
       });
     });

@@ -12,7 +12,13 @@ import {
   gaussianPosteriorDense,
   gmmPosterior,
 } from '../src/priors/exact-posterior.js';
-import { ExactCovarianceGuidance, exactGuidedMomentsCirculant, exactGuidedMomentsDense, gaussianGuidanceOps, sampleWithEps } from '../src/priors/exact-guidance.js';
+import {
+  ExactCovarianceGuidance,
+  exactGuidedMomentsCirculant,
+  exactGuidedMomentsDense,
+  gaussianGuidanceOps,
+  sampleWithEps,
+} from '../src/priors/exact-guidance.js';
 import { CircularBlurOperator, DenseMatrixOperator, MaskOperator } from '../src/priors/lab-operators.js';
 import { GmmDense, randomGmmSpec } from '../src/priors/gmm.js';
 import { sampleMeanCov, w2GaussianCirculant, w2GaussianDense } from '../src/priors/metrics.js';
@@ -46,7 +52,9 @@ const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 describe('closed-form posteriors against dense linear algebra (float64)', () => {
   for (const C of [1, 3] as const) {
     it(`circulant deblurring, C=${C}: per-frequency mean and covariance = dense formulas`, () => {
-      const H = 5, W = 6, D = C * H * W;
+      const H = 5,
+        W = 6,
+        D = C * H * W;
       const prior = GaussianCirculantPrior.fromExample(e, syntheticTexture(C, H, W, 2), C, H, W);
       const b = circularBlurTransfer(gaussianKernel(3, 0.8), 3, 3, H, W);
       const rng = new Rng64(3);
@@ -62,7 +70,9 @@ describe('closed-form posteriors against dense linear algebra (float64)', () => 
   }
 
   it('masked (inpainting) posterior: CG mean, dense covariance, and Matheron samples', () => {
-    const H = 4, W = 4, D = H * W;
+    const H = 4,
+      W = 4,
+      D = H * W;
     const prior = GaussianCirculantPrior.fromExample(e, syntheticTexture(1, H, W, 6), 1, H, W);
     const mask = new Float64Array(D).fill(1);
     for (const i of [5, 6, 9, 10]) mask[i] = 0;
@@ -87,12 +97,16 @@ describe('closed-form posteriors against dense linear algebra (float64)', () => 
 
   it('GMM posterior = prior × likelihood up to a constant, and its weights sum to one', () => {
     const gmm = new GmmDense(randomGmmSpec({ shape: [1, 2, 3], components: 3, rank: 1, seed: 5, scale: 0.05 }));
-    const D = gmm.D, m = 3;
+    const D = gmm.D,
+      m = 3;
     const rng = new Rng64(8);
     const A = rng.normals(m * D).map((v) => v / Math.sqrt(D));
     const x = gmm.sample(rng);
     const sy = 0.1;
-    const y = Array.from({ length: m }, (_, i) => A.slice(i * D, (i + 1) * D).reduce((s, v, j) => s + v * x[j], 0) + sy * rng.normal());
+    const y = Array.from(
+      { length: m },
+      (_, i) => A.slice(i * D, (i + 1) * D).reduce((s, v, j) => s + v * x[j], 0) + sy * rng.normal(),
+    );
     const post = gmmPosterior(gmm, A, m, y, sy);
     const loglik = (z: Float64Array) => {
       let q = 0;
@@ -105,7 +119,9 @@ describe('closed-form posteriors against dense linear algebra (float64)', () => 
     });
     const spreadD = Math.max(...diffs) - Math.min(...diffs);
     expect(spreadD).toBeLessThan(1e-8);
-    expect(Math.abs(Math.exp(post.logPi[0]) + Math.exp(post.logPi[1]) + Math.exp(post.logPi[2]) - 1)).toBeLessThan(1e-12);
+    expect(Math.abs(Math.exp(post.logPi[0]) + Math.exp(post.logPi[1]) + Math.exp(post.logPi[2]) - 1)).toBeLessThan(
+      1e-12,
+    );
   });
 });
 
@@ -114,7 +130,10 @@ describe('exact-covariance guidance converges to the exact posterior', () => {
   // to the posterior's spread √tr Σ_post. DDPM with the fixed-small variance keeps a discretisation error
   // even on the full 1000-step schedule (the true reverse kernel is wider than β̃ₜ); measured ≈ 0.03.
   it('deblurring (circulant, 8×8 gray and 6×6 colour): W2 decreases with NFE, < 0.1·spread at 1000', () => {
-    for (const [C, H, W] of [[1, 8, 8], [3, 6, 6]] as const) {
+    for (const [C, H, W] of [
+      [1, 8, 8],
+      [3, 6, 6],
+    ] as const) {
       const prior = GaussianCirculantPrior.fromExample(e, syntheticTexture(C, H, W, 3), C, H, W);
       const b = circularBlurTransfer(gaussianKernel(5, 1.0), 5, 5, H, W);
       const rng = new Rng64(5);
@@ -135,7 +154,9 @@ describe('exact-covariance guidance converges to the exact posterior', () => {
   });
 
   it('inpainting (dense 6×6): W2 decreases with NFE, < 0.1·spread at 1000', () => {
-    const H = 6, W = 6, D = H * W;
+    const H = 6,
+      W = 6,
+      D = H * W;
     const prior = GaussianCirculantPrior.fromExample(e, syntheticTexture(1, H, W, 7), 1, H, W);
     const mask = new Float64Array(D).fill(1);
     for (let yy = 1; yy < 4; yy++) for (let xx = 2; xx < 5; xx++) mask[yy * W + xx] = 0;
@@ -157,14 +178,20 @@ describe('exact-covariance guidance converges to the exact posterior', () => {
   });
 
   it('dense and per-frequency propagation agree (deblurring, 4×4)', () => {
-    const H = 4, W = 4, D = H * W;
+    const H = 4,
+      W = 4,
+      D = H * W;
     const prior = GaussianCirculantPrior.fromExample(e, syntheticTexture(1, H, W, 1), 1, H, W);
     const b = circularBlurTransfer(gaussianKernel(3, 0.7), 3, 3, H, W);
     const rng = new Rng64(2);
     const y = applyCircularBlur64(prior.spectrum, b, prior.sample64(rng)).map((v) => v + 0.05 * rng.normal());
     const A = denseOf((v) => applyCircularBlur64(prior.spectrum, b, v), D);
     for (const base of ['ddpm', 'ddim'] as const) {
-      const md = exactGuidedMomentsDense(prior.mean, spectralDense(prior.spectrum), A, D, y, 0.05, { nfe: 30, base, eta: 0.5 });
+      const md = exactGuidedMomentsDense(prior.mean, spectralDense(prior.spectrum), A, D, y, 0.05, {
+        nfe: 30,
+        base,
+        eta: 0.5,
+      });
       const mc = exactGuidedMomentsCirculant(prior, b, y, 0.05, { nfe: 30, base, eta: 0.5 });
       expect(maxAbs(md.mean, mc.mean)).toBeLessThan(1e-10);
       const covC = spectralDense(prior.spectrum, (s, i) => {
@@ -181,14 +208,19 @@ describe('GPU: lab operators and the exact-guided sampler', () => {
   it('operators: adjoint identity ⟨Ax, y⟩ = ⟨x, Aᵀy⟩ and blur = float64 twin', async () => {
     const rng = new Rng64(1);
     for (const C of [1, 3]) {
-      const H = 6, W = 8, D = C * H * W;
+      const H = 6,
+        W = 8,
+        D = C * H * W;
       const blur = new CircularBlurOperator(e, Float64Array.from(rng.normals(9)), 3, 3, [2, C, H, W]);
       const mask = MaskOperator.box(e, [2, C, H, W], 1, 2, 3, 3);
-      const x = rng.normals(2 * D), y = rng.normals(2 * D);
-      const xt = e.upload(Float32Array.from(x), [2, C, H, W]), yt = e.upload(Float32Array.from(y), [2, C, H, W]);
+      const x = rng.normals(2 * D),
+        y = rng.normals(2 * D);
+      const xt = e.upload(Float32Array.from(x), [2, C, H, W]),
+        yt = e.upload(Float32Array.from(y), [2, C, H, W]);
       for (const op of [blur, mask]) {
         const [ax, aty] = [await e.read(op.forward(xt)), await e.read(op.adjoint!(yt))];
-        const l = ax.reduce((s, v, i) => s + v * y[i], 0), r = aty.reduce((s, v, i) => s + v * x[i], 0);
+        const l = ax.reduce((s, v, i) => s + v * y[i], 0),
+          r = aty.reduce((s, v, i) => s + v * x[i], 0);
         expect(Math.abs(l - r) / Math.abs(l)).toBeLessThan(1e-5);
       }
       const ax = await e.read(blur.forward(xt));
@@ -198,17 +230,26 @@ describe('GPU: lab operators and the exact-guided sampler', () => {
     }
     const A = rng.normals(5 * 12);
     const dense = new DenseMatrixOperator(e, A, 5, [2, 1, 3, 4]);
-    const x = rng.normals(24), y = rng.normals(10);
-    const [ax, aty] = [await e.read(dense.forward(e.upload(Float32Array.from(x), [2, 1, 3, 4]))), await e.read(dense.adjoint(e.upload(Float32Array.from(y), [2, 5])))];
-    const l = ax.reduce((s, v, i) => s + v * y[i], 0), r = aty.reduce((s, v, i) => s + v * x[i], 0);
+    const x = rng.normals(24),
+      y = rng.normals(10);
+    const [ax, aty] = [
+      await e.read(dense.forward(e.upload(Float32Array.from(x), [2, 1, 3, 4]))),
+      await e.read(dense.adjoint(e.upload(Float32Array.from(y), [2, 5]))),
+    ];
+    const l = ax.reduce((s, v, i) => s + v * y[i], 0),
+      r = aty.reduce((s, v, i) => s + v * x[i], 0);
     expect(Math.abs(l - r) / Math.abs(l)).toBeLessThan(1e-5);
     dense.destroy();
   });
 
   it('circular blur SVD view: V orthonormal, U diag(s) Vᵀ = A (gray and colour, even and odd sizes)', async () => {
     const rng = new Rng64(2);
-    for (const [C, H, W] of [[1, 6, 8], [3, 5, 7]] as const) {
-      const N = 2, D = C * H * W;
+    for (const [C, H, W] of [
+      [1, 6, 8],
+      [3, 5, 7],
+    ] as const) {
+      const N = 2,
+        D = C * H * W;
       // point-symmetric kernel → real transfer function
       const k = Float64Array.from([0.05, 0.1, 0.05, 0.1, 0.4, 0.1, 0.05, 0.1, 0.05]);
       const blur = new CircularBlurOperator(e, k, 3, 3, [N, C, H, W], 0);
@@ -225,7 +266,10 @@ describe('GPU: lab operators and the exact-guided sampler', () => {
       }
       // U diag(s) Vᵀ x = A x
       const s = await e.read(svd.singulars);
-      const sz = e.upload(Float32Array.from(zv, (v, i) => v * s[i % D]), [N, D]);
+      const sz = e.upload(
+        Float32Array.from(zv, (v, i) => v * s[i % D]),
+        [N, D],
+      );
       const [usv, ax] = [await e.read(svd.u(sz)), await e.read(blur.forward(xt))];
       expect(relMaxErr(usv, ax)).toBeLessThan(1e-5);
       // singulars sorted descending
@@ -244,7 +288,10 @@ describe('GPU: lab operators and the exact-guided sampler', () => {
     // deblur-cg runs the generic path (K by CG, Cₜ by second-order Tweedie through the prior's JVP)
     const nfe = task === 'deblur-cg' ? 8 : 20;
     it(`sampler output law matches the propagated law (${task}, 8×8, NFE ${nfe}, N = 256)`, async () => {
-      const H = 8, W = 8, D = H * W, N = 256;
+      const H = 8,
+        W = 8,
+        D = H * W,
+        N = 256;
       const prior = GaussianCirculantPrior.fromExample(e, syntheticTexture(1, H, W, 3), 1, H, W);
       const rng = new Rng64(11);
       const x0 = prior.sample64(rng);
@@ -272,7 +319,9 @@ describe('GPU: lab operators and the exact-guided sampler', () => {
       const samples = Array.from({ length: N }, (_, n) => xs.slice(n * D, (n + 1) * D));
       const fit = sampleMeanCov(samples);
       const law = exactGuidedMomentsDense(prior.mean, spectralDense(prior.spectrum), A, D, yImg, sy, { nfe });
-      let trc = 0, vS = 0, vL = 0;
+      let trc = 0,
+        vS = 0,
+        vL = 0;
       for (let i = 0; i < D; i++) {
         trc += law.cov[i * D + i];
         vS += fit.cov[i * D + i];
@@ -286,4 +335,64 @@ describe('GPU: lab operators and the exact-guided sampler', () => {
       (op as any).destroy();
     });
   }
+});
+
+describe('posterior study engine', () => {
+  it('runs methods × NFE on a tiny ADSN deblurring task and writes markdown, CSV and a PNG plot', async () => {
+    const { runPosteriorStudy } = await import('../src/priors/study.js');
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { PNG } = await import('pngjs');
+    const dir = mkdtempSync(join(tmpdir(), 'study-'));
+    const res = await runPosteriorStudy({
+      engine: e,
+      prior: 'adsn:synthetic',
+      size: 8,
+      task: 'deblur',
+      blur: { size: 3, std: 0.8 },
+      methods: ['exact', 'dps', 'nosuch'],
+      nfe: [5, 20],
+      samples: 16,
+      outDir: dir,
+      command: 'test',
+    });
+    expect(res.primary).toBe('w2');
+    const exact = res.rows.filter((r) => r.method === 'exact');
+    expect(exact.map((r) => r.error)).toEqual([undefined, undefined]);
+    // the exact method's propagated law gets closer with more steps
+    expect(exact[1].metrics.w2_law).toBeLessThan(exact[0].metrics.w2_law);
+    expect(res.rows.find((r) => r.method === 'dps')!.metrics.w2).toBeGreaterThan(0);
+    expect(res.rows.find((r) => r.method === 'nosuch')!.error).toMatch(/unknown method/);
+    const md = readFileSync(join(dir, 'study.md'), 'utf8');
+    expect(md).toContain('| exact |');
+    expect(md).toContain('floor');
+    const csv = readFileSync(join(dir, 'study.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('method,nfe,metric,value,floor,seconds,error');
+    expect(csv.length).toBeGreaterThan(10);
+    const png = PNG.sync.read(readFileSync(join(dir, 'study.png')));
+    expect([png.width, png.height]).toEqual([900, 520]);
+    // an interrupted study resumes from runs.jsonl: nothing is recomputed
+    const again = await runPosteriorStudy({ engine: e, prior: 'adsn:synthetic', size: 8, task: 'deblur', blur: { size: 3, std: 0.8 }, methods: ['exact', 'dps', 'nosuch'], nfe: [5, 20], samples: 16, outDir: dir, resume: true });
+    expect(again.rows.map((r) => r.seconds)).toEqual(res.rows.map((r) => r.seconds));
+  });
+
+  it('GMM prior with a dense measurement: sliced W2, energy distance and mode weights', async () => {
+    const { runPosteriorStudy } = await import('../src/priors/study.js');
+    const res = await runPosteriorStudy({
+      engine: e,
+      prior: 'gmm:K=3,size=3,rank=1,seed=2',
+      task: 'dense',
+      rows: 4,
+      methods: ['exact', 'dps'],
+      nfe: [10],
+      samples: 32,
+    });
+    expect(res.primary).toBe('sliced_w2');
+    for (const r of res.rows) {
+      expect(r.error).toBeUndefined();
+      for (const k of ['sliced_w2', 'energy', 'mode_tv']) expect(Number.isFinite(r.metrics[k])).toBe(true);
+    }
+    expect(res.floor.sliced_w2).toBeGreaterThan(0);
+  });
 });

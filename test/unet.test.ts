@@ -52,6 +52,15 @@ describe('adm-tiny UNet vs guided-diffusion (float64 reference)', () => {
     expect(err).toBeLessThan(1e-3);
   });
 
+  it('forwardWithVjp gives the same output and gradient as forward + vjp', async () => {
+    const r = net.forwardWithVjp(up('x'), t());
+    expect(relMaxErr(await e.read(r.out), g('out'))).toBeLessThan(1e-4);
+    expect(relMaxErr(await e.read(r.backward(up('vjp.u'))), g('vjp.x'))).toBeLessThan(1e-3);
+    expect(() => r.backward(up('vjp.u'))).toThrow(/once/);
+    const r2 = net.forwardWithVjp(up('x'), t());
+    r2.release();
+  });
+
   it('JVP ∂f/∂x·v within 1e-3 relative', async () => {
     const { out, tangent } = net.jvp(up('x'), t(), up('jvp.v'));
     const err = relMaxErr(await e.read(tangent), g('jvp.out'));

@@ -23,26 +23,25 @@ it('dbg', async () => {
   const per = 3072;
   const full = createSchedule({ respacing: '20' });
   // one step from trajectory[j-1] with a 1-step schedule whose k is the same as the full run's step j
-  // full run's first output
-  const first: Float32Array[] = [];
-  {
-    const sched = full;
-    await sample({ model, operator: op, noise: { kind: 'gaussian', level: 0.05 }, y: e.upload(get('y'), shape), method: 'dps', schedule: sched, scale: 0.5, clip: true, varType: 'learned_range',
-      xT: e.upload(get('x_T'), shape), stepNoise: e.upload(sn, [20, ...shape] as any), snapshotEvery: 1, onStep: (s) => void first.push(s.x!) });
-  }
-  for (const j of [1, 2, 5]) {
-    const k = 19 - j;
-    const sched = { ...full, length: k + 1, timestepMap: full.timestepMap.slice(0, k + 1) } as any;
-    for (const key of ['betas','alphasCumprod','alphasCumprodPrev','sqrtRecipAlphasCumprod','sqrtRecipm1AlphasCumprod','posteriorVariance','posteriorLogVarianceClipped','posteriorMeanCoef1','posteriorMeanCoef2']) sched[key] = (full as any)[key].slice(0, k + 1);
-    for (const scale of [0.5, 0]) { const sc = 0.5;
-      const xs: Float32Array[] = [];
-      await sample({ model, operator: op, noise: { kind: 'gaussian', level: 0.05 }, y: e.upload(get('y'), shape), method: 'dps', schedule: sched, scale: sc, clip: true, varType: 'learned_range',
-        xT: e.upload(scale === 0 ? first[j - 1] : traj.slice((j - 1) * per, j * per), shape), stepNoise: e.upload(sn.slice(j * per, (j + 1) * per * 20), [Math.min(20 - j, k + 1), ...shape] as any),
-        snapshotEvery: 1, onStep: (s) => void xs.push(s.x!) });
-      const ref = traj.subarray(j * per, (j + 1) * per);
-      let num = 0, den = 0, dn = 0;
-      for (let i = 0; i < per; i++) { num = Math.max(num, Math.abs(xs[0][i] - ref[i])); den = Math.max(den, Math.abs(ref[i])); dn += (xs[0][i]-ref[i])**2; }
-      console.log('step', j, scale === 0 ? 'from ours' : 'from golden', 'maxerr', (num / den).toExponential(3), 'l2 diff', Math.sqrt(dn).toFixed(4));
-    }
-  }
+  const runStep0 = async (scale: number) => {
+    const xs: Float32Array[] = [];
+    await sample({ model, operator: op, noise: { kind: 'gaussian', level: 0.05 }, y: e.upload(get('y'), shape), method: 'dps', schedule: full, scale, clip: true, varType: 'learned_range',
+      xT: e.upload(get('x_T'), shape), stepNoise: e.upload(sn, [20, ...shape] as any), snapshotEvery: 1, onStep: (s) => void xs.push(s.x!, s.x0!) });
+    return xs;
+  };
+  const a = await runStep0(0), b = await runStep0(0.5);
+  const smp = a[0], x05 = b[0], x0hat = a[1];
+  const ref = traj.subarray(0, per);
+  const gOurs = smp.map((v, i) => (v - x05[i]) / 0.5), gImp = smp.map((v, i) => (v - ref[i]) / 0.5);
+  let mx = 0, mi = 0, md = 0, arg = 0;
+  for (let i = 0; i < per; i++) { mx = Math.max(mx, Math.abs(gImp[i])); const d = Math.abs(gOurs[i] - gImp[i]); if (d > md) { md = d; arg = i; } }
+  let nz = 0; for (let i = 0; i < per; i++) if (Math.abs(gImp[i]) > 1e-6) nz++;
+  const mk = get('mask');
+  let e1 = 0, e0 = 0, n1 = 0, n0 = 0, g1 = 0, g0 = 0;
+  for (let i = 0; i < per; i++) { const d = (gOurs[i] - gImp[i]) ** 2; if (mk[i]) { e1 += d; n1++; g1 += gImp[i] ** 2; } else { e0 += d; n0++; g0 += gImp[i] ** 2; } }
+  console.log('measured rms err', Math.sqrt(e1 / n1).toExponential(2), 'rms grad', Math.sqrt(g1 / n1).toExponential(2), 'unmeasured rms err', Math.sqrt(e0 / n0).toExponential(2), 'rms grad', Math.sqrt(g0 / n0).toExponential(2));
+  // correlation of the error with the gradient
+  let dot = 0, gg = 0; for (let i = 0; i < per; i++) { dot += (gOurs[i] - gImp[i]) * gImp[i]; gg += gImp[i] ** 2; }
+  console.log('error along grad', (dot / gg).toExponential(3));
+  console.log('grad max', mx.toExponential(3), 'max diff', md.toExponential(3), 'at', arg, 'ours', gOurs[arg], 'implied', gImp[arg], 'x0hat', x0hat[arg], 'nonzero grads', nz);
 }, 300000);

@@ -7,7 +7,7 @@ import { Engine, formatKernelTable, summarize, type KernelRecord } from '../src/
 import { psnr, ssim } from '../src/io/metrics.ts';
 import { modelToRgba, rgbaToModel, type ModelImage } from './image.ts';
 import { DEFAULT_CMI_ETA, METHODS, StoppedError, loadPrior, runPosterior, type Prior, type RunResult, type RunSpec, type Task } from './pipeline.ts';
-import { unetProbe, vectorProbe } from './probes.ts';
+import { noiseDraws, unetProbe, vectorProbe } from './probes.ts';
 
 const $ = <T extends HTMLElement>(id: string) => {
   const el = document.getElementById(id);
@@ -60,8 +60,9 @@ interface PageApi {
   lastProfile?: { table: string; kernels: number; dispatches: number; source: string };
   vectorProbe: typeof vectorProbe;
   unetProbe: typeof unetProbe;
+  noiseDraws: typeof noiseDraws;
 }
-const api: PageApi = { state: 'starting', vectorProbe, unetProbe };
+const api: PageApi = { state: 'starting', vectorProbe, unetProbe, noiseDraws };
 (window as unknown as { dps: PageApi }).dps = api;
 
 let stopRequested = false;

@@ -1,11 +1,11 @@
 // What the page runs, without the DOM: load a prior, build the measurement of a task, run a sampler with
 // per-step x̂₀ previews. The browser test imports this same module on Node to compute the reference result,
 // so page and Node share every line from here down to the kernels.
-import type { Engine } from '../src/engine/index.ts';
+import { SAMPLING_FLAGS } from '../src/cli/sampling-flags.ts';
+import type { Engine, Tensor } from '../src/engine/index.ts';
+import { lincomb } from '../src/engine/ops/vector.ts';
 import { createOperator, measure, type NoiseModel } from '../src/operators/index.ts';
-import { DEFAULT_CMI, parseEtaSchedule, parseMethod } from '../src/samplers/methods.ts';
-import { Stream } from '../src/samplers/noise.ts';
-import { sample } from '../src/samplers/sampler.ts';
+import { parseEtaSchedule, parseMethod, sample, type EtaSchedule } from '../src/samplers/index.ts';
 import { loadUNetWeights, UNet } from '../src/unet/index.ts';
 import type { ModelImage } from './image.ts';
 
@@ -85,46 +85,80 @@ export class StoppedError extends Error {
   }
 }
 
-/** CMI plug-in settings for the '+cmi' methods (until the samplers settle on defaults: docs/browser.md). */
-export const DEFAULT_CMI_ETA = 'relative:0.3';
+/** The '+cmi' η schedule when the page's field is empty: the CLI's default (`posterior sample --cmi-eta`). */
+export const DEFAULT_CMI_ETA: string = SAMPLING_FLAGS['cmi-eta'].default;
+
+/** The task names `sample()` uses for its default ζ — the CLI's mapping (src/cli/measure-file.ts samplerTask). */
+function samplerTask(task: Task): string {
+  return task.startsWith('inpaint') ? 'inpainting' : task === 'sr4' ? 'super-resolution' : 'deblur';
+}
 
 /**
- * One reconstruction of `truth` ([C, H, W], batch 1): the task's operator (seeded by spec.seed), the
- * measurement y = A(x) + σ_y·n (its own noise stream), and `sample()` with x̂₀ snapshots every
- * `previewEvery` steps. Everything runs on the prior's engine; temporary tensors are released.
+ * Random numbers to use instead of the seeded streams (tests: the same draws on two devices).
+ * xT [C·H·W], stepNoise [(steps − 1)·C·H·W], yNoise [size of y] — each N(0, 1).
+ */
+export interface Replay {
+  xT: Float32Array;
+  stepNoise: Float32Array;
+  yNoise: Float32Array;
+}
+
+/**
+ * One reconstruction of `truth` ([C, H, W], batch 1), exactly as `posterior sample --input IMG --task T
+ * --method M --steps S --seed N --sigma-y σ` does it: the task's operator seeded by N, the measurement
+ * y = A(x) + σ·n from Philox stream (N, 0), then `sample()` with x̂₀ snapshots every `previewEvery` steps.
+ * Everything runs on the prior's engine; temporary tensors are released.
  */
 export async function runPosterior(
   prior: Prior,
   truth: ModelImage,
   spec: RunSpec,
   hooks: { onStep?: (s: StepInfo) => void | Promise<void>; shouldStop?: () => boolean } = {},
+  replay?: Replay,
 ): Promise<RunResult> {
   const e = prior.model.engine;
   const [C, H, W] = prior.model.imageShape;
   if (truth.shape.join() !== [C, H, W].join()) throw new Error(`image [${truth.shape}] does not match the prior's [${C}, ${H}, ${W}]`);
   if (!TASKS.includes(spec.task)) throw new Error(`unknown task '${spec.task}' (one of ${TASKS.join(', ')})`);
   const { base, cmi } = parseMethod(spec.method);
+  const unconditional = base === 'ddpm' || base === 'ddim';
   const shape = [1, C, H, W];
   const t0 = performance.now();
+  const owned: Tensor[] = [];
   const x = e.upload(truth.data, shape, 'truth');
   const op = createOperator(spec.task, { seed: spec.seed }, e, shape);
   const noise: NoiseModel = spec.sigmaY > 0 ? { kind: 'gaussian', level: spec.sigmaY } : { kind: 'none', level: 0 };
-  const { y } = measure(e, op, x, noise, spec.seed, Stream.Measurement * 2 ** 32);
+  let y: Tensor;
+  if (replay) {
+    const ax = op.forward(x);
+    const n = e.upload(replay.yNoise, ax.shape, 'y_noise');
+    y = lincomb(e, 1, ax, spec.sigmaY, n);
+    e.release(ax, n);
+  } else y = measure(e, op, x, noise, spec.seed).y;
   e.release(x);
+  owned.push(y);
   const yImage = await e.read(y);
   const [, yc, yh, yw] = op.outputShape;
+  let xT: Tensor | undefined, stepNoise: Tensor | undefined;
+  if (replay) {
+    xT = e.upload(replay.xT, shape, 'x_T');
+    stepNoise = e.upload(replay.stepNoise, [replay.stepNoise.length / (C * H * W), ...shape], 'step_noise');
+    owned.push(xT, stepNoise);
+  }
   let stopped = false;
   try {
     const res = await sample({
       model: prior.model,
-      operator: base === 'ddpm' || base === 'ddim' ? undefined : op,
+      operator: unconditional ? undefined : op,
       noise,
-      y: base === 'ddpm' || base === 'ddim' ? undefined : y,
+      y: unconditional ? undefined : y,
       method: spec.method,
       steps: spec.steps,
       seed: spec.seed,
-      task: spec.task,
-      cmi: cmi ? { r: spec.cmiProbes ?? DEFAULT_CMI.r, sigmaInv: DEFAULT_CMI.sigmaInv, eta: parseEtaSchedule(spec.cmiEta ?? DEFAULT_CMI_ETA) } : undefined,
+      task: samplerTask(spec.task),
+      cmi: cmi ? { r: spec.cmiProbes ?? 1, sigmaInv: 'isotropic', eta: parseEtaSchedule(spec.cmiEta ?? DEFAULT_CMI_ETA) as EtaSchedule } : undefined,
+      xT,
+      stepNoise,
       snapshotEvery: spec.previewEvery,
       onStep: async (s) => {
         await hooks.onStep?.({ step: s.i + 1, total: s.steps, distance: s.distance?.[0], x0hat: s.x0 });
@@ -138,7 +172,8 @@ export async function runPosterior(
     e.release(res.x0);
     return { x0, yImage, yImageShape: [yc, yh, yw], seconds: (performance.now() - t0) / 1000 };
   } finally {
-    e.release(y);
+    e.release(...owned);
+    op.destroy();
     if (stopped) await e.sync().catch(() => {});
   }
 }

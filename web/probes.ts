@@ -62,3 +62,14 @@ export async function unetProbe(e: Engine, model: UNet, x: number[], t: number[]
   e.release(xt, out);
   return data;
 }
+
+/** Seeded N(0, 1) draws of `n` values from Philox streams (seed, offset) — what a sampler run on this device draws. */
+export async function noiseDraws(e: Engine, n: number, seed: number, offsets: number[]): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const off of offsets) {
+    const t = randn(e, [n], seed, off);
+    out.push(Array.from(await e.read(t)));
+    e.release(t);
+  }
+  return out;
+}

@@ -25,17 +25,26 @@ export interface FreqMultiplier {
 }
 
 /** g(S(ξ))·m(ξ) as a float32 table [H, W, C, C, 2] for SpectralFilter. */
-export function spectralTable(spec: CirculantSpectrum, g: (s: number, i: number) => number, mult?: FreqMultiplier): Float32Array {
+export function spectralTable(
+  spec: CirculantSpectrum,
+  g: (s: number, i: number) => number,
+  mult?: FreqMultiplier,
+): Float32Array {
   return Float32Array.from(spectralBlocks(spec, g, mult));
 }
 
 /** g(S(ξ))·m(ξ) per frequency, float64 [H·W, C, C, 2] (re, im): the eigen-blocks of g(Σ)·M. */
-export function spectralBlocks(spec: CirculantSpectrum, g: (s: number, i: number) => number, mult?: FreqMultiplier): Float64Array {
+export function spectralBlocks(
+  spec: CirculantSpectrum,
+  g: (s: number, i: number) => number,
+  mult?: FreqMultiplier,
+): Float64Array {
   const { channels: C, height: H, width: W } = spec;
   const hw = H * W;
   const out = new Float64Array(hw * C * C * 2);
   for (let i = 0; i < hw; i++) {
-    const mr = mult ? mult.re[i] : 1, mi = mult ? mult.im[i] : 0;
+    const mr = mult ? mult.re[i] : 1,
+      mi = mult ? mult.im[i] : 0;
     const base = i * C * C * 2;
     if (C === 1) {
       const v = g(spec.lambda[i], i);
@@ -43,13 +52,17 @@ export function spectralBlocks(spec: CirculantSpectrum, g: (s: number, i: number
       out[base + 1] = v * mi;
       continue;
     }
-    const g0 = g(0, i), gl = g(spec.lambda[i], i);
+    const g0 = g(0, i),
+      gl = g(spec.lambda[i], i);
     for (let c = 0; c < C; c++) {
       for (let d = 0; d < C; d++) {
         // (gl − g0)·u_c·conj(u_d) + g0·δ_cd
-        const ur = spec.dirRe![i * C + c], ui = spec.dirIm![i * C + c];
-        const vr = spec.dirRe![i * C + d], vi = -spec.dirIm![i * C + d];
-        let re = (gl - g0) * (ur * vr - ui * vi), im = (gl - g0) * (ur * vi + ui * vr);
+        const ur = spec.dirRe![i * C + c],
+          ui = spec.dirIm![i * C + c];
+        const vr = spec.dirRe![i * C + d],
+          vi = -spec.dirIm![i * C + d];
+        let re = (gl - g0) * (ur * vr - ui * vi),
+          im = (gl - g0) * (ur * vi + ui * vr);
         if (c === d) re += g0;
         out[base + (c * C + d) * 2] = re * mr - im * mi;
         out[base + (c * C + d) * 2 + 1] = re * mi + im * mr;
@@ -60,10 +73,16 @@ export function spectralBlocks(spec: CirculantSpectrum, g: (s: number, i: number
 }
 
 /** Per-channel forward DFT of a [C, H, W] image. */
-export function fftChannels(x: ArrayLike<number>, C: number, H: number, W: number): { re: Float64Array; im: Float64Array } {
+export function fftChannels(
+  x: ArrayLike<number>,
+  C: number,
+  H: number,
+  W: number,
+): { re: Float64Array; im: Float64Array } {
   const hw = H * W;
   if (x.length !== C * hw) throw new Error(`fftChannels: ${x.length} values for [${C}, ${H}, ${W}]`);
-  const re = Float64Array.from(x as ArrayLike<number>), im = new Float64Array(C * hw);
+  const re = Float64Array.from(x as ArrayLike<number>),
+    im = new Float64Array(C * hw);
   for (let c = 0; c < C; c++) fft2InPlace(re.subarray(c * hw, (c + 1) * hw), im.subarray(c * hw, (c + 1) * hw), H, W);
   return { re, im };
 }
@@ -71,35 +90,50 @@ export function fftChannels(x: ArrayLike<number>, C: number, H: number, W: numbe
 /** Per-channel inverse DFT, real part. */
 export function ifftChannels(re: Float64Array, im: Float64Array, C: number, H: number, W: number): Float64Array {
   const hw = H * W;
-  const r = Float64Array.from(re), i = Float64Array.from(im);
-  for (let c = 0; c < C; c++) fft2InPlace(r.subarray(c * hw, (c + 1) * hw), i.subarray(c * hw, (c + 1) * hw), H, W, true);
+  const r = Float64Array.from(re),
+    i = Float64Array.from(im);
+  for (let c = 0; c < C; c++)
+    fft2InPlace(r.subarray(c * hw, (c + 1) * hw), i.subarray(c * hw, (c + 1) * hw), H, W, true);
   return r;
 }
 
 /** In the Fourier domain: X(ξ) ← g(S(ξ))·m(ξ)·X(ξ), on per-channel spectra [C·H·W]. */
-export function applySpectralFreq(spec: CirculantSpectrum, re: Float64Array, im: Float64Array, g: (s: number, i: number) => number, mult?: FreqMultiplier): void {
+export function applySpectralFreq(
+  spec: CirculantSpectrum,
+  re: Float64Array,
+  im: Float64Array,
+  g: (s: number, i: number) => number,
+  mult?: FreqMultiplier,
+): void {
   const { channels: C, height: H, width: W } = spec;
   const hw = H * W;
   for (let i = 0; i < hw; i++) {
-    const mr = mult ? mult.re[i] : 1, mi = mult ? mult.im[i] : 0;
+    const mr = mult ? mult.re[i] : 1,
+      mi = mult ? mult.im[i] : 0;
     if (C === 1) {
       const v = g(spec.lambda[i], i);
-      const ar = re[i], ai = im[i];
+      const ar = re[i],
+        ai = im[i];
       re[i] = v * (ar * mr - ai * mi);
       im[i] = v * (ar * mi + ai * mr);
       continue;
     }
-    const g0 = g(0, i), gl = g(spec.lambda[i], i);
+    const g0 = g(0, i),
+      gl = g(spec.lambda[i], i);
     // p = u* X
-    let pr = 0, pi = 0;
+    let pr = 0,
+      pi = 0;
     for (let c = 0; c < C; c++) {
-      const ur = spec.dirRe![i * C + c], ui = spec.dirIm![i * C + c];
-      const xr = re[c * hw + i], xi = im[c * hw + i];
+      const ur = spec.dirRe![i * C + c],
+        ui = spec.dirIm![i * C + c];
+      const xr = re[c * hw + i],
+        xi = im[c * hw + i];
       pr += ur * xr + ui * xi;
       pi += ur * xi - ui * xr;
     }
     for (let c = 0; c < C; c++) {
-      const ur = spec.dirRe![i * C + c], ui = spec.dirIm![i * C + c];
+      const ur = spec.dirRe![i * C + c],
+        ui = spec.dirIm![i * C + c];
       const yr = g0 * re[c * hw + i] + (gl - g0) * (ur * pr - ui * pi);
       const yi = g0 * im[c * hw + i] + (gl - g0) * (ur * pi + ui * pr);
       re[c * hw + i] = yr * mr - yi * mi;
@@ -109,7 +143,12 @@ export function applySpectralFreq(spec: CirculantSpectrum, re: Float64Array, im:
 }
 
 /** F⁻¹ g(S) m F x for a real [C, H, W] image (m must be Hermitian-symmetric for a real result). */
-export function applySpectral64(spec: CirculantSpectrum, x: ArrayLike<number>, g: (s: number, i: number) => number, mult?: FreqMultiplier): Float64Array {
+export function applySpectral64(
+  spec: CirculantSpectrum,
+  x: ArrayLike<number>,
+  g: (s: number, i: number) => number,
+  mult?: FreqMultiplier,
+): Float64Array {
   const { channels: C, height: H, width: W } = spec;
   const { re, im } = fftChannels(x, C, H, W);
   applySpectralFreq(spec, re, im, g, mult);
@@ -124,10 +163,15 @@ export function spectralTrace(spec: CirculantSpectrum, g: (s: number, i: number)
 }
 
 /** xᵀ g(Σ) x for a real image, computed in Fourier: (1/HW) Σ_ξ X* g(S) X. */
-export function spectralQuadForm(spec: CirculantSpectrum, x: ArrayLike<number>, g: (s: number, i: number) => number): number {
+export function spectralQuadForm(
+  spec: CirculantSpectrum,
+  x: ArrayLike<number>,
+  g: (s: number, i: number) => number,
+): number {
   const { channels: C, height: H, width: W } = spec;
   const { re, im } = fftChannels(x, C, H, W);
-  const gr = Float64Array.from(re), gi = Float64Array.from(im);
+  const gr = Float64Array.from(re),
+    gi = Float64Array.from(im);
   applySpectralFreq(spec, gr, gi, g);
   let q = 0;
   for (let k = 0; k < re.length; k++) q += re[k] * gr[k] + im[k] * gi[k];
@@ -149,16 +193,27 @@ export function spectralDense(spec: CirculantSpectrum, g: (s: number, i: number)
 }
 
 /** Applies per-frequency C×C complex blocks ([H·W, C, C, 2], e.g. CirculantBlocks.blocks) to a [C, H, W] image. */
-export function applyBlocks64(blocks: Float64Array, x: ArrayLike<number>, C: number, H: number, W: number): Float64Array {
+export function applyBlocks64(
+  blocks: Float64Array,
+  x: ArrayLike<number>,
+  C: number,
+  H: number,
+  W: number,
+): Float64Array {
   const hw = H * W;
-  if (blocks.length !== hw * C * C * 2) throw new Error(`applyBlocks64: ${blocks.length} values for [${hw}, ${C}, ${C}, 2]`);
+  if (blocks.length !== hw * C * C * 2)
+    throw new Error(`applyBlocks64: ${blocks.length} values for [${hw}, ${C}, ${C}, 2]`);
   const { re, im } = fftChannels(x, C, H, W);
-  const or = new Float64Array(C * hw), oi = new Float64Array(C * hw);
+  const or = new Float64Array(C * hw),
+    oi = new Float64Array(C * hw);
   for (let f = 0; f < hw; f++)
     for (let c = 0; c < C; c++)
       for (let d = 0; d < C; d++) {
         const o = (f * C * C + c * C + d) * 2;
-        const br = blocks[o], bi = blocks[o + 1], xr = re[d * hw + f], xi = im[d * hw + f];
+        const br = blocks[o],
+          bi = blocks[o + 1],
+          xr = re[d * hw + f],
+          xi = im[d * hw + f];
         or[c * hw + f] += br * xr - bi * xi;
         oi[c * hw + f] += br * xi + bi * xr;
       }

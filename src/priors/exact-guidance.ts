@@ -38,8 +38,11 @@ export async function batchedCg(
   b: Tensor,
   opts: { maxIter?: number; tol?: number; checkEvery?: number; precond?: (r: Tensor) => Tensor } = {},
 ): Promise<{ x: Tensor; iterations: number; relResidual: number }> {
-  const maxIter = opts.maxIter ?? 200, tol = opts.tol ?? 1e-4, checkEvery = opts.checkEvery ?? 10;
-  const rows = b.shape[0], n = b.size / rows;
+  const maxIter = opts.maxIter ?? 200,
+    tol = opts.tol ?? 1e-4,
+    checkEvery = opts.checkEvery ?? 10;
+  const rows = b.shape[0],
+    n = b.size / rows;
   const u = uniforms(n, b.size);
   const grid = grid1d(e, b.size);
   const bbT = rowDot(e, b, b);
@@ -52,15 +55,29 @@ export async function batchedCg(
   let rz = rowDot(e, r, z);
   let it = 0;
   let rel = Infinity;
-  for (; it < maxIter; ) {
+  for (; it < maxIter;) {
     const q = applyK(p);
     const pq = rowDot(e, p, q);
-    e.run({ kernel: { family: 'prior-cg', entry: 'cg_update_xr' }, bindings: [rz, pq, p, q, x, r], uniforms: u, grid, flops: 4 * b.size, bytes: 24 * b.size });
+    e.run({
+      kernel: { family: 'prior-cg', entry: 'cg_update_xr' },
+      bindings: [rz, pq, p, q, x, r],
+      uniforms: u,
+      grid,
+      flops: 4 * b.size,
+      bytes: 24 * b.size,
+    });
     e.release(q, pq);
     if (opts.precond) e.release(z);
     z = opts.precond ? opts.precond(r) : r;
     const rzNew = rowDot(e, r, z);
-    e.run({ kernel: { family: 'prior-cg', entry: 'cg_update_p' }, bindings: [rzNew, rz, z, p], uniforms: u, grid, flops: 2 * b.size, bytes: 12 * b.size });
+    e.run({
+      kernel: { family: 'prior-cg', entry: 'cg_update_p' },
+      bindings: [rzNew, rz, z, p],
+      uniforms: u,
+      grid,
+      flops: 2 * b.size,
+      bytes: 12 * b.size,
+    });
     e.release(rz);
     rz = rzNew;
     it++;
@@ -115,8 +132,10 @@ export class ExactCovarianceGuidance {
   async eps(x: Tensor, t: readonly number[]): Promise<Tensor> {
     const e = this.model.engine;
     const t0 = t[0];
-    if (t.some((tn) => tn !== t0)) throw new Error('ExactCovarianceGuidance: all images of a batch must share the timestep');
-    if (this.y.shape[0] !== x.shape[0]) throw new Error(`ExactCovarianceGuidance: y has batch ${this.y.shape[0]}, x has ${x.shape[0]}`);
+    if (t.some((tn) => tn !== t0))
+      throw new Error('ExactCovarianceGuidance: all images of a batch must share the timestep');
+    if (this.y.shape[0] !== x.shape[0])
+      throw new Error(`ExactCovarianceGuidance: y has batch ${this.y.shape[0]}, x has ${x.shape[0]}`);
     const { a, s } = noiseScales(t0);
     const eps = this.model.forward(x, t);
     const x0 = lincomb(e, 1 / a, x, -s / a, eps);
@@ -136,7 +155,11 @@ export class ExactCovarianceGuidance {
       };
       const pk = this.opts.precondK;
       const precond = pk ? (v: Tensor) => pk(v, t0) : undefined;
-      const res = await batchedCg(e, applyK, r, { maxIter: this.opts.cgMaxIter ?? 300, tol: this.opts.cgTol ?? 1e-4, precond });
+      const res = await batchedCg(e, applyK, r, {
+        maxIter: this.opts.cgMaxIter ?? 300,
+        tol: this.opts.cgTol ?? 1e-4,
+        precond,
+      });
       this.lastSolve = { iterations: res.iterations, relResidual: res.relResidual };
       kinvR = res.x;
     }
@@ -152,7 +175,11 @@ export class ExactCovarianceGuidance {
   private tweedieCov(v: Tensor, x: Tensor, t: number): Tensor {
     const e = this.model.engine;
     const { a, s } = noiseScales(t);
-    const { out, tangent } = this.model.jvp(x, [...Array(x.shape[0])].map(() => t), v);
+    const { out, tangent } = this.model.jvp(
+      x,
+      [...Array(x.shape[0])].map(() => t),
+      v,
+    );
     const c = lincomb(e, (s * s) / (a * a), v, (-s * s * s) / (a * a), tangent);
     e.release(out, tangent);
     return c;
@@ -166,10 +193,15 @@ export class ExactCovarianceGuidance {
  *  - mask (MaskOperator, or src/operators' InpaintOperator): CG on K = M Cₜ M + σ_y² I preconditioned by M(Cₜ + σ_y²I)⁻¹M + (I − M)/σ_y² (exact where the
  *    mask is all ones; typically 3–5× fewer iterations than plain CG).
  */
-export function gaussianGuidanceOps(prior: GaussianCirculantPrior, op: MeasurementOperator, sigmaY: number): ExactGuidanceOptions {
+export function gaussianGuidanceOps(
+  prior: GaussianCirculantPrior,
+  op: MeasurementOperator,
+  sigmaY: number,
+): ExactGuidanceOptions {
   const s2 = sigmaY * sigmaY;
   const batchT = (x: Tensor, t: number) => new Array(x.shape[0]).fill(t);
-  const covariance = (v: Tensor, _x: Tensor, t: number) => prior.applyGpu(v, batchT(v, t), 'post-cov', GaussianCirculantPrior.posteriorCovFn);
+  const covariance = (v: Tensor, _x: Tensor, t: number) =>
+    prior.applyGpu(v, batchT(v, t), 'post-cov', GaussianCirculantPrior.posteriorCovFn);
   const id = `${op.name}-${(opsIds.get(op) ?? opsIds.set(op, opsIds.size).get(op))!}-${sigmaY}`;
   if (op instanceof CircularBlurOperator) {
     const b = op.transfer;
@@ -205,16 +237,28 @@ const opsIds = new Map<MeasurementOperator, number>();
 export type BaseSampler = 'ddpm' | 'ddim';
 
 /** Per-step affine coefficients x' = α x + β ε + √v z of the respaced DDPM (fixed small) or DDIM(η) step. */
-export function stepCoefficients(t: number, tPrev: number | null, base: BaseSampler, eta = 0): { alpha: number; beta: number; v: number } {
-  const ab = alphaBar(t), abPrev = tPrev === null ? 1 : alphaBar(tPrev);
-  const a = Math.sqrt(ab), s = Math.sqrt(1 - ab);
+export function stepCoefficients(
+  t: number,
+  tPrev: number | null,
+  base: BaseSampler,
+  eta = 0,
+): { alpha: number; beta: number; v: number } {
+  const ab = alphaBar(t),
+    abPrev = tPrev === null ? 1 : alphaBar(tPrev);
+  const a = Math.sqrt(ab),
+    s = Math.sqrt(1 - ab);
   if (base === 'ddpm') {
     const b = 1 - ab / abPrev;
-    const c1 = (Math.sqrt(abPrev) * b) / (1 - ab), c2 = (Math.sqrt(1 - b) * (1 - abPrev)) / (1 - ab);
+    const c1 = (Math.sqrt(abPrev) * b) / (1 - ab),
+      c2 = (Math.sqrt(1 - b) * (1 - abPrev)) / (1 - ab);
     return { alpha: c1 / a + c2, beta: (-c1 * s) / a, v: (b * (1 - abPrev)) / (1 - ab) };
   }
   const c = eta * Math.sqrt((1 - abPrev) / (1 - ab)) * Math.sqrt(1 - ab / abPrev);
-  return { alpha: Math.sqrt(abPrev) / a, beta: Math.sqrt(Math.max(1 - abPrev - c * c, 0)) - (Math.sqrt(abPrev) * s) / a, v: c * c };
+  return {
+    alpha: Math.sqrt(abPrev) / a,
+    beta: Math.sqrt(Math.max(1 - abPrev - c * c, 0)) - (Math.sqrt(abPrev) * s) / a,
+    v: c * c,
+  };
 }
 
 export interface LoopOptions {
@@ -228,7 +272,12 @@ export interface LoopOptions {
 }
 
 /** DDPM/DDIM over `nfe` evenly respaced steps with a caller-supplied ε (e.g. ExactCovarianceGuidance.eps). */
-export async function sampleWithEps(e: Engine, shape: readonly number[], epsFn: (x: Tensor, t: readonly number[]) => Promise<Tensor> | Tensor, opts: LoopOptions): Promise<Tensor> {
+export async function sampleWithEps(
+  e: Engine,
+  shape: readonly number[],
+  epsFn: (x: Tensor, t: readonly number[]) => Promise<Tensor> | Tensor,
+  opts: LoopOptions,
+): Promise<Tensor> {
   const ts = respacedTimesteps(opts.nfe);
   const rng = new Rng64(opts.seed ?? 1);
   const N = shape[0];
@@ -265,7 +314,15 @@ export interface MomentsOptions {
  * Exact output law N(mean, cov) of the exact-guided sampler for a Gaussian prior N(μ, Σ) (dense) and dense
  * A [m, D], propagating x' = T x + u + noise from x_T ~ N(0, I) in float64. O(D³) per step.
  */
-export function exactGuidedMomentsDense(mu: ArrayLike<number>, Sigma: Float64Array, A: ArrayLike<number>, m: number, y: ArrayLike<number>, sigmaY: number, opts: MomentsOptions) {
+export function exactGuidedMomentsDense(
+  mu: ArrayLike<number>,
+  Sigma: Float64Array,
+  A: ArrayLike<number>,
+  m: number,
+  y: ArrayLike<number>,
+  sigmaY: number,
+  opts: MomentsOptions,
+) {
   const D = mu.length;
   // work in Σ's eigenbasis, where ε, x̂₀ and Cₜ are diagonal: Σ = QΛQᵀ, Ã = AQ
   const { values: lam, vectors: Q } = symEig(Sigma, D);
@@ -299,7 +356,8 @@ export function exactGuidedMomentsDense(mu: ArrayLike<number>, Sigma: Float64Arr
     const WA = matMul(W, At, D, m, D); // W Ã
     // ε_y = Ec x + ec with Ec = diag(e) + σ WÃ diag(j), ec = −a e μ − σ W (y − Ãμ + a Ã J μ)
     const Ec = new Float64Array(D * D);
-    for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) Ec[r * D + c] = s * WA[r * D + c] * jv[c] + (r === c ? ev[r] : 0);
+    for (let r = 0; r < D; r++)
+      for (let c = 0; c < D; c++) Ec[r * D + c] = s * WA[r * D + c] * jv[c] + (r === c ? ev[r] : 0);
     const resid = Float64Array.from(y as ArrayLike<number>);
     const muShift = muQ.map((v, k) => v - a * jv[k] * v); // μ − aJμ
     const Amu = matVec(At, muShift, m, D);
@@ -328,7 +386,13 @@ export function exactGuidedMomentsDense(mu: ArrayLike<number>, Sigma: Float64Arr
  * each eigen-mode (s = λ(ξ), and s = 0 for colour's complement) follows a scalar affine recursion.
  * Returns the mean image and the covariance blocks; cost O(NFE·HW).
  */
-export function exactGuidedMomentsCirculant(prior: CirculantGaussian, transfer: FreqMultiplier, y: ArrayLike<number>, sigmaY: number, opts: MomentsOptions): { mean: Float64Array; blocks: CirculantBlocks } {
+export function exactGuidedMomentsCirculant(
+  prior: CirculantGaussian,
+  transfer: FreqMultiplier,
+  y: ArrayLike<number>,
+  sigmaY: number,
+  opts: MomentsOptions,
+): { mean: Float64Array; blocks: CirculantBlocks } {
   const spec = prior.spectrum;
   const hw = spec.height * spec.width;
   const B = Float64Array.from({ length: hw }, (_, i) => transfer.re[i] ** 2 + transfer.im[i] ** 2);
@@ -345,7 +409,9 @@ export function exactGuidedMomentsCirculant(prior: CirculantGaussian, transfer: 
       for (let f = 0; f < hw; f++) {
         const sv = mode === 0 ? spec.lambda[f] : 0;
         const den = a * a * sv + s * s;
-        const ev = s / den, jv = (a * sv) / den, c = (s * s * sv) / den;
+        const ev = s / den,
+          jv = (a * sv) / den,
+          c = (s * s * sv) / den;
         const K = B[f] * c + s2y;
         // ε_y = E X + F m + G b*Y
         const E = ev + (s * jv * jv * B[f]) / K;
@@ -357,7 +423,8 @@ export function exactGuidedMomentsCirculant(prior: CirculantGaussian, transfer: 
         vr[mode][f] = T * T * vr[mode][f] + (i > 0 ? v : 0);
       }
   }
-  const pick = (arr: Float64Array[]) => (sv: number, f: number) => (sv === 0 && spec.lambda[f] !== 0 ? arr[1][f] : arr[0][f]);
+  const pick = (arr: Float64Array[]) => (sv: number, f: number) =>
+    sv === 0 && spec.lambda[f] !== 0 ? arr[1][f] : arr[0][f];
   const conjB = { re: transfer.re, im: transfer.im.map((q) => -q) };
   const m1 = applySpectral64(spec, prior.mean, pick(cm));
   const m2 = applySpectral64(spec, y, pick(cy), conjB);

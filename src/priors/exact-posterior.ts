@@ -21,13 +21,22 @@ export interface CirculantGaussian {
  * Transfer function b(ξ) of the circular convolution y[p] = Σ_o k[o] x[p − o] by a kh×kw kernel whose
  * centre element (⌊kh/2⌋, ⌊kw/2⌋) sits at offset 0 (same kernel on every channel).
  */
-export function circularBlurTransfer(kernel: ArrayLike<number>, kh: number, kw: number, H: number, W: number): FreqMultiplier {
-  if (kernel.length !== kh * kw) throw new Error(`circularBlurTransfer: kernel of ${kernel.length} values for ${kh}×${kw}`);
+export function circularBlurTransfer(
+  kernel: ArrayLike<number>,
+  kh: number,
+  kw: number,
+  H: number,
+  W: number,
+): FreqMultiplier {
+  if (kernel.length !== kh * kw)
+    throw new Error(`circularBlurTransfer: kernel of ${kernel.length} values for ${kh}×${kw}`);
   if (kh > H || kw > W) throw new Error(`circularBlurTransfer: kernel ${kh}×${kw} larger than the image ${H}×${W}`);
-  const re = new Float64Array(H * W), im = new Float64Array(H * W);
+  const re = new Float64Array(H * W),
+    im = new Float64Array(H * W);
   for (let i = 0; i < kh; i++)
     for (let j = 0; j < kw; j++) {
-      const y = (i - Math.floor(kh / 2) + H) % H, x = (j - Math.floor(kw / 2) + W) % W;
+      const y = (i - Math.floor(kh / 2) + H) % H,
+        x = (j - Math.floor(kw / 2) + W) % W;
       re[y * W + x] += kernel[i * kw + j];
     }
   fft2InPlace(re, im, H, W);
@@ -115,8 +124,11 @@ export class MaskedGaussianPosterior {
   ) {
     const spec = prior.spectrum;
     const D = (this.D = spec.channels * spec.height * spec.width);
-    if (mask.length !== D || y.length !== D) throw new Error(`MaskedGaussianPosterior: mask/y of ${mask.length}/${y.length} values, expected ${D}`);
-    for (let i = 0; i < D; i++) if (mask[i] !== 0 && mask[i] !== 1) throw new Error(`MaskedGaussianPosterior: mask values must be 0 or 1 (got ${mask[i]} at ${i})`);
+    if (mask.length !== D || y.length !== D)
+      throw new Error(`MaskedGaussianPosterior: mask/y of ${mask.length}/${y.length} values, expected ${D}`);
+    for (let i = 0; i < D; i++)
+      if (mask[i] !== 0 && mask[i] !== 1)
+        throw new Error(`MaskedGaussianPosterior: mask values must be 0 or 1 (got ${mask[i]} at ${i})`);
     if (!(sigmaY > 0)) throw new Error(`MaskedGaussianPosterior: σ_y must be positive (got ${sigmaY})`);
     const r = Float64Array.from(y, (v, i) => mask[i] * (v - prior.mean[i]));
     this.mean = this.gainApply(r).map((v, i) => v + prior.mean[i]);
@@ -129,15 +141,21 @@ export class MaskedGaussianPosterior {
 
   /** K v = MΣMv + σ_y² v */
   applyK(v: Float64Array): Float64Array {
-    const m = this.mask, s2 = this.sigmaY ** 2;
+    const m = this.mask,
+      s2 = this.sigmaY ** 2;
     const sv = this.sigma(v.map((x, i) => x * m[i]));
     return sv.map((x, i) => x * m[i] + s2 * v[i]);
   }
 
   solveK(r: Float64Array): Float64Array {
-    const m = this.mask, s2 = this.sigmaY ** 2;
+    const m = this.mask,
+      s2 = this.sigmaY ** 2;
     const precond = (v: Float64Array) => {
-      const p = applySpectral64(this.prior.spectrum, v.map((x, i) => x * m[i]), (s) => 1 / (s + s2));
+      const p = applySpectral64(
+        this.prior.spectrum,
+        v.map((x, i) => x * m[i]),
+        (s) => 1 / (s + s2),
+      );
       return p.map((x, i) => (m[i] ? x : v[i] / s2));
     };
     const res = conjugateGradient((v) => this.applyK(v), r, { tol: this.tol, maxIter: 20 * this.D, precond });
@@ -204,9 +222,17 @@ export class MaskedGaussianPosterior {
  * Dense Gaussian posterior for N(μ, Σ) and y = A x + n, A [m, D]:
  * G = ΣAᵀ(AΣAᵀ + σ_y²I)⁻¹, mean μ + G(y − Aμ), cov Σ − GAΣ; also the evidence log N(y; Aμ, AΣAᵀ + σ_y²I).
  */
-export function gaussianPosteriorDense(mean: ArrayLike<number>, Sigma: Float64Array, A: ArrayLike<number>, m: number, y: ArrayLike<number>, sigmaY: number) {
+export function gaussianPosteriorDense(
+  mean: ArrayLike<number>,
+  Sigma: Float64Array,
+  A: ArrayLike<number>,
+  m: number,
+  y: ArrayLike<number>,
+  sigmaY: number,
+) {
   const D = mean.length;
-  if (Sigma.length !== D * D || A.length !== m * D || y.length !== m) throw new Error(`gaussianPosteriorDense: sizes do not match D = ${D}, m = ${m}`);
+  if (Sigma.length !== D * D || A.length !== m * D || y.length !== m)
+    throw new Error(`gaussianPosteriorDense: sizes do not match D = ${D}, m = ${m}`);
   const Af = Float64Array.from(A as ArrayLike<number>);
   const SAt = matMul(Sigma, transpose(Af, m, D), D, D, m); // D×m
   const K = matMul(Af, SAt, m, D, m);
@@ -242,7 +268,13 @@ export function gaussianPosteriorDense(mean: ArrayLike<number>, Sigma: Float64Ar
  * The GMM posterior for y = A x₀ + n: Σₖ π'ₖ N(μ'ₖ, Σ'ₖ) with π'ₖ ∝ πₖ N(y; Aμₖ, AΣₖAᵀ + σ_y²I) and each
  * component's Gaussian posterior. Returned as a GmmDense (dense covariances) to sample and score.
  */
-export function gmmPosterior(gmm: GmmDense, A: ArrayLike<number>, m: number, y: ArrayLike<number>, sigmaY: number): GmmDense {
+export function gmmPosterior(
+  gmm: GmmDense,
+  A: ArrayLike<number>,
+  m: number,
+  y: ArrayLike<number>,
+  sigmaY: number,
+): GmmDense {
   const parts = gmm.covs.map((S, k) => gaussianPosteriorDense(gmm.means[k], S, A, m, y, sigmaY));
   const logw = parts.map((p, k) => gmm.logPi[k] + p.logEvidence);
   const mx = Math.max(...logw);
@@ -256,4 +288,3 @@ export function gmmPosterior(gmm: GmmDense, A: ArrayLike<number>, m: number, y: 
   };
   return new GmmDense(spec);
 }
-

@@ -13,7 +13,17 @@
 // frequency in colour, |ĥ|² in gray — or from a given power spectrum (gray).
 import type { Engine, Tensor } from '../engine/index.js';
 import type { ScoreModel } from '../samplers/score-model.js';
-import { applySpectral64, applySpectralFreq, fftChannels, ifftChannels, spectralQuadForm, spectralTable, spectralTrace, type CirculantSpectrum, type FreqMultiplier } from './circulant.js';
+import {
+  applySpectral64,
+  applySpectralFreq,
+  fftChannels,
+  ifftChannels,
+  spectralQuadForm,
+  spectralTable,
+  spectralTrace,
+  type CirculantSpectrum,
+  type FreqMultiplier,
+} from './circulant.js';
 import { noiseScales } from './schedule64.js';
 import { SlotTables, SpectralFilter } from './spectral-filter.js';
 import type { Rng64 } from './rng64.js';
@@ -37,9 +47,13 @@ export class GaussianCirculantPrior implements ScoreModel {
     readonly mean: Float64Array,
   ) {
     const { channels: C, height: H, width: W } = spectrum;
-    if (mean.length !== C * H * W) throw new Error(`GaussianCirculantPrior: mean of ${mean.length} values for [${C}, ${H}, ${W}]`);
-    if (spectrum.lambda.length !== H * W) throw new Error(`GaussianCirculantPrior: spectrum of ${spectrum.lambda.length} values for ${H}×${W}`);
-    for (const l of spectrum.lambda) if (!(l >= 0)) throw new Error(`GaussianCirculantPrior: negative or NaN eigenvalue ${l} (covariance must be PSD)`);
+    if (mean.length !== C * H * W)
+      throw new Error(`GaussianCirculantPrior: mean of ${mean.length} values for [${C}, ${H}, ${W}]`);
+    if (spectrum.lambda.length !== H * W)
+      throw new Error(`GaussianCirculantPrior: spectrum of ${spectrum.lambda.length} values for ${H}×${W}`);
+    for (const l of spectrum.lambda)
+      if (!(l >= 0))
+        throw new Error(`GaussianCirculantPrior: negative or NaN eigenvalue ${l} (covariance must be PSD)`);
     this.imageShape = [C, H, W];
     this.outChannels = C;
     this.filter = new SpectralFilter(engine, C, H, W);
@@ -67,7 +81,8 @@ export class GaussianCirculantPrior implements ScoreModel {
       for (let i = 0; i < hw; i++) lambda[i] = re[i] * re[i] + im[i] * im[i];
       return new GaussianCirculantPrior(engine, { channels: 1, height: H, width: W, lambda }, mean);
     }
-    const dirRe = new Float64Array(hw * 3), dirIm = new Float64Array(hw * 3);
+    const dirRe = new Float64Array(hw * 3),
+      dirIm = new Float64Array(hw * 3);
     for (let i = 0; i < hw; i++) {
       let n2 = 0;
       for (let c = 0; c < 3; c++) n2 += re[c * hw + i] ** 2 + im[c * hw + i] ** 2;
@@ -85,9 +100,16 @@ export class GaussianCirculantPrior implements ScoreModel {
   }
 
   /** Gray prior from a power spectrum λ(ξ) = eigenvalues of Σ ([H·W], DFT index order, λ(ξ) = λ(−ξ)). */
-  static fromPowerSpectrum(engine: Engine, lambda: ArrayLike<number>, mean: number | ArrayLike<number>, H: number, W: number): GaussianCirculantPrior {
+  static fromPowerSpectrum(
+    engine: Engine,
+    lambda: ArrayLike<number>,
+    mean: number | ArrayLike<number>,
+    H: number,
+    W: number,
+  ): GaussianCirculantPrior {
     const l = Float64Array.from(lambda as ArrayLike<number>);
-    const m = typeof mean === 'number' ? new Float64Array(H * W).fill(mean) : Float64Array.from(mean as ArrayLike<number>);
+    const m =
+      typeof mean === 'number' ? new Float64Array(H * W).fill(mean) : Float64Array.from(mean as ArrayLike<number>);
     return new GaussianCirculantPrior(engine, { channels: 1, height: H, width: W, lambda: l }, m);
   }
 
@@ -164,7 +186,13 @@ export class GaussianCirculantPrior implements ScoreModel {
    * out[n] = g_{t[n]}(Σ) m x[n] (+ offset_{t[n]}) on the GPU; `tag` names the family of functions so the
    * per-timestep tables are cached (g and offset must depend on (tag, t) only).
    */
-  applyGpu(x: Tensor, t: readonly number[], tag: string, g: (t: number) => SpectralFn, opts: { mult?: FreqMultiplier; offset?: (t: number) => Float64Array } = {}): Tensor {
+  applyGpu(
+    x: Tensor,
+    t: readonly number[],
+    tag: string,
+    g: (t: number) => SpectralFn,
+    opts: { mult?: FreqMultiplier; offset?: (t: number) => Float64Array } = {},
+  ): Tensor {
     this.checkBatch(x, t);
     const entry = this.tables.get(t, tag, (tn) => ({
       table: spectralTable(this.spectrum, g(tn), opts.mult),
@@ -203,13 +231,20 @@ export class GaussianCirculantPrior implements ScoreModel {
     this.checkBatch(w, t);
     this.checkBatch(v, t);
     const d2 = this.engine.upload(new Float32Array(x.size), x.shape, 'gauss-d2-zero');
-    return { out: this.forward(x, t), dw: this.applyGpu(w, t, 'eps-lin', this.epsFn), dv: this.applyGpu(v, t, 'eps-lin', this.epsFn), d2 };
+    return {
+      out: this.forward(x, t),
+      dw: this.applyGpu(w, t, 'eps-lin', this.epsFn),
+      dv: this.applyGpu(v, t, 'eps-lin', this.epsFn),
+      d2,
+    };
   }
 
   private checkBatch(x: Tensor, t: readonly number[]): void {
     const [C, H, W] = this.imageShape;
     if (x.shape.length !== 4 || x.shape[1] !== C || x.shape[2] !== H || x.shape[3] !== W || x.shape[0] !== t.length) {
-      throw new Error(`GaussianCirculantPrior: tensor [${x.shape}] with ${t.length} timesteps, expected [${t.length}, ${C}, ${H}, ${W}]`);
+      throw new Error(
+        `GaussianCirculantPrior: tensor [${x.shape}] with ${t.length} timesteps, expected [${t.length}, ${C}, ${H}, ${W}]`,
+      );
     }
   }
 

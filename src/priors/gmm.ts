@@ -41,8 +41,10 @@ export function covarianceMatrix(c: GmmCovariance, D: number): Float64Array {
   for (let i = 0; i < D; i++) m[i * D + i] = c.diag[i];
   if (c.kind === 'lowrank') {
     const r = c.rank;
-    if (c.factor.length !== D * r) throw new Error(`GMM: low-rank factor of ${c.factor.length} values for D×rank = ${D}×${r}`);
-    for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) for (let l = 0; l < r; l++) m[i * D + j] += c.factor[i * r + l] * c.factor[j * r + l];
+    if (c.factor.length !== D * r)
+      throw new Error(`GMM: low-rank factor of ${c.factor.length} values for D×rank = ${D}×${r}`);
+    for (let i = 0; i < D; i++)
+      for (let j = 0; j < D; j++) for (let l = 0; l < r; l++) m[i * D + j] += c.factor[i * r + l] * c.factor[j * r + l];
   }
   return m;
 }
@@ -67,7 +69,8 @@ export class GmmDense {
     const [C, H, W] = spec.shape;
     const D = (this.D = C * H * W);
     const K = (this.K = spec.weights.length);
-    if (spec.means.length !== K || spec.covariances.length !== K) throw new Error(`GMM: ${K} weights, ${spec.means.length} means, ${spec.covariances.length} covariances`);
+    if (spec.means.length !== K || spec.covariances.length !== K)
+      throw new Error(`GMM: ${K} weights, ${spec.means.length} means, ${spec.covariances.length} covariances`);
     const wsum = spec.weights.reduce((a, b) => a + b, 0);
     if (spec.weights.some((w) => !(w > 0))) throw new Error('GMM: mixture weights must be positive');
     this.logPi = Float64Array.from(spec.weights, (w) => Math.log(w / wsum));
@@ -80,14 +83,18 @@ export class GmmDense {
     this.lam = [];
     for (const c of this.covs) {
       const { values, vectors } = symEig(c, D);
-      for (const v of values) if (v < -1e-10 * Math.max(1, ...values)) throw new Error(`GMM: covariance has a negative eigenvalue ${v}`);
+      for (const v of values)
+        if (v < -1e-10 * Math.max(1, ...values)) throw new Error(`GMM: covariance has a negative eigenvalue ${v}`);
       this.lam.push(values.map((v) => Math.max(v, 0)));
       this.Q.push(vectors);
     }
   }
 
   private comp(k: number, x: ArrayLike<number>, a: number, s: number): CompEval {
-    const D = this.D, Q = this.Q[k], lam = this.lam[k], mu = this.means[k];
+    const D = this.D,
+      Q = this.Q[k],
+      lam = this.lam[k],
+      mu = this.means[k];
     const d = new Float64Array(D);
     for (let i = 0; i < D; i++) d[i] = x[i] - a * mu[i];
     const y = new Float64Array(D);
@@ -96,7 +103,8 @@ export class GmmDense {
       for (let j = 0; j < D; j++) y[j] += Q[i * D + j] * di;
     }
     const g = Float64Array.from(lam, (l) => 1 / (a * a * l + s * s));
-    let quad = 0, logdet = 0;
+    let quad = 0,
+      logdet = 0;
     for (let j = 0; j < D; j++) {
       quad += g[j] * y[j] * y[j];
       logdet -= Math.log(g[j]);
@@ -128,7 +136,8 @@ export class GmmDense {
 
   /** Precision Pₖ = Qₖ diag(g) Qₖᵀ of component k at the evaluated timestep. */
   private precision(k: number, g: Float64Array): Float64Array {
-    const D = this.D, Q = this.Q[k];
+    const D = this.D,
+      Q = this.Q[k];
     const P = new Float64Array(D * D);
     for (let i = 0; i < D; i++)
       for (let j = 0; j <= i; j++) {
@@ -212,13 +221,18 @@ export class GmmDense {
     const { comps, w } = this.evalAll(x, t);
     // in terms of gₖ = ∇ℓₖ = −zₖ and Gₖ = ∇²ℓₖ = −Pₖ (see docs/validation-lab.md)
     const K = this.K;
-    const Gv: Float64Array[] = [], Gu: Float64Array[] = [];
-    const alpha = new Float64Array(K), beta = new Float64Array(K), gamma = new Float64Array(K);
+    const Gv: Float64Array[] = [],
+      Gu: Float64Array[] = [];
+    const alpha = new Float64Array(K),
+      beta = new Float64Array(K),
+      gamma = new Float64Array(K);
     for (let k = 0; k < K; k++) {
       const P = this.precision(k, comps[k].g);
-      const gv = new Float64Array(D), gu = new Float64Array(D);
+      const gv = new Float64Array(D),
+        gu = new Float64Array(D);
       for (let i = 0; i < D; i++) {
-        let a1 = 0, a2 = 0;
+        let a1 = 0,
+          a2 = 0;
         for (let j = 0; j < D; j++) {
           a1 -= P[i * D + j] * v[j];
           a2 -= P[i * D + j] * u[j];
@@ -242,7 +256,11 @@ export class GmmDense {
     for (let k = 0; k < K; k++) {
       const gk = comps[k].z; // gₖ = −zₖ
       for (let i = 0; i < D; i++) {
-        out[i] += dw[k] * Gv[k][i] - dw[k] * (alpha[k] - abar) * gk[i] - w[k] * (gamma[k] - dAbar) * gk[i] + w[k] * (alpha[k] - abar) * Gu[k][i];
+        out[i] +=
+          dw[k] * Gv[k][i] -
+          dw[k] * (alpha[k] - abar) * gk[i] -
+          w[k] * (gamma[k] - dAbar) * gk[i] +
+          w[k] * (alpha[k] - abar) * Gu[k][i];
       }
     }
     return out;
@@ -275,7 +293,8 @@ export class GmmDense {
     for (let a = 0; a < D; a++)
       for (let b = 0; b < D; b++) {
         const base = (a * D + b) * D;
-        for (let cc = 0; cc < D; cc++) T[base + cc] -= Ef[a * D + b] * gbar[cc] + H[a * D + cc] * gbar[b] + gbar[a] * H[b * D + cc];
+        for (let cc = 0; cc < D; cc++)
+          T[base + cc] -= Ef[a * D + b] * gbar[cc] + H[a * D + cc] * gbar[b] + gbar[a] * H[b * D + cc];
       }
     return T;
   }
@@ -283,13 +302,16 @@ export class GmmDense {
   /** One draw from p₀ (float64). */
   sample(rng: Rng64): Float64Array {
     const u = rng.uniform();
-    let k = 0, acc = Math.exp(this.logPi[0]);
+    let k = 0,
+      acc = Math.exp(this.logPi[0]);
     while (u > acc && k < this.K - 1) acc += Math.exp(this.logPi[++k]);
     return this.sampleComponent(k, rng);
   }
 
   sampleComponent(k: number, rng: Rng64): Float64Array {
-    const D = this.D, Q = this.Q[k], lam = this.lam[k];
+    const D = this.D,
+      Q = this.Q[k],
+      lam = this.lam[k];
     const z = rng.normals(D).map((v, j) => v * Math.sqrt(lam[j]));
     const x = Float64Array.from(this.means[k]);
     for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) x[i] += Q[i * D + j] * z[j];
@@ -302,7 +324,14 @@ export class GmmDense {
  * x₀ | xₜ ~ N(x̂₀, Σ), Σ = Cov[x₀|xₜ]: I(x) = ½ log det(I + Σ M), M = AᵀA/σ_y².
  * @param A dense [m, D] row-major
  */
-export function gmmMutualInfoDense(gmm: GmmDense, x: ArrayLike<number>, t: number, A: ArrayLike<number>, m: number, sigmaY: number): number {
+export function gmmMutualInfoDense(
+  gmm: GmmDense,
+  x: ArrayLike<number>,
+  t: number,
+  A: ArrayLike<number>,
+  m: number,
+  sigmaY: number,
+): number {
   const D = gmm.D;
   const Sigma = gmm.posteriorCov(x, t);
   const M = normalMatrix(A, m, D, sigmaY);
@@ -331,17 +360,27 @@ function normalMatrix(A: ArrayLike<number>, m: number, D: number, sigmaY: number
  * `sigmaInv` (Σ⁻¹) and `mSigmaY` (M Σ_y), so E_v[D²s[Σ⁻¹v, MΣ_y v]]·σₜ⁴/(2aₜ²) = grad for E[vvᵀ] = I.
  * @param A dense [m, D] row-major measurement matrix
  */
-export function gmmMutualInfoGradientDense(gmm: GmmDense, x: ArrayLike<number>, t: number, A: ArrayLike<number>, m: number, sigmaY: number) {
+export function gmmMutualInfoGradientDense(
+  gmm: GmmDense,
+  x: ArrayLike<number>,
+  t: number,
+  A: ArrayLike<number>,
+  m: number,
+  sigmaY: number,
+) {
   const D = gmm.D;
   const { a, s } = noiseScales(t);
   const Sigma = gmm.posteriorCov(x, t);
   const sigmaInv = inverseSpd(Sigma, D);
   const M = normalMatrix(A, m, D, sigmaY);
-  const sigmaY_ = inverseSpd(sigmaInv.map((v, i) => v + M[i]), D);
+  const sigmaY_ = inverseSpd(
+    sigmaInv.map((v, i) => v + M[i]),
+    D,
+  );
   const mSigmaY = matMul(M, sigmaY_, D, D, D);
   const B = matMul(mSigmaY, sigmaInv, D, D, D);
   const T = gmm.thirdDerivative(x, t);
-  const c = (s ** 4) / (2 * a * a);
+  const c = s ** 4 / (2 * a * a);
   const grad = new Float64Array(D);
   for (let k = 0; k < D; k++) {
     let acc = 0;
@@ -355,12 +394,24 @@ export function gmmMutualInfoGradientDense(gmm: GmmDense, x: ArrayLike<number>, 
  * A random GMM for tests and studies: K components in [C, H, W], means spread at `spread`, covariances
  * diag(d) (+ U Uᵀ of `rank` columns when rank > 0), per-coordinate variances in [0.5, 1.5]·`scale`.
  */
-export function randomGmmSpec(opts: { shape: readonly [number, number, number]; components: number; rank?: number; seed?: number; spread?: number; scale?: number }): GmmSpec {
+export function randomGmmSpec(opts: {
+  shape: readonly [number, number, number];
+  components: number;
+  rank?: number;
+  seed?: number;
+  spread?: number;
+  scale?: number;
+}): GmmSpec {
   const [C, H, W] = opts.shape;
   const D = C * H * W;
   const rng = new Rng64(opts.seed ?? 1);
-  const K = opts.components, r = opts.rank ?? 0, spread = opts.spread ?? 0.6, scale = opts.scale ?? 0.02;
-  const weights: number[] = [], means: Float64Array[] = [], covariances: GmmCovariance[] = [];
+  const K = opts.components,
+    r = opts.rank ?? 0,
+    spread = opts.spread ?? 0.6,
+    scale = opts.scale ?? 0.02;
+  const weights: number[] = [],
+    means: Float64Array[] = [],
+    covariances: GmmCovariance[] = [];
   for (let k = 0; k < K; k++) {
     weights.push(0.5 + rng.uniform());
     means.push(rng.normals(D).map((v) => Math.max(-1, Math.min(1, spread * v))));
@@ -390,8 +441,13 @@ export class GaussianMixturePrior implements ScoreModel {
     this.imageShape = [...dense.spec.shape] as [number, number, number];
     this.outChannels = dense.spec.shape[0];
     const { D, K } = dense;
-    if (K > 16) throw new Error(`GaussianMixturePrior: ${K} components; the GPU kernel holds at most 16 (MAXK in shaders/prior-gmm.wgsl)`);
-    const q = new Float32Array(K * D * D), lam = new Float32Array(K * D), mu = new Float32Array(K * D);
+    if (K > 16)
+      throw new Error(
+        `GaussianMixturePrior: ${K} components; the GPU kernel holds at most 16 (MAXK in shaders/prior-gmm.wgsl)`,
+      );
+    const q = new Float32Array(K * D * D),
+      lam = new Float32Array(K * D),
+      mu = new Float32Array(K * D);
     for (let k = 0; k < K; k++) {
       q.set(dense.Q[k], k * D * D);
       lam.set(dense.lam[k], k * D);
@@ -412,8 +468,15 @@ export class GaussianMixturePrior implements ScoreModel {
     const e = this.engine;
     const { D, K } = this.dense;
     const N = t.length;
-    for (const [name, tt] of [['x', x], ['w', w], ['v', v]] as const) {
-      if (tt.size !== N * D || tt.shape[0] !== N) throw new Error(`GaussianMixturePrior: ${name} of shape [${tt.shape}] for ${N} timesteps, expected [${N}, ${this.imageShape}]`);
+    for (const [name, tt] of [
+      ['x', x],
+      ['w', w],
+      ['v', v],
+    ] as const) {
+      if (tt.size !== N * D || tt.shape[0] !== N)
+        throw new Error(
+          `GaussianMixturePrior: ${name} of shape [${tt.shape}] for ${N} timesteps, expected [${N}, ${this.imageShape}]`,
+        );
     }
     const prm = new Float32Array(2 * N);
     t.forEach((tn, n) => {
@@ -424,12 +487,36 @@ export class GaussianMixturePrior implements ScoreModel {
     const prmT = e.upload(prm, [N, 2], 'gmm-prm');
     const ys = e.tensor([N, K, D, 4], 'gmm-ys');
     const nkd = N * K * D;
-    e.run({ kernel: { family: 'prior-gmm', entry: 'gmm_project' }, bindings: [x, w, v, this.q, this.lam, this.mu, prmT, ys], uniforms: uniforms(nkd, N, K, D), grid: grid1d(e, nkd), flops: 6 * nkd * D, bytes: 4 * nkd * D });
+    e.run({
+      kernel: { family: 'prior-gmm', entry: 'gmm_project' },
+      bindings: [x, w, v, this.q, this.lam, this.mu, prmT, ys],
+      uniforms: uniforms(nkd, N, K, D),
+      grid: grid1d(e, nkd),
+      flops: 6 * nkd * D,
+      bytes: 4 * nkd * D,
+    });
     const logits = e.tensor([N, K, 4], 'gmm-logits');
-    e.run({ kernel: { family: 'prior-gmm', entry: 'gmm_logits' }, bindings: [ys, this.logpi, logits], uniforms: uniforms(N * K, N, K, D), grid: grid1d(e, N * K), flops: 12 * nkd, bytes: 16 * nkd });
+    e.run({
+      kernel: { family: 'prior-gmm', entry: 'gmm_logits' },
+      bindings: [ys, this.logpi, logits],
+      uniforms: uniforms(N * K, N, K, D),
+      grid: grid1d(e, N * K),
+      flops: 12 * nkd,
+      bytes: 16 * nkd,
+    });
     const shape = x.shape;
-    const out = e.tensor(shape, 'gmm-eps'), dw = e.tensor(shape, 'gmm-eps-dw'), dv = e.tensor(shape, 'gmm-eps-dv'), d2 = e.tensor(shape, 'gmm-eps-d2');
-    e.run({ kernel: { family: 'prior-gmm', entry: 'gmm_eps' }, bindings: [this.q, prmT, ys, logits, out, dw, dv, d2], uniforms: uniforms(N * D, N, K, D), grid: grid1d(e, N * D), flops: 6 * nkd * D, bytes: 16 * nkd * D });
+    const out = e.tensor(shape, 'gmm-eps'),
+      dw = e.tensor(shape, 'gmm-eps-dw'),
+      dv = e.tensor(shape, 'gmm-eps-dv'),
+      d2 = e.tensor(shape, 'gmm-eps-d2');
+    e.run({
+      kernel: { family: 'prior-gmm', entry: 'gmm_eps' },
+      bindings: [this.q, prmT, ys, logits, out, dw, dv, d2],
+      uniforms: uniforms(N * D, N, K, D),
+      grid: grid1d(e, N * D),
+      flops: 6 * nkd * D,
+      bytes: 16 * nkd * D,
+    });
     e.release(prmT, ys, logits);
     return { out, dw, dv, d2 };
   }
@@ -459,4 +546,3 @@ export class GaussianMixturePrior implements ScoreModel {
     this.engine.release(this.q, this.lam, this.mu, this.logpi);
   }
 }
-

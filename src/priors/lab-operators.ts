@@ -16,14 +16,16 @@ import { SpectralFilter } from './spectral-filter.js';
 /** Accepts any batch (the samplers pass [N, C, H, W]; `inputShape` records the batch it was built for). */
 function checkImages(x: Tensor, shape: readonly number[], name: string): number {
   const [, C, H, W] = shape;
-  if (x.shape.length !== 4 || x.shape[1] !== C || x.shape[2] !== H || x.shape[3] !== W) throw new Error(`${name}: input [${x.shape}], expected [N, ${C}, ${H}, ${W}]`);
+  if (x.shape.length !== 4 || x.shape[1] !== C || x.shape[2] !== H || x.shape[3] !== W)
+    throw new Error(`${name}: input [${x.shape}], expected [N, ${C}, ${H}, ${W}]`);
   return x.shape[0];
 }
 
 type Shape4 = readonly [number, number, number, number];
 
 function checkShape4(shape: readonly number[], name: string): Shape4 {
-  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`${name}: shape must be [N, C, H, W], got [${shape}]`);
+  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0))
+    throw new Error(`${name}: shape must be [N, C, H, W], got [${shape}]`);
   return shape as unknown as Shape4;
 }
 
@@ -64,12 +66,21 @@ export class CircularBlurOperator implements MeasurementOperator {
 
   /** per-frequency gain: b, conj(b), or the pseudo-inverse conj(b)/|b|² (0 where |b| < svdZero, as the SVD view) */
   private table(kind: 'forward' | 'adjoint' | 'pinv' = 'forward'): Float32Array {
-    const C = this.inputShape[1], hw = this.inputShape[2] * this.inputShape[3];
+    const C = this.inputShape[1],
+      hw = this.inputShape[2] * this.inputShape[3];
     const t = new Float32Array(this.filter.slotSize);
     for (let i = 0; i < hw; i++) {
-      const br = this.transfer.re[i], bi = this.transfer.im[i];
+      const br = this.transfer.re[i],
+        bi = this.transfer.im[i];
       const a2 = br * br + bi * bi;
-      const [re, im] = kind === 'forward' ? [br, bi] : kind === 'adjoint' ? [br, -bi] : Math.sqrt(a2) < this.svdZero ? [0, 0] : [br / a2, -bi / a2];
+      const [re, im] =
+        kind === 'forward'
+          ? [br, bi]
+          : kind === 'adjoint'
+            ? [br, -bi]
+            : Math.sqrt(a2) < this.svdZero
+              ? [0, 0]
+              : [br / a2, -bi / a2];
       for (let c = 0; c < C; c++) {
         const o = (i * C * C + c * C + c) * 2;
         t[o] = re;
@@ -112,9 +123,12 @@ export class CircularBlurOperator implements MeasurementOperator {
   apply64(x: ArrayLike<number>): Float64Array {
     const [, C, H, W] = this.inputShape;
     const { re, im } = fftChannels(x, C, H, W);
-    const hw = H * W, b = this.transfer;
+    const hw = H * W,
+      b = this.transfer;
     for (let k = 0; k < C * hw; k++) {
-      const i = k % hw, xr = re[k], xi = im[k];
+      const i = k % hw,
+        xr = re[k],
+        xi = im[k];
       re[k] = xr * b.re[i] - xi * b.im[i];
       im[k] = xr * b.im[i] + xi * b.re[i];
     }
@@ -144,13 +158,18 @@ export class CircularBlurSvd implements SvdView {
   constructor(private op: CircularBlurOperator) {
     const e = op.engine;
     const [, C, H, W] = op.inputShape;
-    const hw = H * W, b = op.transfer;
-    let maxB = 0, maxIm = 0;
+    const hw = H * W,
+      b = op.transfer;
+    let maxB = 0,
+      maxIm = 0;
     for (let i = 0; i < hw; i++) {
       maxB = Math.max(maxB, Math.hypot(b.re[i], b.im[i]));
       maxIm = Math.max(maxIm, Math.abs(b.im[i]));
     }
-    if (maxIm > 1e-9 * maxB) throw new Error(`circular blur SVD: the kernel is not point-symmetric (transfer has imaginary part ${maxIm.toExponential(2)}); no real Fourier SVD`);
+    if (maxIm > 1e-9 * maxB)
+      throw new Error(
+        `circular blur SVD: the kernel is not point-symmetric (transfer has imaginary part ${maxIm.toExponential(2)}); no real Fourier SVD`,
+      );
     // units: a self-conjugate frequency (one vector) or a pair {ξ, −ξ} (cos, sin), sorted by |b| descending
     const units: Array<{ f: number; pair: boolean; s: number }> = [];
     for (let f = 0; f < hw; f++) {
@@ -159,8 +178,10 @@ export class CircularBlurSvd implements SvdView {
       else if (f < g) units.push({ f, pair: true, s: Math.abs(b.re[f]) });
     }
     units.sort((x, y) => y.s - x.s || x.f - y.f);
-    const basis = new Uint32Array(2 * hw), map = new Uint32Array(2 * hw);
-    const sing = new Float32Array(C * hw), sign = new Float32Array(C * hw);
+    const basis = new Uint32Array(2 * hw),
+      map = new Uint32Array(2 * hw);
+    const sing = new Float32Array(C * hw),
+      sign = new Float32Array(C * hw);
     let k = 0;
     const put = (f: number, kind: number) => {
       basis[2 * k] = f;
@@ -234,14 +255,16 @@ export class MaskOperator implements MeasurementOperator {
     this.inputShape = checkShape4(shape, 'MaskOperator');
     this.outputShape = this.inputShape;
     const [, C, H, W] = this.inputShape;
-    if (mask.length !== C * H * W) throw new Error(`MaskOperator: mask of ${mask.length} values for [${C}, ${H}, ${W}]`);
+    if (mask.length !== C * H * W)
+      throw new Error(`MaskOperator: mask of ${mask.length} values for [${C}, ${H}, ${W}]`);
   }
 
   /** Box mask: zeros in the rectangle [top, top+h) × [left, left+w), ones elsewhere. */
   static box(engine: Engine, shape: readonly number[], top: number, left: number, h: number, w: number): MaskOperator {
     const [, C, H, W] = checkShape4(shape, 'MaskOperator.box');
     const m = new Float64Array(C * H * W).fill(1);
-    for (let c = 0; c < C; c++) for (let y = top; y < top + h; y++) for (let x = left; x < left + w; x++) m[c * H * W + y * W + x] = 0;
+    for (let c = 0; c < C; c++)
+      for (let y = top; y < top + h; y++) for (let x = left; x < left + w; x++) m[c * H * W + y * W + x] = 0;
     return new MaskOperator(engine, m, shape);
   }
 
@@ -305,10 +328,18 @@ export class DenseMatrixOperator implements MeasurementOperator {
 
   private mv(mat: Tensor, rows: number, cols: number, x: Tensor, outShape: number[]): Tensor {
     const N = x.shape[0];
-    if (x.size !== N * cols) throw new Error(`DenseMatrixOperator: input [${x.shape}] does not have ${cols} values per image`);
+    if (x.size !== N * cols)
+      throw new Error(`DenseMatrixOperator: input [${x.shape}] does not have ${cols} values per image`);
     const out = this.engine.tensor(outShape, 'dense-out');
     const count = N * rows;
-    this.engine.run({ kernel: { family: 'prior-dense', entry: 'matvec' }, bindings: [mat, x, out], uniforms: uniforms(count, rows, cols), grid: grid1d(this.engine, count), flops: 2 * count * cols, bytes: 4 * count * cols });
+    this.engine.run({
+      kernel: { family: 'prior-dense', entry: 'matvec' },
+      bindings: [mat, x, out],
+      uniforms: uniforms(count, rows, cols),
+      grid: grid1d(this.engine, count),
+      flops: 2 * count * cols,
+      bytes: 4 * count * cols,
+    });
     return out;
   }
 

@@ -17,7 +17,8 @@ export function matMul(a: Mat, b: Mat, r: number, k: number, c: number): Mat {
     for (let l = 0; l < k; l++) {
       const ail = a[i * k + l];
       if (ail === 0) continue;
-      const bo = l * c, oo = i * c;
+      const bo = l * c,
+        oo = i * c;
       for (let j = 0; j < c; j++) out[oo + j] += ail * b[bo + j];
     }
   }
@@ -79,23 +80,28 @@ export function symEig(aIn: Mat, n: number, maxSweeps = 60): { values: Float64Ar
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q];
         if (Math.abs(apq) < 1e-300) continue;
-        const app = a[p * n + p], aqq = a[q * n + q];
+        const app = a[p * n + p],
+          aqq = a[q * n + q];
         const theta = (aqq - app) / (2 * apq);
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        const c = 1 / Math.sqrt(t * t + 1),
+          s = t * c;
         // rotate rows/columns p and q
         for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p], akq = a[k * n + q];
+          const akp = a[k * n + p],
+            akq = a[k * n + q];
           a[k * n + p] = c * akp - s * akq;
           a[k * n + q] = s * akp + c * akq;
         }
         for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k], aqk = a[q * n + k];
+          const apk = a[p * n + k],
+            aqk = a[q * n + k];
           a[p * n + k] = c * apk - s * aqk;
           a[q * n + k] = s * apk + c * aqk;
         }
         for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p], vkq = v[k * n + q];
+          const vkp = v[k * n + p],
+            vkq = v[k * n + q];
           v[k * n + p] = c * vkp - s * vkq;
           v[k * n + q] = s * vkp + c * vkq;
         }

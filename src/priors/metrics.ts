@@ -27,7 +27,8 @@ function sqDist(a: Vec, b: Vec): number {
 
 /** W2 between N(m₁, Σ₁) and N(m₂, Σ₂), dense D×D covariances (O(D³), D up to a few hundred). */
 export function w2GaussianDense(m1: Vec, S1: Float64Array, m2: Vec, S2: Float64Array, D: number): W2Result {
-  if (m1.length !== D || m2.length !== D || S1.length !== D * D || S2.length !== D * D) throw new Error(`w2GaussianDense: sizes do not match D = ${D}`);
+  if (m1.length !== D || m2.length !== D || S1.length !== D * D || S2.length !== D * D)
+    throw new Error(`w2GaussianDense: sizes do not match D = ${D}`);
   const r1 = sqrtmPsd(S1, D);
   const mid = matMul(matMul(r1, S2, D, D, D), r1, D, D, D);
   const { values } = symEig(mid, D);
@@ -51,7 +52,8 @@ export interface CirculantBlocks {
 /** Bures² of two C×C Hermitian PSD blocks via the real 2C×2C embedding [[Re, −Im], [Im, Re]]. */
 function buresBlock(a: Float64Array, b: Float64Array, off: number, C: number): number {
   if (C === 1) {
-    const x = Math.max(a[off], 0), y = Math.max(b[off], 0);
+    const x = Math.max(a[off], 0),
+      y = Math.max(b[off], 0);
     return (Math.sqrt(x) - Math.sqrt(y)) ** 2;
   }
   const n = 2 * C;
@@ -59,7 +61,8 @@ function buresBlock(a: Float64Array, b: Float64Array, off: number, C: number): n
     const m = new Float64Array(n * n);
     for (let i = 0; i < C; i++)
       for (let j = 0; j < C; j++) {
-        const re = src[off + (i * C + j) * 2], im = src[off + (i * C + j) * 2 + 1];
+        const re = src[off + (i * C + j) * 2],
+          im = src[off + (i * C + j) * 2 + 1];
         m[i * n + j] = re;
         m[(i + C) * n + j + C] = re;
         m[i * n + j + C] = -im;
@@ -67,7 +70,8 @@ function buresBlock(a: Float64Array, b: Float64Array, off: number, C: number): n
       }
     return m;
   };
-  const A = emb(a), B = emb(b);
+  const A = emb(a),
+    B = emb(b);
   const r = sqrtmPsd(A, n);
   const { values } = symEig(matMul(matMul(r, B, n, n, n), r, n, n, n), n);
   const cross = values.reduce((s, v) => s + Math.sqrt(Math.max(v, 0)), 0);
@@ -78,8 +82,10 @@ function buresBlock(a: Float64Array, b: Float64Array, off: number, C: number): n
 /** W2 between two Gaussians with circulant covariances (per-frequency Bures) and means m₁, m₂ ([C·H·W]). */
 export function w2GaussianCirculant(m1: Vec, S1: CirculantBlocks, m2: Vec, S2: CirculantBlocks): W2Result {
   const { channels: C, height: H, width: W } = S1;
-  if (S2.channels !== C || S2.height !== H || S2.width !== W) throw new Error('w2GaussianCirculant: block layouts differ');
-  if (m1.length !== C * H * W || m2.length !== C * H * W) throw new Error(`w2GaussianCirculant: means must have ${C * H * W} values`);
+  if (S2.channels !== C || S2.height !== H || S2.width !== W)
+    throw new Error('w2GaussianCirculant: block layouts differ');
+  if (m1.length !== C * H * W || m2.length !== C * H * W)
+    throw new Error(`w2GaussianCirculant: means must have ${C * H * W} values`);
   let cov2 = 0;
   for (let i = 0; i < H * W; i++) cov2 += buresBlock(S1.blocks, S2.blocks, i * C * C * 2, C);
   const mean2 = sqDist(m1, m2);
@@ -110,10 +116,16 @@ export function sampleMeanCov(samples: readonly Vec[]): { mean: Float64Array; co
  * X̂ₙ the per-channel DFT of xₙ − mean (the averaged periodogram). Consistent for stationary outputs;
  * for non-stationary ones it measures the stationarised distribution.
  */
-export function sampleMeanCirculant(samples: readonly Vec[], C: number, H: number, W: number): { mean: Float64Array; blocks: CirculantBlocks } {
+export function sampleMeanCirculant(
+  samples: readonly Vec[],
+  C: number,
+  H: number,
+  W: number,
+): { mean: Float64Array; blocks: CirculantBlocks } {
   const N = samples.length;
   if (N < 2) throw new Error(`sampleMeanCirculant: need at least 2 samples, got ${N}`);
-  const D = C * H * W, hw = H * W;
+  const D = C * H * W,
+    hw = H * W;
   const mean = new Float64Array(D);
   for (const s of samples) {
     if (s.length !== D) throw new Error(`sampleMeanCirculant: sample of ${s.length} values for [${C}, ${H}, ${W}]`);
@@ -122,11 +134,19 @@ export function sampleMeanCirculant(samples: readonly Vec[], C: number, H: numbe
   const blocks = new Float64Array(hw * C * C * 2);
   const scale = 1 / ((N - 1) * hw);
   for (const s of samples) {
-    const { re, im } = fftChannels(Float64Array.from(s as ArrayLike<number>, (v, i) => v - mean[i]), C, H, W);
+    const { re, im } = fftChannels(
+      Float64Array.from(s as ArrayLike<number>, (v, i) => v - mean[i]),
+      C,
+      H,
+      W,
+    );
     for (let f = 0; f < hw; f++)
       for (let c = 0; c < C; c++)
         for (let d = 0; d < C; d++) {
-          const ar = re[c * hw + f], ai = im[c * hw + f], br = re[d * hw + f], bi = -im[d * hw + f];
+          const ar = re[c * hw + f],
+            ai = im[c * hw + f],
+            br = re[d * hw + f],
+            bi = -im[d * hw + f];
           const o = (f * C * C + c * C + d) * 2;
           blocks[o] += scale * (ar * br - ai * bi);
           blocks[o + 1] += scale * (ar * bi + ai * br);
@@ -152,7 +172,10 @@ function w2sq1d(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let k = 0; k + 1 < cuts.length; k++) {
     const mid = 0.5 * (cuts[k] + cuts[k + 1]);
-    s += (cuts[k + 1] - cuts[k]) * (a[Math.min(a.length - 1, Math.floor(mid * a.length))] - b[Math.min(b.length - 1, Math.floor(mid * b.length))]) ** 2;
+    s +=
+      (cuts[k + 1] - cuts[k]) *
+      (a[Math.min(a.length - 1, Math.floor(mid * a.length))] - b[Math.min(b.length - 1, Math.floor(mid * b.length))]) **
+        2;
   }
   return s;
 }
@@ -200,7 +223,11 @@ export function energyDistance(X: readonly Vec[], Y: readonly Vec[]): number {
  * Mode weights: the fraction of samples assigned to each component (argmax of `responsibility(x)`), and
  * the total-variation distance to reference weights when given.
  */
-export function modeWeights(samples: readonly Vec[], responsibility: (x: Vec) => ArrayLike<number>, reference?: ArrayLike<number>): { weights: number[]; tv?: number } {
+export function modeWeights(
+  samples: readonly Vec[],
+  responsibility: (x: Vec) => ArrayLike<number>,
+  reference?: ArrayLike<number>,
+): { weights: number[]; tv?: number } {
   let K = 0;
   const counts: number[] = [];
   for (const s of samples) {

@@ -10,7 +10,8 @@ export class Rng64 {
 
   /** uniform in [0, 1) with 53 random bits */
   uniform(): number {
-    const hi = this.next32() >>> 5, lo = this.next32() >>> 6;
+    const hi = this.next32() >>> 5,
+      lo = this.next32() >>> 6;
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 

@@ -24,7 +24,8 @@ function schedule() {
 }
 
 function checkT(t: number): void {
-  if (!Number.isInteger(t) || t < 0 || t >= T_TRAIN) throw new Error(`timestep ${t}: expected an integer in [0, ${T_TRAIN - 1}]`);
+  if (!Number.isInteger(t) || t < 0 || t >= T_TRAIN)
+    throw new Error(`timestep ${t}: expected an integer in [0, ${T_TRAIN - 1}]`);
 }
 
 /** ᾱₜ = ∏_{s≤t}(1 − β_s) */

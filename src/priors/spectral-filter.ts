@@ -59,12 +59,18 @@ export class SpectralFilter {
     if (x.shape.length !== 4 || xc !== C || xh !== H || xw !== W) {
       throw new Error(`SpectralFilter: input [${x.shape}], expected [N, ${C}, ${H}, ${W}]`);
     }
-    if (table.size % this.slotSize) throw new Error(`SpectralFilter: table of ${table.size} floats is not a multiple of ${this.slotSize}`);
+    if (table.size % this.slotSize)
+      throw new Error(`SpectralFilter: table of ${table.size} floats is not a multiple of ${this.slotSize}`);
     if (slots.size !== N) throw new Error(`SpectralFilter: ${slots.size} slots for ${N} images`);
     const n = N * C * H * W;
     const u = (count: number, scale = 1) => uniforms(count, N, C, H, W, f32(scale));
-    const k = (entry: string) => ({ family: 'prior-spectral', entry, constants: entry === 'col_dft_filter' || entry === 'apply_table_pair' ? { CH: C } : undefined });
-    if (offset && offset.size % (C * H * W)) throw new Error(`SpectralFilter: offset of ${offset.size} floats is not a multiple of ${C * H * W}`);
+    const k = (entry: string) => ({
+      family: 'prior-spectral',
+      entry,
+      constants: entry === 'col_dft_filter' || entry === 'apply_table_pair' ? { CH: C } : undefined,
+    });
+    if (offset && offset.size % (C * H * W))
+      throw new Error(`SpectralFilter: offset of ${offset.size} floats is not a multiple of ${C * H * W}`);
     if (this.useFft) {
       // two real images per complex FFT (shaders/prior-spectral.wgsl, "two real images per complex FFT")
       const P = Math.ceil(N / 2);
@@ -75,29 +81,85 @@ export class SpectralFilter {
       fftRows(e, z, planes, false, 1);
       fftCols(e, z, planes, false, 1);
       const z2 = e.tensor([P * C, H, W, 2], 'spectrum-pair-filtered');
-      e.run({ kernel: k('apply_table_pair'), bindings: [table, slots, z, z2], uniforms: u(P * H * W), grid: grid1d(e, P * H * W), flops: 16 * np * C, bytes: 32 * np });
+      e.run({
+        kernel: k('apply_table_pair'),
+        bindings: [table, slots, z, z2],
+        uniforms: u(P * H * W),
+        grid: grid1d(e, P * H * W),
+        flops: 16 * np * C,
+        bytes: 32 * np,
+      });
       e.release(z);
       fftCols(e, z2, planes, true, 1);
       fftRows(e, z2, planes, true, 1);
       const out = e.tensor([N, C, H, W], 'spectral-out');
-      if (offset) e.run({ kernel: k('real_part_pair_offset'), bindings: [z2, out, offset, slots], uniforms: u(n, 1 / (H * W)), grid: grid1d(e, n), bytes: 16 * n });
-      else e.run({ kernel: k('real_part_pair'), bindings: [z2, out], uniforms: u(n, 1 / (H * W)), grid: grid1d(e, n), bytes: 12 * n });
+      if (offset)
+        e.run({
+          kernel: k('real_part_pair_offset'),
+          bindings: [z2, out, offset, slots],
+          uniforms: u(n, 1 / (H * W)),
+          grid: grid1d(e, n),
+          bytes: 16 * n,
+        });
+      else
+        e.run({
+          kernel: k('real_part_pair'),
+          bindings: [z2, out],
+          uniforms: u(n, 1 / (H * W)),
+          grid: grid1d(e, n),
+          bytes: 12 * n,
+        });
       e.release(z2);
       return out;
     }
     const a = e.tensor([N, C, H, W, 2], 'spectral-a');
-    e.run({ kernel: k('row_dft'), bindings: [x, this.twW, a], uniforms: u(n), grid: grid1d(e, n), flops: 4 * n * W, bytes: 12 * n * W });
+    e.run({
+      kernel: k('row_dft'),
+      bindings: [x, this.twW, a],
+      uniforms: u(n),
+      grid: grid1d(e, n),
+      flops: 4 * n * W,
+      bytes: 12 * n * W,
+    });
     const b = e.tensor([N, C, H, W, 2], 'spectral-b');
     const nf = N * H * W;
-    e.run({ kernel: k('col_dft_filter'), bindings: [a, this.twH, table, slots, b], uniforms: u(nf), grid: grid1d(e, nf), flops: 8 * n * H + 8 * n * C, bytes: 8 * n * H });
-    e.run({ kernel: k('col_idft'), bindings: [b, this.twH, a], uniforms: u(n), grid: grid1d(e, n), flops: 8 * n * H, bytes: 8 * n * H });
+    e.run({
+      kernel: k('col_dft_filter'),
+      bindings: [a, this.twH, table, slots, b],
+      uniforms: u(nf),
+      grid: grid1d(e, nf),
+      flops: 8 * n * H + 8 * n * C,
+      bytes: 8 * n * H,
+    });
+    e.run({
+      kernel: k('col_idft'),
+      bindings: [b, this.twH, a],
+      uniforms: u(n),
+      grid: grid1d(e, n),
+      flops: 8 * n * H,
+      bytes: 8 * n * H,
+    });
     e.release(b);
     const out = e.tensor([N, C, H, W], 'spectral-out');
     const scale = 1 / (H * W);
     if (offset) {
-      e.run({ kernel: k('row_idft_real_offset'), bindings: [a, this.twW, out, offset, slots], uniforms: u(n, scale), grid: grid1d(e, n), flops: 4 * n * W, bytes: 8 * n * W });
+      e.run({
+        kernel: k('row_idft_real_offset'),
+        bindings: [a, this.twW, out, offset, slots],
+        uniforms: u(n, scale),
+        grid: grid1d(e, n),
+        flops: 4 * n * W,
+        bytes: 8 * n * W,
+      });
     } else {
-      e.run({ kernel: k('row_idft_real'), bindings: [a, this.twW, out], uniforms: u(n, scale), grid: grid1d(e, n), flops: 4 * n * W, bytes: 8 * n * W });
+      e.run({
+        kernel: k('row_idft_real'),
+        bindings: [a, this.twW, out],
+        uniforms: u(n, scale),
+        grid: grid1d(e, n),
+        flops: 4 * n * W,
+        bytes: 8 * n * W,
+      });
     }
     e.release(a);
     return out;
@@ -107,9 +169,16 @@ export class SpectralFilter {
   private toSpectrum(x: Tensor): Tensor {
     const e = this.engine;
     const { channels: C, height: H, width: W } = this;
-    const N = x.shape[0], n = N * C * H * W;
+    const N = x.shape[0],
+      n = N * C * H * W;
     const z = e.tensor([N * C, H, W, 2], 'spectrum');
-    e.run({ kernel: { family: 'prior-spectral', entry: 'to_complex' }, bindings: [x, z], uniforms: uniforms(n, N, C, H, W, f32(1)), grid: grid1d(e, n), bytes: 12 * n });
+    e.run({
+      kernel: { family: 'prior-spectral', entry: 'to_complex' },
+      bindings: [x, z],
+      uniforms: uniforms(n, N, C, H, W, f32(1)),
+      grid: grid1d(e, n),
+      bytes: 12 * n,
+    });
     const planes = { planes: N * C, h: H, w: W };
     fftRows(e, z, planes, false, 1);
     fftCols(e, z, planes, false, 1);
@@ -120,14 +189,29 @@ export class SpectralFilter {
   private fromSpectrum(z: Tensor, off?: { offset: Tensor; slots: Tensor }): Tensor {
     const e = this.engine;
     const { channels: C, height: H, width: W } = this;
-    const N = z.size / (2 * C * H * W), n = N * C * H * W;
+    const N = z.size / (2 * C * H * W),
+      n = N * C * H * W;
     const planes = { planes: N * C, h: H, w: W };
     fftCols(e, z, planes, true, 1);
     fftRows(e, z, planes, true, 1);
     const out = e.tensor([N, C, H, W], 'spectral-out');
     const u = uniforms(n, N, C, H, W, f32(1 / (H * W)));
-    if (off) e.run({ kernel: { family: 'prior-spectral', entry: 'real_part_offset' }, bindings: [z, out, off.offset, off.slots], uniforms: u, grid: grid1d(e, n), bytes: 16 * n });
-    else e.run({ kernel: { family: 'prior-spectral', entry: 'real_part' }, bindings: [z, out], uniforms: u, grid: grid1d(e, n), bytes: 12 * n });
+    if (off)
+      e.run({
+        kernel: { family: 'prior-spectral', entry: 'real_part_offset' },
+        bindings: [z, out, off.offset, off.slots],
+        uniforms: u,
+        grid: grid1d(e, n),
+        bytes: 16 * n,
+      });
+    else
+      e.run({
+        kernel: { family: 'prior-spectral', entry: 'real_part' },
+        bindings: [z, out],
+        uniforms: u,
+        grid: grid1d(e, n),
+        bytes: 12 * n,
+      });
     e.release(z);
     return out;
   }
@@ -139,19 +223,37 @@ export class SpectralFilter {
   toCoords(x: Tensor, basis: Tensor): Tensor {
     const e = this.engine;
     const { channels: C, height: H, width: W } = this;
-    const N = x.shape[0], n = N * C * H * W;
+    const N = x.shape[0],
+      n = N * C * H * W;
     const u = (scale: number) => uniforms(n, N, C, H, W, f32(scale));
     let b: Tensor;
     if (this.useFft) b = this.toSpectrum(x);
     else {
       const a = e.tensor([N, C, H, W, 2], 'coords-a');
-      e.run({ kernel: { family: 'prior-spectral', entry: 'row_dft' }, bindings: [x, this.twW, a], uniforms: u(1), grid: grid1d(e, n), flops: 4 * n * W });
+      e.run({
+        kernel: { family: 'prior-spectral', entry: 'row_dft' },
+        bindings: [x, this.twW, a],
+        uniforms: u(1),
+        grid: grid1d(e, n),
+        flops: 4 * n * W,
+      });
       b = e.tensor([N, C, H, W, 2], 'coords-b');
-      e.run({ kernel: { family: 'prior-spectral', entry: 'col_dft' }, bindings: [a, this.twH, b], uniforms: u(1), grid: grid1d(e, n), flops: 8 * n * H });
+      e.run({
+        kernel: { family: 'prior-spectral', entry: 'col_dft' },
+        bindings: [a, this.twH, b],
+        uniforms: u(1),
+        grid: grid1d(e, n),
+        flops: 8 * n * H,
+      });
       e.release(a);
     }
     const out = e.tensor([N, C * H * W], 'coords');
-    e.run({ kernel: { family: 'prior-spectral', entry: 'spec_pack' }, bindings: [b, basis, out], uniforms: u(1 / Math.sqrt(H * W)), grid: grid1d(e, n) });
+    e.run({
+      kernel: { family: 'prior-spectral', entry: 'spec_pack' },
+      bindings: [b, basis, out],
+      uniforms: u(1 / Math.sqrt(H * W)),
+      grid: grid1d(e, n),
+    });
     e.release(b);
     return out;
   }
@@ -160,17 +262,35 @@ export class SpectralFilter {
   fromCoords(z: Tensor, map: Tensor): Tensor {
     const e = this.engine;
     const { channels: C, height: H, width: W } = this;
-    const N = z.shape[0], n = N * C * H * W;
+    const N = z.shape[0],
+      n = N * C * H * W;
     if (z.size !== n) throw new Error(`SpectralFilter.fromCoords: [${z.shape}] is not [N, ${C * H * W}]`);
     const u = (scale: number) => uniforms(n, N, C, H, W, f32(scale));
     const a = e.tensor([N, C, H, W, 2], 'coords-a');
-    e.run({ kernel: { family: 'prior-spectral', entry: 'spec_unpack' }, bindings: [z, map, a], uniforms: u(Math.sqrt(H * W)), grid: grid1d(e, n) });
+    e.run({
+      kernel: { family: 'prior-spectral', entry: 'spec_unpack' },
+      bindings: [z, map, a],
+      uniforms: u(Math.sqrt(H * W)),
+      grid: grid1d(e, n),
+    });
     if (this.useFft) return this.fromSpectrum(a);
     const b = e.tensor([N, C, H, W, 2], 'coords-b');
-    e.run({ kernel: { family: 'prior-spectral', entry: 'col_idft' }, bindings: [a, this.twH, b], uniforms: u(1), grid: grid1d(e, n), flops: 8 * n * H });
+    e.run({
+      kernel: { family: 'prior-spectral', entry: 'col_idft' },
+      bindings: [a, this.twH, b],
+      uniforms: u(1),
+      grid: grid1d(e, n),
+      flops: 8 * n * H,
+    });
     e.release(a);
     const out = e.tensor([N, C, H, W], 'coords-img');
-    e.run({ kernel: { family: 'prior-spectral', entry: 'row_idft_real' }, bindings: [b, this.twW, out], uniforms: u(1 / (H * W)), grid: grid1d(e, n), flops: 4 * n * W });
+    e.run({
+      kernel: { family: 'prior-spectral', entry: 'row_idft_real' },
+      bindings: [b, this.twW, out],
+      uniforms: u(1 / (H * W)),
+      grid: grid1d(e, n),
+      flops: 4 * n * W,
+    });
     e.release(b);
     return out;
   }
@@ -181,7 +301,12 @@ export class SpectralFilter {
     const N = x.size / perIn;
     if (!Number.isInteger(N)) throw new Error(`coordScale: ${x.size} values are not rows of ${perIn}`);
     const out = e.tensor([N, perOut], 'coord-scale');
-    e.run({ kernel: { family: 'prior-spectral', entry: 'coord_scale' }, bindings: [x, w, out], uniforms: uniforms(N * perOut, N, perIn, perOut, 0, f32(0)), grid: grid1d(e, N * perOut) });
+    e.run({
+      kernel: { family: 'prior-spectral', entry: 'coord_scale' },
+      bindings: [x, w, out],
+      uniforms: uniforms(N * perOut, N, perIn, perOut, 0, f32(0)),
+      grid: grid1d(e, N * perOut),
+    });
     return out;
   }
 
@@ -218,7 +343,8 @@ export class SlotTables {
     let offset: Float32Array | undefined;
     uniq.forEach((key, s) => {
       const b = build(key);
-      if (b.table.length !== this.slotSize) throw new Error(`SlotTables: table of ${b.table.length} floats, expected ${this.slotSize}`);
+      if (b.table.length !== this.slotSize)
+        throw new Error(`SlotTables: table of ${b.table.length} floats, expected ${this.slotSize}`);
       table.set(b.table, s * this.slotSize);
       if (b.offset) {
         offset ??= new Float32Array(uniq.length * this.offsetSize);

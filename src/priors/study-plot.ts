@@ -22,27 +22,76 @@ export interface PlotOptions {
 }
 
 const PALETTE: Array<[number, number, number]> = [
-  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
-  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
-  [0, 0, 0], [255, 187, 120], [152, 223, 138], [255, 152, 150],
+  [31, 119, 180],
+  [255, 127, 14],
+  [44, 160, 44],
+  [214, 39, 40],
+  [148, 103, 189],
+  [140, 86, 75],
+  [227, 119, 194],
+  [127, 127, 127],
+  [188, 189, 34],
+  [23, 190, 207],
+  [0, 0, 0],
+  [255, 187, 120],
+  [152, 223, 138],
+  [255, 152, 150],
 ];
 
 // 3×5 glyphs, rows top to bottom, '1' = ink. Letters are drawn upper-case.
 const GLYPHS: Record<string, string> = {
-  '0': '111101101101111', '1': '010110010010111', '2': '111001111100111', '3': '111001111001111',
-  '4': '101101111001001', '5': '111100111001111', '6': '111100111101111', '7': '111001001010010',
-  '8': '111101111101111', '9': '111101111001111',
-  A: '010101111101101', B: '110101110101110', C: '011100100100011', D: '110101101101110',
-  E: '111100110100111', F: '111100110100100', G: '011100101101011', H: '101101111101101',
-  I: '111010010010111', J: '001001001101010', K: '101101110101101', L: '100100100100111',
-  M: '101111111101101', N: '110101101101101', O: '010101101101010', P: '110101110100100',
-  Q: '010101101110011', R: '110101110101101', S: '011100010001110', T: '111010010010010',
-  U: '101101101101111', V: '101101101101010', W: '101101111111101', X: '101101010101101',
-  Y: '101101010010010', Z: '111001010100111',
-  '+': '000010111010000', '-': '000000111000000', '.': '000000000000010', ':': '000010000010000',
-  '=': '000111000111000', '(': '001010010010001', ')': '100010010010100', '/': '001001010100100',
-  _: '000000000000111', ',': '000000000010100', '%': '101001010100101', ' ': '000000000000000',
-  '[': '011010010010011', ']': '110010010010110', '<': '001010100010001', '>': '100010001010100',
+  '0': '111101101101111',
+  '1': '010110010010111',
+  '2': '111001111100111',
+  '3': '111001111001111',
+  '4': '101101111001001',
+  '5': '111100111001111',
+  '6': '111100111101111',
+  '7': '111001001010010',
+  '8': '111101111101111',
+  '9': '111101111001111',
+  A: '010101111101101',
+  B: '110101110101110',
+  C: '011100100100011',
+  D: '110101101101110',
+  E: '111100110100111',
+  F: '111100110100100',
+  G: '011100101101011',
+  H: '101101111101101',
+  I: '111010010010111',
+  J: '001001001101010',
+  K: '101101110101101',
+  L: '100100100100111',
+  M: '101111111101101',
+  N: '110101101101101',
+  O: '010101101101010',
+  P: '110101110100100',
+  Q: '010101101110011',
+  R: '110101110101101',
+  S: '011100010001110',
+  T: '111010010010010',
+  U: '101101101101111',
+  V: '101101101101010',
+  W: '101101111111101',
+  X: '101101010101101',
+  Y: '101101010010010',
+  Z: '111001010100111',
+  '+': '000010111010000',
+  '-': '000000111000000',
+  '.': '000000000000010',
+  ':': '000010000010000',
+  '=': '000111000111000',
+  '(': '001010010010001',
+  ')': '100010010010100',
+  '/': '001001010100100',
+  _: '000000000000111',
+  ',': '000000000010100',
+  '%': '101001010100101',
+  ' ': '000000000000000',
+  '[': '011010010010011',
+  ']': '110010010010110',
+  '<': '001010100010001',
+  '>': '100010001010100',
 };
 
 class Canvas {
@@ -64,7 +113,8 @@ class Canvas {
     this.data[o + 3] = 255;
   }
   rect(x0: number, y0: number, x1: number, y1: number, c: readonly number[]) {
-    for (let y = Math.round(y0); y <= Math.round(y1); y++) for (let x = Math.round(x0); x <= Math.round(x1); x++) this.set(x, y, c);
+    for (let y = Math.round(y0); y <= Math.round(y1); y++)
+      for (let x = Math.round(x0); x <= Math.round(x1); x++) this.set(x, y, c);
   }
   /** thick line by stamping squares along the segment; `dash` = [on, off] pixels */
   line(x0: number, y0: number, x1: number, y1: number, c: readonly number[], width = 1, dash?: [number, number]) {
@@ -72,7 +122,8 @@ class Canvas {
     const r = (width - 1) / 2;
     for (let i = 0; i <= n; i++) {
       if (dash && i % (dash[0] + dash[1]) >= dash[0]) continue;
-      const x = x0 + ((x1 - x0) * i) / n, y = y0 + ((y1 - y0) * i) / n;
+      const x = x0 + ((x1 - x0) * i) / n,
+        y = y0 + ((y1 - y0) * i) / n;
       this.rect(x - r, y - r, x + r, y + r, c);
     }
   }
@@ -81,7 +132,10 @@ class Canvas {
     let cx = align === 'left' ? x : align === 'right' ? x - w : x - w / 2;
     for (const ch of s.toUpperCase()) {
       const g = GLYPHS[ch] ?? GLYPHS['-'];
-      for (let r = 0; r < 5; r++) for (let q = 0; q < 3; q++) if (g[r * 3 + q] === '1') this.rect(cx + q * scale, y + r * scale, cx + q * scale + scale - 1, y + r * scale + scale - 1, c);
+      for (let r = 0; r < 5; r++)
+        for (let q = 0; q < 3; q++)
+          if (g[r * 3 + q] === '1')
+            this.rect(cx + q * scale, y + r * scale, cx + q * scale + scale - 1, y + r * scale + scale - 1, c);
       cx += 4 * scale;
     }
   }
@@ -91,7 +145,10 @@ class Canvas {
     let cy = y + w / 2;
     for (const ch of s.toUpperCase()) {
       const g = GLYPHS[ch] ?? GLYPHS['-'];
-      for (let r = 0; r < 5; r++) for (let q = 0; q < 3; q++) if (g[r * 3 + q] === '1') this.rect(x + r * scale, cy - (q + 1) * scale, x + r * scale + scale - 1, cy - q * scale - 1, c);
+      for (let r = 0; r < 5; r++)
+        for (let q = 0; q < 3; q++)
+          if (g[r * 3 + q] === '1')
+            this.rect(x + r * scale, cy - (q + 1) * scale, x + r * scale + scale - 1, cy - q * scale - 1, c);
       cy -= 4 * scale;
     }
   }
@@ -108,16 +165,23 @@ function fmtTick(v: number): string {
 
 /** Renders the chart; returns PNG bytes. */
 export function renderPlot(o: PlotOptions): Buffer {
-  const W = o.width ?? 900, H = o.height ?? 520;
+  const W = o.width ?? 900,
+    H = o.height ?? 520;
   const cv = new Canvas(W, H);
-  const left = 90, right = 230, top = 50, bottom = 70;
-  const pw = W - left - right, ph = H - top - bottom;
+  const left = 90,
+    right = 230,
+    top = 50,
+    bottom = 70;
+  const pw = W - left - right,
+    ph = H - top - bottom;
   const pts = o.series.flatMap((s) => s.points.filter(([x, y]) => x > 0 && Number.isFinite(y)));
   const xs = pts.map((p) => p[0]);
   const ysAll = [...pts.map((p) => p[1]), ...(o.reference && o.reference.y > 0 ? [o.reference.y] : [])];
-  const xMin = Math.min(...xs, 1) / 1.3, xMax = Math.max(...xs, 2) * 1.3;
+  const xMin = Math.min(...xs, 1) / 1.3,
+    xMax = Math.max(...xs, 2) * 1.3;
   const positive = ysAll.filter((y) => y > 0);
-  const logY = positive.length === ysAll.length && positive.length > 0 && Math.max(...positive) / Math.min(...positive) > 20;
+  const logY =
+    positive.length === ysAll.length && positive.length > 0 && Math.max(...positive) / Math.min(...positive) > 20;
   let yMin: number, yMax: number;
   if (logY) {
     yMin = 10 ** Math.floor(Math.log10(Math.min(...positive)));
@@ -128,8 +192,12 @@ export function renderPlot(o: PlotOptions): Buffer {
     if (yMax <= yMin) yMax = yMin + 1;
   }
   const px = (x: number) => left + ((Math.log(x) - Math.log(xMin)) / (Math.log(xMax) - Math.log(xMin))) * pw;
-  const py = (y: number) => (logY ? top + ph - ((Math.log(y) - Math.log(yMin)) / (Math.log(yMax) - Math.log(yMin))) * ph : top + ph - ((y - yMin) / (yMax - yMin)) * ph);
-  const grid = [225, 225, 225], ink = [40, 40, 40];
+  const py = (y: number) =>
+    logY
+      ? top + ph - ((Math.log(y) - Math.log(yMin)) / (Math.log(yMax) - Math.log(yMin))) * ph
+      : top + ph - ((y - yMin) / (yMax - yMin)) * ph;
+  const grid = [225, 225, 225],
+    ink = [40, 40, 40];
   // y ticks
   const yTicks: number[] = [];
   if (logY) for (let d = Math.log10(yMin); d <= Math.log10(yMax) + 1e-9; d++) yTicks.push(10 ** d);
@@ -152,11 +220,21 @@ export function renderPlot(o: PlotOptions): Buffer {
   cv.text(o.title, left + pw / 2, 16, ink, 2, 'center');
   cv.text(o.xLabel + ' (LOG)', left + pw / 2, H - 30, ink, 2, 'center');
   cv.textVertical(o.yLabel + (logY ? ' (LOG)' : ''), 20, top + ph / 2, ink, 2);
-  if (o.reference && (!logY || o.reference.y > 0)) cv.line(left, py(o.reference.y), left + pw, py(o.reference.y), [120, 120, 120], 2, [8, 6]);
+  if (o.reference && (!logY || o.reference.y > 0))
+    cv.line(left, py(o.reference.y), left + pw, py(o.reference.y), [120, 120, 120], 2, [8, 6]);
   o.series.forEach((s, k) => {
     const c = PALETTE[k % PALETTE.length];
     const p = s.points.filter(([x, y]) => x > 0 && Number.isFinite(y) && (!logY || y > 0)).sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < p.length; i++) cv.line(px(p[i - 1][0]), py(p[i - 1][1]), px(p[i][0]), py(p[i][1]), c, 2, k >= PALETTE.length ? [6, 4] : undefined);
+    for (let i = 1; i < p.length; i++)
+      cv.line(
+        px(p[i - 1][0]),
+        py(p[i - 1][1]),
+        px(p[i][0]),
+        py(p[i][1]),
+        c,
+        2,
+        k >= PALETTE.length ? [6, 4] : undefined,
+      );
     for (const [x, y] of p) cv.rect(px(x) - 3, py(y) - 3, px(x) + 3, py(y) + 3, c);
     // legend
     const ly = top + 8 + k * 20;

@@ -22,7 +22,7 @@
 //    variation between mode frequencies and the posterior weights).
 //  Each metric's floor: the same estimator applied to N exact posterior draws (what a perfect sampler
 //  scores with this N); errors near the floor are not resolved.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Engine, Tensor } from '../engine/index.js';
@@ -32,11 +32,25 @@ import type { CmiOptions } from '../samplers/cmi.js';
 import { sample } from '../samplers/sampler.js';
 import type { ScoreModel } from '../samplers/score-model.js';
 import { CirculantDeblurPosterior, MaskedGaussianPosterior, gaussianKernel, gmmPosterior } from './exact-posterior.js';
-import { ExactCovarianceGuidance, exactGuidedMomentsCirculant, gaussianGuidanceOps, sampleWithEps } from './exact-guidance.js';
+import {
+  ExactCovarianceGuidance,
+  exactGuidedMomentsCirculant,
+  gaussianGuidanceOps,
+  sampleWithEps,
+} from './exact-guidance.js';
 import { GaussianCirculantPrior } from './gaussian-circulant.js';
 import { GaussianMixturePrior, randomGmmSpec } from './gmm.js';
 import { CircularBlurOperator, DenseMatrixOperator } from './lab-operators.js';
-import { energyDistance, modeWeights, sampleMeanCirculant, sampleMeanCov, slicedW2, w2GaussianCirculant, w2GaussianDense, type Vec } from './metrics.js';
+import {
+  energyDistance,
+  modeWeights,
+  sampleMeanCirculant,
+  sampleMeanCov,
+  slicedW2,
+  w2GaussianCirculant,
+  w2GaussianDense,
+  type Vec,
+} from './metrics.js';
 import { Rng64 } from './rng64.js';
 import { renderPlot } from './study-plot.js';
 import { syntheticTexture } from './textures.js';
@@ -64,8 +78,10 @@ export interface StudyOptions {
   rows?: number;
   /** options of +cmi methods (default r = 1, isotropic Σ⁻¹, η relative:0.3) */
   cmi?: CmiOptions;
-  /** write study.md / study.csv / study.png here */
+  /** write study.md / study.csv / study.png here (and runs.jsonl, one line per finished run) */
   outDir?: string;
+  /** reuse the finished runs recorded in outDir/runs.jsonl by an interrupted study with the same settings */
+  resume?: boolean;
   /** the command line that made the study (recorded in the markdown) */
   command?: string;
   log?: (s: string) => void;
@@ -94,7 +110,8 @@ export interface StudyResult {
 export function loadTexturePng(path: string, size: number, channels: 1 | 3): Float64Array {
   const png = PNG.sync.read(readFileSync(path));
   const side = Math.min(png.width, png.height);
-  const x0 = Math.floor((png.width - side) / 2), y0 = Math.floor((png.height - side) / 2);
+  const x0 = Math.floor((png.width - side) / 2),
+    y0 = Math.floor((png.height - side) / 2);
   const out = new Float64Array(channels * size * size);
   const cell = side / size;
   for (let y = 0; y < size; y++)
@@ -114,7 +131,9 @@ export function loadTexturePng(path: string, size: number, channels: 1 | 3): Flo
   return out;
 }
 
-export type LabPrior = { kind: 'gaussian'; model: GaussianCirculantPrior; describe: string } | { kind: 'gmm'; model: GaussianMixturePrior; describe: string };
+export type LabPrior =
+  | { kind: 'gaussian'; model: GaussianCirculantPrior; describe: string }
+  | { kind: 'gmm'; model: GaussianMixturePrior; describe: string };
 
 /** Builds a lab prior from its study spec (see the header). */
 export function buildLabPrior(e: Engine, spec: string, size = 64, channels: 1 | 3 = 1): LabPrior {
@@ -131,7 +150,11 @@ export function buildLabPrior(e: Engine, spec: string, size = 64, channels: 1 | 
       img = loadTexturePng(rest, size, channels);
       what = rest;
     } else throw new Error(`prior '${spec}': expected adsn:PATH.png or adsn:synthetic`);
-    return { kind: 'gaussian', model: GaussianCirculantPrior.fromExample(e, img, channels, size, size), describe: `ADSN ${channels === 1 ? 'gray' : 'colour'} ${size}×${size} of ${what}` };
+    return {
+      kind: 'gaussian',
+      model: GaussianCirculantPrior.fromExample(e, img, channels, size, size),
+      describe: `ADSN ${channels === 1 ? 'gray' : 'colour'} ${size}×${size} of ${what}`,
+    };
   }
   if (kind === 'gmm') {
     const kv = Object.fromEntries(
@@ -140,15 +163,29 @@ export function buildLabPrior(e: Engine, spec: string, size = 64, channels: 1 | 
         .filter(Boolean)
         .map((p) => {
           const [k, v] = p.split('=');
-          if (v === undefined || !Number.isFinite(Number(v))) throw new Error(`prior '${spec}': bad entry '${p}' (expected key=number)`);
+          if (v === undefined || !Number.isFinite(Number(v)))
+            throw new Error(`prior '${spec}': bad entry '${p}' (expected key=number)`);
           return [k, Number(v)];
         }),
     );
     const known = ['K', 'size', 'rank', 'seed', 'channels', 'spread', 'scale'];
-    for (const k of Object.keys(kv)) if (!known.includes(k)) throw new Error(`prior '${spec}': unknown key '${k}' (known: ${known.join(', ')})`);
-    const s = kv.size ?? 8, C = kv.channels ?? 1;
-    const g = randomGmmSpec({ shape: [C, s, s], components: kv.K ?? 4, rank: kv.rank ?? 2, seed: kv.seed ?? 1, spread: kv.spread, scale: kv.scale });
-    return { kind: 'gmm', model: GaussianMixturePrior.fromSpec(e, g), describe: `GMM, ${g.weights.length} components on ${C}×${s}×${s}, rank ${kv.rank ?? 2} + diagonal` };
+    for (const k of Object.keys(kv))
+      if (!known.includes(k)) throw new Error(`prior '${spec}': unknown key '${k}' (known: ${known.join(', ')})`);
+    const s = kv.size ?? 8,
+      C = kv.channels ?? 1;
+    const g = randomGmmSpec({
+      shape: [C, s, s],
+      components: kv.K ?? 4,
+      rank: kv.rank ?? 2,
+      seed: kv.seed ?? 1,
+      spread: kv.spread,
+      scale: kv.scale,
+    });
+    return {
+      kind: 'gmm',
+      model: GaussianMixturePrior.fromSpec(e, g),
+      describe: `GMM, ${g.weights.length} components on ${C}×${s}×${s}, rank ${kv.rank ?? 2} + diagonal`,
+    };
   }
   throw new Error(`unknown prior '${spec}' (expected adsn:IMG, adsn:synthetic or gmm:SPEC)`);
 }
@@ -171,9 +208,15 @@ interface LabTask {
   destroy(): void;
 }
 
-function gaussianTask(e: Engine, prior: GaussianCirculantPrior, o: Required<Pick<StudyOptions, 'task' | 'sigmaY' | 'samples' | 'seed'>> & StudyOptions, log: (s: string) => void): LabTask {
+function gaussianTask(
+  e: Engine,
+  prior: GaussianCirculantPrior,
+  o: Required<Pick<StudyOptions, 'task' | 'sigmaY' | 'samples' | 'seed'>> & StudyOptions,
+  log: (s: string) => void,
+): LabTask {
   const [C, H, W] = prior.imageShape;
-  const D = C * H * W, N = o.samples;
+  const D = C * H * W,
+    N = o.samples;
   const rng = new Rng64(o.seed + 1000);
   const xTrue = prior.sample64(rng);
   if (o.task === 'deblur') {
@@ -205,7 +248,8 @@ function gaussianTask(e: Engine, prior: GaussianCirculantPrior, o: Required<Pick
   }
   if (o.task === 'inpaint') {
     const side = o.box ?? Math.round(H / 2);
-    const top = Math.floor((H - side) / 2), left = Math.floor((W - side) / 2);
+    const top = Math.floor((H - side) / 2),
+      left = Math.floor((W - side) / 2);
     const m2 = new Float32Array(H * W).fill(1);
     for (let yy = top; yy < top + side; yy++) m2.fill(0, yy * W + left, yy * W + left + side);
     const op = new InpaintOperator(e, [N, C, H, W], m2);
@@ -240,16 +284,27 @@ function gaussianTask(e: Engine, prior: GaussianCirculantPrior, o: Required<Pick
   throw new Error(`task '${o.task}' is not defined for a Gaussian prior (deblur, inpaint)`);
 }
 
-function gmmTask(e: Engine, prior: GaussianMixturePrior, o: Required<Pick<StudyOptions, 'task' | 'sigmaY' | 'samples' | 'seed'>> & StudyOptions): LabTask {
+function gmmTask(
+  e: Engine,
+  prior: GaussianMixturePrior,
+  o: Required<Pick<StudyOptions, 'task' | 'sigmaY' | 'samples' | 'seed'>> & StudyOptions,
+): LabTask {
   const g = prior.dense;
   const [C, H, W] = prior.imageShape;
-  const D = g.D, N = o.samples;
+  const D = g.D,
+    N = o.samples;
   const rng = new Rng64(o.seed + 2000);
   const xTrue = g.sample(rng);
-  let op: MeasurementOperator, A: Float64Array, m: number, describe: string, samplerTask: string | undefined, release: () => void;
+  let op: MeasurementOperator,
+    A: Float64Array,
+    m: number,
+    describe: string,
+    samplerTask: string | undefined,
+    release: () => void;
   if (o.task === 'inpaint') {
     const side = o.box ?? Math.round(H / 2);
-    const top = Math.floor((H - side) / 2), left = Math.floor((W - side) / 2);
+    const top = Math.floor((H - side) / 2),
+      left = Math.floor((W - side) / 2);
     const m2 = new Float32Array(H * W).fill(1);
     for (let yy = top; yy < top + side; yy++) m2.fill(0, yy * W + left, yy * W + left + side);
     const ip = new InpaintOperator(e, [N, C, H, W], m2);
@@ -307,11 +362,14 @@ function pixelVariancesCirculant(blocks: Float64Array, C: number, H: number, W: 
 
 /** mean_rmse, std_rmse and the pixel-marginal W2 bound against exact means and per-pixel variances. */
 function marginalMetrics(samples: readonly Vec[], mean: Float64Array, pixVar: Float64Array): Record<string, number> {
-  const N = samples.length, D = mean.length;
-  const m = new Float64Array(D), v = new Float64Array(D);
+  const N = samples.length,
+    D = mean.length;
+  const m = new Float64Array(D),
+    v = new Float64Array(D);
   for (const s of samples) for (let i = 0; i < D; i++) m[i] += s[i] / N;
   for (const s of samples) for (let i = 0; i < D; i++) v[i] += (s[i] - m[i]) ** 2 / (N - 1);
-  let dm = 0, ds = 0;
+  let dm = 0,
+    ds = 0;
   for (let i = 0; i < D; i++) {
     dm += (m[i] - mean[i]) ** 2;
     ds += (Math.sqrt(v[i]) - Math.sqrt(pixVar[i])) ** 2;
@@ -321,10 +379,19 @@ function marginalMetrics(samples: readonly Vec[], mean: Float64Array, pixVar: Fl
 
 // ------------------------------------------------------------------------------------------ running
 
-async function runOne(e: Engine, prior: LabPrior, task: LabTask, method: string, nfe: number, o: StudyOptions & { sigmaY: number; samples: number; seed: number }): Promise<Float32Array[]> {
+async function runOne(
+  e: Engine,
+  prior: LabPrior,
+  task: LabTask,
+  method: string,
+  nfe: number,
+  o: StudyOptions & { sigmaY: number; samples: number; seed: number },
+): Promise<Float32Array[]> {
   const model: ScoreModel = prior.model;
   const [C, H, W] = model.imageShape;
-  const N = o.samples, D = C * H * W, m = task.y.length;
+  const N = o.samples,
+    D = C * H * W,
+    m = task.y.length;
   const yRep = new Float32Array(N * m);
   for (let n = 0; n < N; n++) yRep.set(task.y, n * m);
   const yShape = m === D ? [N, C, H, W] : [N, m];
@@ -346,7 +413,9 @@ async function runOne(e: Engine, prior: LabPrior, task: LabTask, method: string,
         seed: o.seed,
         batch: N,
         task: task.samplerTask,
-        cmi: method.includes('+cmi') ? (o.cmi ?? { r: 1, sigmaInv: 'isotropic', eta: { kind: 'relative', eta: 0.3 } }) : undefined,
+        cmi: method.includes('+cmi')
+          ? (o.cmi ?? { r: 1, sigmaInv: 'isotropic', eta: { kind: 'relative', eta: 0.3 } })
+          : undefined,
         distanceEvery: Math.max(1, nfe),
       });
       x = r.x0;
@@ -359,13 +428,15 @@ async function runOne(e: Engine, prior: LabPrior, task: LabTask, method: string,
   }
 }
 
-const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v < 1e-3 || v >= 1e4 ? v.toExponential(2) : v.toPrecision(3));
+const fmt = (v: number | undefined) =>
+  v === undefined || !Number.isFinite(v) ? '—' : v < 1e-3 || v >= 1e4 ? v.toExponential(2) : v.toPrecision(3);
 
 export async function runPosteriorStudy(opts: StudyOptions): Promise<StudyResult> {
   const e = opts.engine;
   const log = opts.log ?? (() => {});
   const o = { ...opts, sigmaY: opts.sigmaY ?? 0.05, samples: opts.samples ?? 64, seed: opts.seed ?? 0 };
-  if (!opts.nfe.length || opts.nfe.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new Error(`study: NFE values must be integers in [1, 1000], got ${opts.nfe}`);
+  if (!opts.nfe.length || opts.nfe.some((n) => !Number.isInteger(n) || n < 1 || n > 1000))
+    throw new Error(`study: NFE values must be integers in [1, 1000], got ${opts.nfe}`);
   if (!opts.methods.length) throw new Error('study: no methods');
   if (o.samples < 2) throw new Error('study: need at least 2 samples per run');
   const prior = buildLabPrior(e, opts.prior, opts.size ?? 64, opts.channels ?? 1);
@@ -374,20 +445,58 @@ export async function runPosteriorStudy(opts: StudyOptions): Promise<StudyResult
     log(`floor: metrics of ${o.samples} exact posterior draws`);
     const floor = task.metrics(task.exactSamples(o.samples, new Rng64(o.seed + 4000)));
     const rows: StudyRow[] = [];
+    // runs.jsonl: the settings key first, then one finished run per line, so a long study can resume
+    const key = JSON.stringify({
+      prior: opts.prior,
+      size: opts.size ?? 64,
+      channels: opts.channels ?? 1,
+      task: opts.task,
+      sigmaY: o.sigmaY,
+      samples: o.samples,
+      seed: o.seed,
+      blur: opts.blur,
+      box: opts.box,
+      rows: opts.rows,
+      cmi: opts.cmi,
+    });
+    const journal = opts.outDir ? join(opts.outDir, 'runs.jsonl') : null;
+    const done = new Map<string, StudyRow>();
+    if (journal) {
+      mkdirSync(opts.outDir!, { recursive: true });
+      const lines = opts.resume && existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n') : [];
+      if (lines.length && lines[0] === key)
+        for (const l of lines.slice(1)) done.set(`${JSON.parse(l).method}@${JSON.parse(l).nfe}`, JSON.parse(l));
+      else writeFileSync(journal, key + '\n');
+      if (done.size) log(`resuming: ${done.size} runs already in ${journal}`);
+    }
     for (const method of opts.methods)
       for (const nfe of opts.nfe) {
+        const prev = done.get(`${method}@${nfe}`);
+        if (prev) {
+          rows.push(prev);
+          continue;
+        }
         const t0 = performance.now();
         try {
           const s = await runOne(e, prior, task, method, nfe, o);
           const metrics = { ...task.metrics(s), ...(task.lawMetrics?.(method, nfe) ?? {}) };
           const finite = s.every((v) => v.every(Number.isFinite));
-          rows.push({ method, nfe, metrics, seconds: (performance.now() - t0) / 1000, error: finite ? undefined : 'non-finite samples' });
-          log(`${method} NFE ${nfe}: ${task.primary} ${fmt(metrics[task.primary])} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+          rows.push({
+            method,
+            nfe,
+            metrics,
+            seconds: (performance.now() - t0) / 1000,
+            error: finite ? undefined : 'non-finite samples',
+          });
+          log(
+            `${method} NFE ${nfe}: ${task.primary} ${fmt(metrics[task.primary])} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+          );
         } catch (err) {
           const msg = (err as Error).message.split('\n')[0];
           rows.push({ method, nfe, metrics: {}, seconds: (performance.now() - t0) / 1000, error: msg });
           log(`${method} NFE ${nfe}: failed — ${msg}`);
         }
+        if (journal) appendFileSync(journal, JSON.stringify(rows[rows.length - 1]) + '\n');
       }
     const header = { prior: prior.describe, task: task.describe, sigmaY: o.sigmaY, samples: o.samples, seed: o.seed };
     const res = report(rows, floor, task.primary, header, opts);
@@ -404,7 +513,13 @@ export async function runPosteriorStudy(opts: StudyOptions): Promise<StudyResult
   }
 }
 
-function report(rows: StudyRow[], floor: Record<string, number>, primary: string, h: { prior: string; task: string; sigmaY: number; samples: number; seed: number }, o: StudyOptions): StudyResult {
+function report(
+  rows: StudyRow[],
+  floor: Record<string, number>,
+  primary: string,
+  h: { prior: string; task: string; sigmaY: number; samples: number; seed: number },
+  o: StudyOptions,
+): StudyResult {
   const methods = [...new Set(rows.map((r) => r.method))];
   const nfes = [...new Set(rows.map((r) => r.nfe))].sort((a, b) => a - b);
   const keys = [...new Set([...Object.keys(floor), ...rows.flatMap((r) => Object.keys(r.metrics))])];
@@ -415,30 +530,54 @@ function report(rows: StudyRow[], floor: Record<string, number>, primary: string
   const lines: string[] = [];
   lines.push(`# Posterior study: ${h.prior}, ${h.task}`, '');
   if (o.command) lines.push('Command:', '', '```', o.command, '```', '');
-  lines.push(`σ_y = ${h.sigmaY}, ${h.samples} samples per run (one measurement), seed ${h.seed}. Metric definitions: src/priors/study.ts and docs/validation-lab.md.`, '');
+  lines.push(
+    `σ_y = ${h.sigmaY}, ${h.samples} samples per run (one measurement), seed ${h.seed}. Metric definitions: src/priors/study.ts and docs/validation-lab.md.`,
+    '',
+  );
   lines.push(`## ${primary} vs NFE`, '');
   lines.push(`| method | ${nfes.map((n) => `NFE ${n}`).join(' | ')} |`, `|---|${nfes.map(() => '---|').join('')}`);
   for (const m of methods) lines.push(`| ${m} | ${nfes.map((n) => cell(m, n, primary)).join(' | ')} |`);
   lines.push(`| *floor (${h.samples} exact draws)* | ${nfes.map(() => fmt(floor[primary])).join(' | ')} |`, '');
   for (const k of keys.filter((q) => q !== primary)) {
-    lines.push(`### ${k}`, '', `| method | ${nfes.map((n) => `NFE ${n}`).join(' | ')} |`, `|---|${nfes.map(() => '---|').join('')}`);
+    lines.push(
+      `### ${k}`,
+      '',
+      `| method | ${nfes.map((n) => `NFE ${n}`).join(' | ')} |`,
+      `|---|${nfes.map(() => '---|').join('')}`,
+    );
     for (const m of methods) lines.push(`| ${m} | ${nfes.map((n) => cell(m, n, k)).join(' | ')} |`);
     lines.push(`| *floor* | ${nfes.map(() => fmt(floor[k])).join(' | ')} |`, '');
   }
-  lines.push('### seconds per run', '', `| method | ${nfes.map((n) => `NFE ${n}`).join(' | ')} |`, `|---|${nfes.map(() => '---|').join('')}`);
-  for (const m of methods) lines.push(`| ${m} | ${nfes.map((n) => rows.find((q) => q.method === m && q.nfe === n)!.seconds.toFixed(1)).join(' | ')} |`);
+  lines.push(
+    '### seconds per run',
+    '',
+    `| method | ${nfes.map((n) => `NFE ${n}`).join(' | ')} |`,
+    `|---|${nfes.map(() => '---|').join('')}`,
+  );
+  for (const m of methods)
+    lines.push(
+      `| ${m} | ${nfes.map((n) => rows.find((q) => q.method === m && q.nfe === n)!.seconds.toFixed(1)).join(' | ')} |`,
+    );
   const csvRows = ['method,nfe,metric,value,floor,seconds,error'];
   for (const r of rows) {
-    if (r.error && !Object.keys(r.metrics).length) csvRows.push(`${r.method},${r.nfe},,,,${r.seconds.toFixed(2)},"${r.error.replace(/"/g, "'")}"`);
-    for (const [k, v] of Object.entries(r.metrics)) csvRows.push(`${r.method},${r.nfe},${k},${v},${floor[k] ?? ''},${r.seconds.toFixed(2)},${r.error ? `"${r.error.replace(/"/g, "'")}"` : ''}`);
+    if (r.error && !Object.keys(r.metrics).length)
+      csvRows.push(`${r.method},${r.nfe},,,,${r.seconds.toFixed(2)},"${r.error.replace(/"/g, "'")}"`);
+    for (const [k, v] of Object.entries(r.metrics))
+      csvRows.push(
+        `${r.method},${r.nfe},${k},${v},${floor[k] ?? ''},${r.seconds.toFixed(2)},${r.error ? `"${r.error.replace(/"/g, "'")}"` : ''}`,
+      );
   }
   const png = renderPlot({
     title: `${primary} to the exact posterior`,
     xLabel: 'NFE',
     yLabel: primary,
-    series: methods.map((m) => ({ label: m, points: nfes.map((n) => [n, rows.find((q) => q.method === m && q.nfe === n)!.metrics[primary] ?? NaN] as [number, number]) })),
+    series: methods.map((m) => ({
+      label: m,
+      points: nfes.map(
+        (n) => [n, rows.find((q) => q.method === m && q.nfe === n)!.metrics[primary] ?? NaN] as [number, number],
+      ),
+    })),
     reference: floor[primary] !== undefined ? { label: 'floor', y: floor[primary] } : undefined,
   });
   return { rows, floor, primary, markdown: lines.join('\n') + '\n', csv: csvRows.join('\n') + '\n', png };
 }
-

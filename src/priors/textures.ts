@@ -19,7 +19,8 @@ export function syntheticTexture(C: number, H: number, W: number, seed = 1): Flo
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
       let s = 0;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += noise[((y + dy + H) % H) * W + ((x + dx + W) % W)];
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) s += noise[((y + dy + H) % H) * W + ((x + dx + W) % W)];
       smooth[y * W + x] = s / 9;
     }
   for (let c = 0; c < C; c++) {

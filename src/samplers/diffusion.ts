@@ -27,9 +27,10 @@ export function stepShape(x: Tensor, mo: Tensor, what: string): StepShape {
   return { N, chw: C * H * W, outChw: oc * H * W };
 }
 
+/** f[0] = sqrt(1/ᾱ), f[1] = sqrt(1/ᾱ − 1); their difference goes in separately (shaders/diffusion.wgsl x0_raw). */
 function params(sh: StepShape, total: number, learned: boolean, clip: boolean, f: number[]): ArrayBuffer {
   const fs = [...f, 0, 0, 0, 0, 0, 0, 0, 0].slice(0, 8).map((v) => f32(Math.max(-3e38, Math.min(3e38, v))));
-  return uniforms(total, sh.chw, sh.outChw, learned ? 1 : 0, clip ? 1 : 0, 0, 0, 0, ...fs);
+  return uniforms(total, sh.chw, sh.outChw, learned ? 1 : 0, clip ? 1 : 0, 0, 0, f32(f[0] - f[1]), ...fs);
 }
 
 export interface PSampleOptions {

@@ -128,6 +128,39 @@ export class UNet {
     return { out, grad };
   }
 
+  /**
+   * f(x) with the reverse-mode record kept: `backward(u)` (at most once) gives uᵀ∂f/∂x without a second
+   * forward pass — what DPS-style guidance needs each step. `release()` frees the record either way.
+   */
+  forwardWithVjp(x: Tensor, t: readonly number[]): { out: Tensor; backward(u: Tensor): Tensor; release(): void } {
+    this.checkInput(x, t, 'forwardWithVjp');
+    const pass = this.begin(t, 1);
+    pass.tape = [];
+    pass.input = x;
+    const out = this.run(pass, x);
+    let done = false;
+    return {
+      out,
+      backward: (u: Tensor) => {
+        if (done) throw new Error('UNet.forwardWithVjp: backward() may be called once');
+        done = true;
+        const g = this.backward(pass, u);
+        this.end(pass);
+        return g;
+      },
+      release: () => {
+        if (done) return;
+        done = true;
+        for (const rec of pass.tape!) {
+          if (rec.x !== pass.input) this.engine.release(rec.x);
+          this.engine.release(rec.h, rec.embOut, rec.qkv);
+        }
+        pass.tape = [];
+        this.end(pass);
+      },
+    };
+  }
+
   // ------------------------------------------------------------------ plumbing
 
   private checkInput(x: Tensor, t: readonly number[], what: string): number {
