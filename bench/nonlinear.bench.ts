@@ -111,14 +111,15 @@ if (want('groupnorm')) {
 }
 
 if (want('silu')) {
-  for (const [note, shape] of [['emb [1,512]', [1, 512]], ['ffhq-size [1,128,256,256]', [1, 128, 256, 256]]] as const) {
+  const shapes: Array<[string, number[]]> = [['emb [1,512]', [1, 512]], ['ffhq-size [1,128,256,256]', [1, 128, 256, 256]]];
+  for (const [note, shape] of shapes) {
     const size = shape.reduce((a, b) => a * b, 1);
     for (const K of [1, 2, 4] as const) {
       const x = e.upload(fill(K * size, K), [K * shape[0], ...shape.slice(1)]);
       report(`silu ${note} K=${K}`, await best(e, () => e.release(silu(e, x, K))));
       free(x);
     }
-    const x = e.upload(fill(size, 3), [...shape]), gy = e.upload(fill(size, 4), [...shape]);
+    const x = e.upload(fill(size, 3), shape), gy = e.upload(fill(size, 4), shape);
     report(`siluBackward ${note}`, await best(e, () => e.release(siluBackward(e, x, gy))));
     free(x, gy);
   }

@@ -13,27 +13,20 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { loadFmnistFixture } from '../src/io/fmnist.js';
+import { Stream } from '../src/samplers/noise.js';
 import { buildWeb, DEFAULT_MODEL } from '../web/build.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../web/chromium.mjs';
 import { unetProbe, vectorProbe, type VectorProbeInput } from '../web/probes.js';
 import { loadPrior, runPosterior, type RunSpec } from '../web/pipeline.js';
-import { Stream } from '../src/samplers/noise.js';
 import { serve, type StaticServer } from '../web/serve.mjs';
 import { getTestEngine, randomArray, relMaxErr } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-/**
- * --enable-unsafe-webgpu: WebGPU on Linux is behind this flag; it also lifts the blocklist that hides CPU
- * adapters (SwiftShader). --no-sandbox: containers without user namespaces. The rest keeps a headless run
- * quiet and offline. (--enable-features=Vulkan / --use-angle=vulkan change nothing for WebGPU here: Chromium's
- * Dawn lists lavapipe only through ANGLE's GLES compat path and picks SwiftShader's Vulkan — docs/browser.md.)
- */
-export const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
-/** where the screenshot of the page after the sampling run goes (docs/browser-screenshot.png is made with BROWSER_SCREENSHOT=docs/browser-screenshot.png) */
 /** DPS page vs Node: with the page's random numbers replayed on Node, and with each side's own draws (see the test) */
 const TOL_SAME_NOISE = 1e-3;
 const TOL_SAME_SEED = 2e-2;
-const SCREENSHOT = join(ROOT, process.env.BROWSER_SCREENSHOT ?? 'dist/browser-screenshot.png');
+/** the page after the test's short run (the committed docs/browser-screenshot.png comes from web/screenshot.mjs) */
+const SCREENSHOT = join(ROOT, 'dist/browser-test.png');
 
 type Setup = { ok: true; browser: Browser; server: StaticServer } | { ok: false; reason: string };
 

@@ -96,6 +96,40 @@ describe('DPS golden (adm-tiny)', () => {
     expect(worstD).toBeLessThanOrEqual(5e-3);
   }, 300_000);
 
+  // Independent of the chaotic amplification above: every step restarted from the reference's own
+  // trajectory[k−1] must land on trajectory[k]. Measured ≤ 1.7e-5 of max|x| (step 1), ≤ 5e-6 later.
+  it.skipIf(!haveUnet)('each step restarted from trajectory[k−1] reproduces trajectory[k] within 1e-4', async () => {
+    const g = readSafetensorsFile(fixture('adm-tiny/dps-golden.safetensors').pathname).tensors;
+    const get = (k: string) => tensorToFloat32(g.get(k)!);
+    const shape = g.get('x_T')!.shape;
+    const per = shape.reduce((a, b) => a * b, 1);
+    const model = await loadModel(e);
+    const op = maskOperator(e, e.upload(get('mask'), shape, 'mask'));
+    const y = e.upload(get('y'), shape, 'y');
+    const traj = get('trajectory'), dist = get('distance');
+    const stepNoise = e.upload(get('step_noise'), [20, ...shape], 'step_noise');
+    const sched = createSchedule({ respacing: '20' });
+    let worst = 0;
+    for (let k = 1; k < 20; k++) {
+      let xk: Float32Array | undefined;
+      const res = await sample({
+        model, operator: op, noise: { kind: 'gaussian', level: 0.05 }, y, method: 'dps', schedule: sched, scale: 0.5, clip: true, varType: 'learned_range',
+        xT: e.upload(traj.slice((k - 1) * per, k * per), shape), stepNoise, startAt: k, stopAt: k + 1, snapshotEvery: 1, onStep: (s) => void (xk = s.x),
+      });
+      const ref = traj.subarray(k * per, (k + 1) * per);
+      let num = 0, den = 0;
+      for (let i = 0; i < per; i++) {
+        num = Math.max(num, Math.abs(xk![i] - ref[i]));
+        den = Math.max(den, Math.abs(ref[i]));
+      }
+      worst = Math.max(worst, num / den);
+      expect(num / den, `step ${k}`).toBeLessThan(1e-4);
+      expect(Math.abs(res.distances[0]![0] - dist[k]) / dist[k], `distance ${k}`).toBeLessThan(1e-4);
+      e.release(res.x0);
+    }
+    console.log(`DPS golden restarts: worst step error ${worst.toExponential(2)} of max|x|`);
+  }, 300_000);
+
   it.runIf(!haveUnet)('is skipped: src/unet exposes no loadUNetScoreModel (nor loadUNet + the converter)', () => {
     console.warn(`dps-golden: the UNet ScoreModel (src/unet) is not available (${whyMissing || 'no loader exported'}); the golden comparison did not run`);
   });

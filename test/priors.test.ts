@@ -68,6 +68,12 @@ describe('stationary Gaussian (ADSN) prior', () => {
           expect(s).toBeGreaterThan(0);
         }
         expect(Math.max(...d2o.map(Math.abs))).toBe(0);
+        // forwardWithVjp: the same ε and uᵀ∂ε/∂x
+        const fv = prior.forwardWithVjp(xt, t);
+        const [fo, fg] = [await e.read(fv.out), await e.read(fv.backward(ut))];
+        fv.release();
+        expect(relMaxErr(fo, out)).toBeLessThan(1e-6);
+        expect(relMaxErr(fg, grad)).toBeLessThan(1e-6);
         prior.destroy();
       }
     });

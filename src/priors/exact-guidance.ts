@@ -297,6 +297,8 @@ export async function sampleWithEps(
       e.release(z);
     }
     x = nx;
+    // keep the GPU queue bounded (an unsynchronised loop runs hundreds of steps ahead and exhausts memory)
+    if (i % 10 === 0) await e.sync();
     opts.onStep?.(ts.length - 1 - i, t);
   }
   return x;

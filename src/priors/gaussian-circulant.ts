@@ -215,6 +215,19 @@ export class GaussianCirculantPrior implements ScoreModel {
     return this.applyGpu(x, t, 'eps', this.epsFn, { offset: this.epsOffset });
   }
 
+  /** ε now, uᵀ∂ε/∂x later: the Jacobian does not depend on x, so nothing is kept (saves the vjp's forward). */
+  forwardWithVjp(x: Tensor, t: readonly number[]): { out: Tensor; backward(u: Tensor): Tensor; release(): void } {
+    const ts = [...t];
+    return {
+      out: this.forward(x, ts),
+      backward: (u: Tensor) => {
+        this.checkBatch(u, ts);
+        return this.applyGpu(u, ts, 'eps-lin', this.epsFn);
+      },
+      release: () => {},
+    };
+  }
+
   /** ∂ε/∂x = σₜΣₜ⁻¹ is symmetric, so the VJP is the JVP of u. */
   vjp(x: Tensor, t: readonly number[], u: Tensor): { out: Tensor; grad: Tensor } {
     this.checkBatch(u, t);

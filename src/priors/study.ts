@@ -76,7 +76,7 @@ export interface StudyOptions {
   box?: number;
   /** dense task: measurements (default D/4) */
   rows?: number;
-  /** options of +cmi methods (default r = 1, isotropic Σ⁻¹, η relative:0.3) */
+  /** options of +cmi methods (default r = 1, isotropic Σ⁻¹, η relative:0.2 as the CLI) */
   cmi?: CmiOptions;
   /** write study.md / study.csv / study.png here (and runs.jsonl, one line per finished run) */
   outDir?: string;
@@ -414,9 +414,14 @@ async function runOne(
         batch: N,
         task: task.samplerTask,
         cmi: method.includes('+cmi')
-          ? (o.cmi ?? { r: 1, sigmaInv: 'isotropic', eta: { kind: 'relative', eta: 0.3 } })
+          ? (o.cmi ?? DEFAULT_STUDY_CMI)
           : undefined,
         distanceEvery: Math.max(1, nfe),
+        // bound the GPU queue: without a wait the loop records hundreds of steps ahead of lavapipe, whose
+        // memory then grows until Dawn segfaults (~550 DPS steps at 32×64×64)
+        onStep: async (st) => {
+          if (st.i % 10 === 9) await e.sync();
+        },
       });
       x = r.x0;
     }
@@ -427,6 +432,8 @@ async function runOne(
     e.release(y);
   }
 }
+
+const DEFAULT_STUDY_CMI: CmiOptions = { r: 1, sigmaInv: 'isotropic', eta: { kind: 'relative', eta: 0.2 } };
 
 const fmt = (v: number | undefined) =>
   v === undefined || !Number.isFinite(v) ? '—' : v < 1e-3 || v >= 1e4 ? v.toExponential(2) : v.toPrecision(3);
@@ -527,11 +534,12 @@ function report(
     const r = rows.find((q) => q.method === m && q.nfe === n)!;
     return r.error ? `error: ${r.error}` : fmt(r.metrics[k]);
   };
+  const cmiO = o.cmi ?? DEFAULT_STUDY_CMI;
   const lines: string[] = [];
   lines.push(`# Posterior study: ${h.prior}, ${h.task}`, '');
   if (o.command) lines.push('Command:', '', '```', o.command, '```', '');
   lines.push(
-    `σ_y = ${h.sigmaY}, ${h.samples} samples per run (one measurement), seed ${h.seed}. Metric definitions: src/priors/study.ts and docs/validation-lab.md.`,
+    `σ_y = ${h.sigmaY}, ${h.samples} samples per run (one measurement), seed ${h.seed}; +cmi: r = ${cmiO.r ?? 1}, Σ⁻¹ ${cmiO.sigmaInv ?? 'isotropic'}, η ${cmiO.eta.kind}:${cmiO.eta.eta}. Metric definitions: src/priors/study.ts and docs/validation-lab.md.`,
     '',
   );
   lines.push(`## ${primary} vs NFE`, '');

@@ -67,6 +67,13 @@ export interface SampleOptions {
   cmi?: CmiOptions;
   /** ΠGDM's measurement-space CG when the operator has no SVD */
   cg?: CgOptions;
+  /**
+   * Run only loop steps [startAt, stopAt) (default: all). With startAt > 0, `xT` is the state entering step
+   * startAt (e.g. a recorded trajectory[startAt − 1]); step_noise stays indexed by the global loop step.
+   * DDRM always starts from its own x_T initialisation.
+   */
+  startAt?: number;
+  stopAt?: number;
   /** replay: x_T [N, C, H, W] and step_noise [steps, N, C, H, W] */
   xT?: Tensor;
   stepNoise?: Tensor;
@@ -113,7 +120,7 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
   const seeds = Array.isArray(seed0) ? seed0 : Array.from({ length: N }, (_, n) => seed0 + n);
   if (o.xT) checkShape('x_T', o.xT, shape);
   const streams = new NoiseStreams(e, shape, seeds, { xT: o.xT, stepNoise: o.stepNoise });
-  if (o.stepNoise && streams.recordedSteps < S - 1) throw new Error(`step_noise holds ${streams.recordedSteps} draws, ${S - 1} steps need noise`);
+  if (o.stepNoise && streams.recordedSteps < Math.min(S - 1, o.stopAt ?? S)) throw new Error(`step_noise holds ${streams.recordedSteps} draws, ${S - 1} steps need noise`);
   const varType = o.varType ?? (model.learnSigma ? 'learned_range' : 'fixed_large');
   const noise: NoiseModel = o.noise ?? { kind: 'none', level: 0 };
   const ctx: SamplerContext = { e, model, op: o.operator, noise, y: o.y, sched, shape, clip: o.clip ?? defaultClip(base), varType, streams };
@@ -136,7 +143,10 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
 
   const distances: Array<Float32Array | null> = [];
   const t0 = performance.now();
-  for (let i = 0; i < S; i++) {
+  const i0 = o.startAt ?? 0, i1 = Math.min(S, o.stopAt ?? S);
+  if (!(Number.isInteger(i0) && i0 >= 0 && i0 < i1)) throw new Error(`startAt ${o.startAt} / stopAt ${o.stopAt}: expected 0 ≤ startAt < stopAt ≤ ${S}`);
+  if (i0 > 0 && sampler === 'ddrm') throw new Error('ddrm cannot start in the middle of the trajectory');
+  for (let i = i0; i < i1; i++) {
     const ts = performance.now();
     const k = S - 1 - i;
     const t = timesOf(ctx, k);
@@ -211,17 +221,17 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
     if (x !== o.xT) e.release(x);
     x = next;
 
-    const readDist = dist && (i % distEvery === 0 || i === S - 1);
+    const readDist = dist && (i % distEvery === 0 || i === i1 - 1);
     const d = readDist ? await e.read(dist!) : null;
     distances.push(d);
     let snap: Float32Array | undefined, xs: Float32Array | undefined;
-    if (o.snapshotEvery && (i % o.snapshotEvery === 0 || i === S - 1)) [snap, xs] = [await e.read(x0), await e.read(x)];
+    if (o.snapshotEvery && (i % o.snapshotEvery === 0 || i === i1 - 1)) [snap, xs] = [await e.read(x0), await e.read(x)];
     e.release(dist, resSs, x0);
     if (o.onStep) await o.onStep({ i, k, t: sched.timestepMap[k], steps: S, distance: d, x0: snap, x: xs, ms: performance.now() - ts });
   }
   await e.sync();
   e.release(uty, ctx.poissonWeight);
-  return { x0: x, distances, timestepMap: sched.timestepMap, secondsPerStep: (performance.now() - t0) / 1000 / S };
+  return { x0: x, distances, timestepMap: sched.timestepMap, secondsPerStep: (performance.now() - t0) / 1000 / (i1 - i0) };
 }
 
 

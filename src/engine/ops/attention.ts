@@ -3,10 +3,22 @@
 // Math: docs/autodiff.md.
 import { f32, uniforms, type Engine } from '../executor.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
+import { simdSubgroups } from './conv2d.js';
 import { grid1d } from './vector.js';
 
-/** Longest sequence supported (the logits of a row block live in workgroup memory). */
+/** Longest sequence supported (the portable kernels keep the logits of a row block in workgroup memory). */
 export const MAX_ATTENTION_T = 1024;
+
+/** Most channels per head the CPU-SIMD kernels keep in registers (MAXCH in shaders/attention-sg.wgsl). */
+export const SG_MAX_HEAD_CHANNELS = 64;
+
+/**
+ * The subgroup kernels (attention-sg / attention-backward-sg.wgsl) serve CPU SIMD adapters (lavapipe),
+ * where they are 10-30x faster; GPUs and adapters without subgroups use the portable kernels.
+ */
+function useSubgroupKernels(e: Engine, s: AttnShape): boolean {
+  return simdSubgroups(e).ok && s.ch <= SG_MAX_HEAD_CHANNELS && s.T % 4 === 0;
+}
 
 interface AttnShape {
   N: number;
@@ -49,15 +61,27 @@ function rowBlock(e: Engine, T: number, K: number, what: string): { BQ: number; 
 /** guided-diffusion QKVAttentionLegacy: qkv [K*N, 3*C, T] with heads H, ch = C/H: reshape to [K*N*H, 3*ch, T], split q,k,v (each [.., ch, T]); scale = 1/sqrt(sqrt(ch)); w = softmax_s((q*scale)ᵀ(k*scale)) over s; a[c,t] = Σ_s w[t,s] v[c,s]; output [K*N, C, T] */
 export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 1): Tensor {
   const s = attnShape(qkv, heads, K, 'attention');
+  const NB = s.N * s.H;
+  const flops = 4 * K * K * NB * s.T * s.T * s.ch;
+  if (useSubgroupKernels(e, s)) {
+    const out = e.tensor(s.outShape, 'attention');
+    e.run({
+      kernel: { family: 'attention-sg', entry: 'attention', constants: { K, CH: s.ch } },
+      bindings: [qkv, qkv, out],
+      uniforms: uniforms(s.T, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch))),
+      grid: [Math.ceil(s.T / 8), NB],
+      flops, bytes: 4 * (qkv.size + out.size), label: 'attention',
+    });
+    return out;
+  }
   const { BQ, TS, PSIZE } = rowBlock(e, s.T, K, 'attention');
   const out = e.tensor(s.outShape, 'attention');
-  const NB = s.N * s.H;
   e.run({
     kernel: { family: 'attention', entry: 'attention', constants: { K, BQ, TS, PSIZE } },
     bindings: [qkv, out],
     uniforms: uniforms(s.T, s.ch, s.H, NB, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch)), 0),
     grid: [Math.ceil(s.T / BQ), NB],
-    flops: 4 * K * K * NB * s.T * s.T * s.ch, bytes: 4 * (qkv.size + out.size), label: 'attention',
+    flops, bytes: 4 * (qkv.size + out.size), label: 'attention',
   });
   return out;
 }
@@ -65,8 +89,9 @@ export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 
 export function attentionBackward(e: Engine, qkv: Tensor, heads: number, gy: Tensor): Tensor /*gqkv [N,3C,T]*/ {
   const s = attnShape(qkv, heads, 1, 'attentionBackward');
   assertShape(gy, s.outShape, 'attentionBackward: gy');
-  const { BQ, TS, PSIZE } = rowBlock(e, s.T, 1, 'attentionBackward');
   const NB = s.N * s.H;
+  if (useSubgroupKernels(e, s)) return attentionBackwardSg(e, qkv, gy, s);
+  const { BQ, TS, PSIZE } = rowBlock(e, s.T, 1, 'attentionBackward');
   const u = uniforms(s.T, s.ch, s.H, NB, f32(1 / Math.sqrt(s.ch)), 0, 0, 0);
   // softmax weights and logit gradients of every head: [N*H, T, T] each
   const W = e.tensor([NB, s.T, s.T], 'attnb_w');
@@ -84,5 +109,21 @@ export function attentionBackward(e: Engine, qkv: Tensor, heads: number, gy: Ten
     flops: 4 * NB * s.T * s.T * s.ch, bytes: 8 * NB * s.T * s.T, label: 'attnb_kv',
   });
   e.release(W, G);
+  return gqkv;
+}
+
+/** The VJP on CPU SIMD adapters: row statistics, then gq (lanes = query rows), then gk, gv (lanes = keys). */
+function attentionBackwardSg(e: Engine, qkv: Tensor, gy: Tensor, s: AttnShape): Tensor {
+  const NB = s.N * s.H;
+  const u = uniforms(s.T, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch)));
+  const kernel = (entry: string) => ({ family: 'attention-sg', entry, constants: { K: 1, CH: s.ch } });
+  const grid: [number, number] = [Math.ceil(s.T / 8), NB];
+  const tt = NB * s.T * s.T * s.ch;
+  const st = e.tensor([NB, 3, s.T], 'attnb_stats');
+  e.run({ kernel: kernel('attnb_stats'), bindings: [qkv, qkv, gy, st], uniforms: u, grid, flops: 4 * tt, bytes: 4 * (qkv.size + gy.size), label: 'attnb_stats' });
+  const gqkv = e.tensor(qkv.shape, 'attention_grad');
+  e.run({ kernel: kernel('attnb_q'), bindings: [qkv, qkv, gy, st, gqkv], uniforms: u, grid, flops: 6 * tt, bytes: 4 * (qkv.size + gy.size), label: 'attnb_q' });
+  e.run({ kernel: kernel('attnb_kv'), bindings: [qkv, qkv, gy, st, gqkv], uniforms: u, grid, flops: 8 * tt, bytes: 4 * (qkv.size + gy.size), label: 'attnb_kv' });
+  e.release(st);
   return gqkv;
 }

@@ -1,0 +1,370 @@
+// guided-diffusion QKVAttentionLegacy tuned for CPU SIMD adapters (lavapipe): the forward for K stacked
+// forward-mode components (1 plain, 2 dual, 4 hyper-dual) and the K = 1 VJP. The portable kernels are
+// attention.wgsl / attention-backward.wgsl; the math is the same (docs/autodiff.md):
+//   L[t,s] = sc sum_c q[c,t] k[c,s] (sc = 1/sqrt(ch)),  w = softmax_s(L),  a[c,t] = sum_s w[t,s] v[c,s]
+// Layout: qkv [K*N, 3*H*ch, T], head bh = n*H + h owns channels [bh*3ch, (bh+1)*3ch) = (q | k | v).
+// Requirements (checked by the caller): subgroups of >= 8 lanes, ch <= MAXCH, T % 4 == 0.
+//
+// Why it looks like this: on lavapipe a storage-buffer load is a per-lane loop with a bounds check
+// (measured ~38 cycles per 8-lane scalar load, ~95 per 8-lane vec4 load), workgroup memory is no
+// cheaper, private arrays indexed by a loop counter cost ~20 cycles per access unless the loop is
+// unrolled, while a subgroup shuffle is ~1 instruction. So every key/value element is loaded by
+// exactly one lane of a workgroup and shared by shuffles. A workgroup is one 8-lane subgroup; lane l
+// owns query row t = 8*wid.x + l (its q[., t] and accumulators stay in registers) and the keys stream
+// in blocks of 32: lane j loads keys 4j..4j+3 of the block as a vec4, the others read them by shuffle.
+// The softmax is the streaming one: per block the row max m grows to m', the running sum and the
+// accumulator are rescaled by exp(m - m') (a plain number: softmax is shift invariant, so the shift
+// needs no tangent), and e = exp(L - m') is accumulated. No workgroup memory, no barriers.
+// Measured alternatives (bench/nonlinear.bench.ts, 2 cores): one lane per row reading k/v itself
+// (uniform addresses are no cheaper on lavapipe) 4x slower; 8-key blocks of scalar loads 1.4x
+// slower; two query rows per lane no measurable gain (spills).
+//
+// VJP (K = 1), FlashAttention-2 style, recomputing the logits instead of storing T x T matrices:
+//   gw[t,s] = sum_c ga[c,t] v[c,s],  D[t] = sum_s w gw = sum_c ga[c,t] a[c,t],  gL = w (gw - D)
+//   gq[c,t] = sc sum_s gL[t,s] k[c,s],  gk[c,s] = sc sum_t gL[t,s] q[c,t],  gv[c,s] = sum_t w[t,s] ga[c,t]
+// attnb_stats (lanes = query rows): the forward, then per row m, 1/Z and D -> st [N*H, 3, T].
+// attnb_q (lanes = query rows): gq.  attnb_kv (lanes = keys, query rows stream in blocks of 32): gk, gv.
+enable subgroups;
+
+// ---- hyper-dual helpers (kept identical in groupnorm/activation/attention .wgsl; test checks) ----
+// A hyper-dual number p + a e1 + b e2 + c e1e2 (e1^2 = e2^2 = 0) is a vec4f (p, a, b, c).
+// K = 1: plain f32 (only p), K = 2: dual number (p, a), K = 4: all four components. The K tests are
+// constants at pipeline creation, so the unused arithmetic folds away.
+override K: u32 = 1u;
+
+fn hd_mul(x: vec4f, y: vec4f) -> vec4f {
+  if (K == 1u) { return vec4f(x.x * y.x, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(x.x * y.x, x.x * y.y + x.y * y.x, 0.0, 0.0); }
+  return vec4f(x.x * y.x, x.x * y.y + x.y * y.x, x.x * y.z + x.z * y.x,
+               x.x * y.w + x.y * y.z + x.z * y.y + x.w * y.x);
+}
+
+// f(x) for a scalar f, given f(p), f'(p), f''(p): (f, f' a, f' b, f' c + f'' a b)
+fn hd_apply(x: vec4f, f0: f32, f1: f32, f2: f32) -> vec4f {
+  if (K == 1u) { return vec4f(f0, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(f0, f1 * x.y, 0.0, 0.0); }
+  return vec4f(f0, f1 * x.y, f1 * x.z, f1 * x.w + f2 * x.y * x.z);
+}
+
+fn hd_scale(x: vec4f, s: f32) -> vec4f {
+  if (K == 1u) { return vec4f(x.x * s, 0.0, 0.0, 0.0); }
+  if (K == 2u) { return vec4f(x.x * s, x.y * s, 0.0, 0.0); }
+  return x * s;
+}
+
+// silu(p) = p s, s = sigmoid(p); silu' = s (1 + p (1 - s)); silu'' = s (1 - s) (2 + p (1 - 2 s))
+fn hd_silu(x: vec4f) -> vec4f {
+  let p = x.x;
+  let s = 1.0 / (1.0 + exp(-p));
+  return hd_apply(x, p * s, s * (1.0 + p * (1.0 - s)), s * (1.0 - s) * (2.0 + p * (1.0 - 2.0 * s)));
+}
+
+fn hd_exp(x: vec4f) -> vec4f {
+  let e = exp(x.x);
+  return hd_apply(x, e, e, e);
+}
+
+fn hd_inv(x: vec4f) -> vec4f {
+  let r = 1.0 / x.x;
+  return hd_apply(x, r, -r * r, 2.0 * r * r * r);
+}
+// ---- end of hyper-dual helpers ----
+
+override CH: u32 = 16u;      // channels per head, <= MAXCH
+const MAXCH: u32 = 64u;
+
+struct Params {
+  T: u32,
+  inStride: u32,    // component stride of qkv: N*3*H*ch*T
+  outStride: u32,   // component stride of the output: N*H*ch*T
+  scale2: f32,      // sc = 1/sqrt(ch): PyTorch's two ch^(-1/4) factors
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> qkv4: array<vec4f>;   // the same buffer as vec4s
+// attention
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// attnb_*: ga = gy [N, H*ch, T] (attnb_kv reads it as vec4s), row statistics st [N*H, 3, T]: (m | 1/Z | D)
+@group(0) @binding(3) var<storage, read> gy: array<f32>;
+@group(0) @binding(3) var<storage, read> gy4: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> st_out: array<f32>;
+@group(0) @binding(4) var<storage, read> st: array<f32>;
+@group(0) @binding(4) var<storage, read> st4: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> gqkv: array<f32>;
+
+alias A8 = array<vec4f, 8>;
+alias AC = array<vec4f, MAXCH>;
+
+fn ld_in(i: u32) -> vec4f {
+  var v = vec4f(qkv[i], 0.0, 0.0, 0.0);
+  if (K >= 2u) { v.y = qkv[p.inStride + i]; }
+  if (K == 4u) { v.z = qkv[2u * p.inStride + i]; v.w = qkv[3u * p.inStride + i]; }
+  return v;
+}
+
+// Elements i .. i+3 of qkv (i % 4 == 0): column k of the result is component k of the 4 elements.
+fn ld4(i: u32) -> mat4x4f {
+  let i4 = i / 4u;
+  let cs4 = p.inStride / 4u;
+  var m = mat4x4f(qkv4[i4], vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  if (K >= 2u) { m[1] = qkv4[cs4 + i4]; }
+  if (K == 4u) { m[2] = qkv4[2u * cs4 + i4]; m[3] = qkv4[3u * cs4 + i4]; }
+  return m;
+}
+
+// element i of the 4 loaded by lane j, as a hyper-dual number
+fn sh(m: mat4x4f, i: u32, j: u32) -> vec4f {
+  var r = vec4f(subgroupShuffle(m[0][i], j), 0.0, 0.0, 0.0);
+  if (K >= 2u) { r.y = subgroupShuffle(m[1][i], j); }
+  if (K == 4u) { r.z = subgroupShuffle(m[2][i], j); r.w = subgroupShuffle(m[3][i], j); }
+  return r;
+}
+
+// L[j] += q * (element i of lane j)   (constant shuffle indices: one vpermd each)
+fn fma8(L: ptr<function, A8>, q: vec4f, k: mat4x4f, i: u32) {
+  (*L)[0] += hd_mul(q, sh(k, i, 0u)); (*L)[1] += hd_mul(q, sh(k, i, 1u));
+  (*L)[2] += hd_mul(q, sh(k, i, 2u)); (*L)[3] += hd_mul(q, sh(k, i, 3u));
+  (*L)[4] += hd_mul(q, sh(k, i, 4u)); (*L)[5] += hd_mul(q, sh(k, i, 5u));
+  (*L)[6] += hd_mul(q, sh(k, i, 6u)); (*L)[7] += hd_mul(q, sh(k, i, 7u));
+}
+
+// sum_j e[j] * (element i of lane j)
+fn dot8(e: ptr<function, A8>, v: mat4x4f, i: u32) -> vec4f {
+  return hd_mul((*e)[0], sh(v, i, 0u)) + hd_mul((*e)[1], sh(v, i, 1u)) + hd_mul((*e)[2], sh(v, i, 2u))
+       + hd_mul((*e)[3], sh(v, i, 3u)) + hd_mul((*e)[4], sh(v, i, 4u)) + hd_mul((*e)[5], sh(v, i, 5u))
+       + hd_mul((*e)[6], sh(v, i, 6u)) + hd_mul((*e)[7], sh(v, i, 7u));
+}
+
+// Scale the logits of keys s + 4j and mask keys >= T (primal -> -3e38: exp gives exactly 0 in every
+// component); returns max(m, the block's primal max).
+fn prep8(L: ptr<function, A8>, s: u32, T: u32, m: f32) -> f32 {
+  var mx = m;
+  for (var j = 0u; j < 8u; j++) {
+    var v = hd_scale((*L)[j], p.scale2);
+    if (s + 4u * j >= T) { v.x = -3.0e38; }
+    (*L)[j] = v;
+    mx = max(mx, v.x);
+  }
+  return mx;
+}
+
+// L[j] <- exp(L[j] - m); returns their sum
+fn exp8(L: ptr<function, A8>, m: f32) -> vec4f {
+  var z = vec4f(0.0);
+  for (var j = 0u; j < 8u; j++) {
+    let e = hd_exp((*L)[j] - vec4f(m, 0.0, 0.0, 0.0));
+    (*L)[j] = e;
+    z += e;
+  }
+  return z;
+}
+
+struct RowSoftmax {
+  m: f32,       // max_s of the primal logits
+  z: vec4f,     // sum_s exp(L - m); *acc = sum_s exp(L - m) v[., s]
+}
+
+// Streaming softmax-weighted sum over all keys for this lane's query row (q in registers).
+fn attend(q: ptr<function, AC>, acc: ptr<function, AC>, kb: u32, vb: u32, T: u32, lane: u32) -> RowSoftmax {
+  for (var c = 0u; c < CH; c++) { (*acc)[c] = vec4f(0.0); }
+  var m = -3.0e38;
+  var z = vec4f(0.0);
+  for (var s0 = 0u; s0 < T; s0 += 32u) {
+    let s4 = min(s0 + 4u * lane, T - 4u);   // this lane's 4 keys (clamped: keys past T are masked)
+    var L0: A8; var L1: A8; var L2: A8; var L3: A8;   // logits of keys s0 + 4j + i in Li[j]
+    for (var j = 0u; j < 8u; j++) { L0[j] = vec4f(0.0); L1[j] = vec4f(0.0); L2[j] = vec4f(0.0); L3[j] = vec4f(0.0); }
+    for (var c = 0u; c < CH; c++) {
+      let k4 = ld4(kb + c * T + s4);
+      let qc = (*q)[c];
+      fma8(&L0, qc, k4, 0u); fma8(&L1, qc, k4, 1u); fma8(&L2, qc, k4, 2u); fma8(&L3, qc, k4, 3u);
+    }
+    let mx = max(max(prep8(&L0, s0, T, m), prep8(&L1, s0 + 1u, T, m)), max(prep8(&L2, s0 + 2u, T, m), prep8(&L3, s0 + 3u, T, m)));
+    let alpha = exp(m - mx);        // 0 on the first block (m = -3e38)
+    m = mx;
+    z = hd_scale(z, alpha) + exp8(&L0, m) + exp8(&L1, m) + exp8(&L2, m) + exp8(&L3, m);
+    for (var c = 0u; c < CH; c++) {
+      let v4 = ld4(vb + c * T + s4);
+      (*acc)[c] = hd_scale((*acc)[c], alpha) + dot8(&L0, v4, 0u) + dot8(&L1, v4, 1u) + dot8(&L2, v4, 2u) + dot8(&L3, v4, 3u);
+    }
+  }
+  return RowSoftmax(m, z);
+}
+
+// grid [ceil(T / 8), N*H], workgroup = one 8-lane subgroup
+@compute @workgroup_size(8)
+fn attention(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
+  let T = p.T;
+  let tq = wid.x * 8u + lane;
+  let t = min(tq, T - 1u);          // rows past T compute a copy of row T-1 and store nothing
+  let qb = wid.y * 3u * CH * T;
+  var q: AC;
+  var acc: AC;
+  for (var c = 0u; c < CH; c++) { q[c] = ld_in(qb + c * T + t); }
+  let r = attend(&q, &acc, qb + CH * T, qb + 2u * CH * T, T, lane);
+  if (tq < T) {
+    let zi = hd_inv(r.z);
+    for (var c = 0u; c < CH; c++) {
+      let y = hd_mul(acc[c], zi);
+      let o = (wid.y * CH + c) * T + tq;
+      out[o] = y.x;
+      if (K >= 2u) { out[p.outStride + o] = y.y; }
+      if (K == 4u) { out[2u * p.outStride + o] = y.z; out[3u * p.outStride + o] = y.w; }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ VJP (K = 1)
+
+// grid [ceil(T / 8), N*H]: per query row m, 1/Z and D = sum_c ga[c,t] a[c,t]
+@compute @workgroup_size(8)
+fn attnb_stats(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
+  let T = p.T;
+  let tq = wid.x * 8u + lane;
+  let t = min(tq, T - 1u);
+  let qb = wid.y * 3u * CH * T;
+  var q: AC;
+  var acc: AC;
+  for (var c = 0u; c < CH; c++) { q[c] = ld_in(qb + c * T + t); }
+  let r = attend(&q, &acc, qb + CH * T, qb + 2u * CH * T, T, lane);
+  let zi = 1.0 / r.z.x;
+  var d = 0.0;
+  for (var c = 0u; c < CH; c++) { d += gy[(wid.y * CH + c) * T + t] * acc[c].x; }
+  if (tq < T) {
+    let o = wid.y * 3u * T + tq;
+    st_out[o] = r.m;
+    st_out[o + T] = zi;
+    st_out[o + 2u * T] = d * zi;
+  }
+}
+
+// w and gL = w (gw - D) of keys s + 4j in L (logits in, gL out) and G (gw in, w out); keys >= T get 0.
+fn grad8(L: ptr<function, A8>, G: ptr<function, A8>, s: u32, T: u32, m: f32, zi: f32, d: f32) {
+  for (var j = 0u; j < 8u; j++) {
+    var w = exp((*L)[j].x * p.scale2 - m) * zi;
+    if (s + 4u * j >= T) { w = 0.0; }
+    (*L)[j].x = w * ((*G)[j].x - d);
+    (*G)[j].x = w;
+  }
+}
+
+// grid [ceil(T / 8), N*H], lanes = query rows: gq[c,t] = sc sum_s gL[t,s] k[c,s]
+@compute @workgroup_size(8)
+fn attnb_q(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
+  let T = p.T;
+  let tq = wid.x * 8u + lane;
+  let t = min(tq, T - 1u);
+  let qb = wid.y * 3u * CH * T;
+  let kb = qb + CH * T;
+  let vb = kb + CH * T;
+  let gb = wid.y * CH * T;
+  var q: AC;
+  var ga: AC;
+  var gq: AC;
+  for (var c = 0u; c < CH; c++) {
+    q[c] = vec4f(qkv[qb + c * T + t], 0.0, 0.0, 0.0);
+    ga[c] = vec4f(gy[gb + c * T + t], 0.0, 0.0, 0.0);
+    gq[c] = vec4f(0.0);
+  }
+  let so = wid.y * 3u * T + t;
+  let m = st[so];
+  let zi = st[so + T];
+  let d = st[so + 2u * T];
+  for (var s0 = 0u; s0 < T; s0 += 32u) {
+    let s4 = min(s0 + 4u * lane, T - 4u);
+    var L0: A8; var L1: A8; var L2: A8; var L3: A8;   // logits, then gL
+    var G0: A8; var G1: A8; var G2: A8; var G3: A8;   // gw, then w
+    for (var j = 0u; j < 8u; j++) {
+      L0[j] = vec4f(0.0); L1[j] = vec4f(0.0); L2[j] = vec4f(0.0); L3[j] = vec4f(0.0);
+      G0[j] = vec4f(0.0); G1[j] = vec4f(0.0); G2[j] = vec4f(0.0); G3[j] = vec4f(0.0);
+    }
+    for (var c = 0u; c < CH; c++) {
+      let k4 = ld4(kb + c * T + s4);
+      let v4 = ld4(vb + c * T + s4);
+      let qc = q[c];
+      let gc = ga[c];
+      fma8(&L0, qc, k4, 0u); fma8(&L1, qc, k4, 1u); fma8(&L2, qc, k4, 2u); fma8(&L3, qc, k4, 3u);
+      fma8(&G0, gc, v4, 0u); fma8(&G1, gc, v4, 1u); fma8(&G2, gc, v4, 2u); fma8(&G3, gc, v4, 3u);
+    }
+    grad8(&L0, &G0, s0, T, m, zi, d); grad8(&L1, &G1, s0 + 1u, T, m, zi, d);
+    grad8(&L2, &G2, s0 + 2u, T, m, zi, d); grad8(&L3, &G3, s0 + 3u, T, m, zi, d);
+    for (var c = 0u; c < CH; c++) {
+      let k4 = ld4(kb + c * T + s4);
+      gq[c] += dot8(&L0, k4, 0u) + dot8(&L1, k4, 1u) + dot8(&L2, k4, 2u) + dot8(&L3, k4, 3u);
+    }
+  }
+  if (tq < T) {
+    for (var c = 0u; c < CH; c++) { gqkv[qb + c * T + tq] = gq[c].x * p.scale2; }
+  }
+}
+
+fn ldg4(i: u32) -> mat4x4f { return mat4x4f(gy4[i / 4u], vec4f(0.0), vec4f(0.0), vec4f(0.0)); }
+fn lds4(i: u32) -> mat4x4f { return mat4x4f(st4[i / 4u], vec4f(0.0), vec4f(0.0), vec4f(0.0)); }
+
+// w and gL of query rows t + 4j for this lane's key: L = logits in, gL out; G = gw in, w out; the row
+// statistics of row 4j + i come from lane j's vec4s (m4, zi4, d4).
+fn gradT8(L: ptr<function, A8>, G: ptr<function, A8>, t: u32, T: u32, m4: mat4x4f, zi4: mat4x4f, d4: mat4x4f, i: u32) {
+  for (var j = 0u; j < 8u; j++) {
+    var w = exp((*L)[j].x * p.scale2 - sh(m4, i, j).x) * sh(zi4, i, j).x;
+    if (t + 4u * j >= T) { w = 0.0; }
+    (*L)[j].x = w * ((*G)[j].x - sh(d4, i, j).x);
+    (*G)[j].x = w;
+  }
+}
+
+// grid [ceil(T / 8), N*H], lanes = keys s: gk[c,s] = sc sum_t gL[t,s] q[c,t], gv[c,s] = sum_t w[t,s] ga[c,t]
+@compute @workgroup_size(8)
+fn attnb_kv(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
+  let T = p.T;
+  let sq = wid.x * 8u + lane;
+  let s = min(sq, T - 1u);
+  let qb = wid.y * 3u * CH * T;
+  let kb = qb + CH * T;
+  let vb = kb + CH * T;
+  let gb = wid.y * CH * T;
+  let sb = wid.y * 3u * T;
+  var k: AC;
+  var v: AC;
+  var gk: AC;
+  var gv: AC;
+  for (var c = 0u; c < CH; c++) {
+    k[c] = vec4f(qkv[kb + c * T + s], 0.0, 0.0, 0.0);
+    v[c] = vec4f(qkv[vb + c * T + s], 0.0, 0.0, 0.0);
+    gk[c] = vec4f(0.0);
+    gv[c] = vec4f(0.0);
+  }
+  for (var t0 = 0u; t0 < T; t0 += 32u) {
+    let t4 = min(t0 + 4u * lane, T - 4u);   // this lane's 4 query rows (clamped; rows past T masked)
+    var L0: A8; var L1: A8; var L2: A8; var L3: A8;   // logits of rows t0 + 4j + i, then gL
+    var G0: A8; var G1: A8; var G2: A8; var G3: A8;   // gw, then w
+    for (var j = 0u; j < 8u; j++) {
+      L0[j] = vec4f(0.0); L1[j] = vec4f(0.0); L2[j] = vec4f(0.0); L3[j] = vec4f(0.0);
+      G0[j] = vec4f(0.0); G1[j] = vec4f(0.0); G2[j] = vec4f(0.0); G3[j] = vec4f(0.0);
+    }
+    for (var c = 0u; c < CH; c++) {
+      let q4 = ld4(qb + c * T + t4);
+      let g4 = ldg4(gb + c * T + t4);
+      let kc = k[c];
+      let vc = v[c];
+      fma8(&L0, kc, q4, 0u); fma8(&L1, kc, q4, 1u); fma8(&L2, kc, q4, 2u); fma8(&L3, kc, q4, 3u);
+      fma8(&G0, vc, g4, 0u); fma8(&G1, vc, g4, 1u); fma8(&G2, vc, g4, 2u); fma8(&G3, vc, g4, 3u);
+    }
+    let m4 = lds4(sb + t4);
+    let zi4 = lds4(sb + T + t4);
+    let d4 = lds4(sb + 2u * T + t4);
+    gradT8(&L0, &G0, t0, T, m4, zi4, d4, 0u); gradT8(&L1, &G1, t0 + 1u, T, m4, zi4, d4, 1u);
+    gradT8(&L2, &G2, t0 + 2u, T, m4, zi4, d4, 2u); gradT8(&L3, &G3, t0 + 3u, T, m4, zi4, d4, 3u);
+    for (var c = 0u; c < CH; c++) {
+      let q4 = ld4(qb + c * T + t4);
+      let g4 = ldg4(gb + c * T + t4);
+      gk[c] += dot8(&L0, q4, 0u) + dot8(&L1, q4, 1u) + dot8(&L2, q4, 2u) + dot8(&L3, q4, 3u);
+      gv[c] += dot8(&G0, g4, 0u) + dot8(&G1, g4, 1u) + dot8(&G2, g4, 2u) + dot8(&G3, g4, 3u);
+    }
+  }
+  if (sq < T) {
+    for (var c = 0u; c < CH; c++) {
+      gqkv[kb + c * T + sq] = gk[c].x * p.scale2;
+      gqkv[vb + c * T + sq] = gv[c].x;
+    }
+  }
+}
