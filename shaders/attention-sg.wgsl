@@ -71,6 +71,7 @@ fn hd_inv(x: vec4f) -> vec4f {
 // ---- end of hyper-dual helpers ----
 
 override CH: u32 = 16u;      // channels per head, <= MAXCH
+override R2: bool = false;   // two query rows per lane (forward only)
 const MAXCH: u32 = 64u;
 
 struct Params {
@@ -161,62 +162,121 @@ fn exp8(L: ptr<function, A8>, m: f32) -> vec4f {
 }
 
 struct RowSoftmax {
-  m: f32,       // max_s of the primal logits
-  z: vec4f,     // sum_s exp(L - m); *acc = sum_s exp(L - m) v[., s]
+  ma: f32,      // row a: max_s of the primal logits
+  za: vec4f,    //        sum_s exp(L - m)
+  mb: f32,      // row b (R2)
+  zb: vec4f,
 }
 
-// Streaming softmax-weighted sum over all keys for this lane's query row (q in registers).
-fn attend(q: ptr<function, AC>, acc: ptr<function, AC>, kb: u32, vb: u32, T: u32, lane: u32) -> RowSoftmax {
-  for (var c = 0u; c < CH; c++) { (*acc)[c] = vec4f(0.0); }
-  var m = -3.0e38;
-  var z = vec4f(0.0);
+// La[j] += qa * (element i of lane j), and Lb with qb when R2
+fn fma8x2(La: ptr<function, A8>, Lb: ptr<function, A8>, qa: vec4f, qb: vec4f, k: mat4x4f, i: u32) {
+  for (var j = 0u; j < 8u; j++) {
+    let kj = sh(k, i, j);
+    (*La)[j] += hd_mul(qa, kj);
+    if (R2) { (*Lb)[j] += hd_mul(qb, kj); }
+  }
+}
+
+// ya += sum_j ea[j] * (element i of lane j), and yb with eb when R2. The 8 products are summed before
+// they join the accumulator (blockwise summation: the T-term sums lose less to rounding).
+fn dot8x2(ya: ptr<function, vec4f>, yb: ptr<function, vec4f>, ea: ptr<function, A8>, eb: ptr<function, A8>, v: mat4x4f, i: u32) {
+  var sa = vec4f(0.0);
+  var sb = vec4f(0.0);
+  for (var j = 0u; j < 8u; j++) {
+    let vj = sh(v, i, j);
+    sa += hd_mul((*ea)[j], vj);
+    if (R2) { sb += hd_mul((*eb)[j], vj); }
+  }
+  *ya += sa;
+  if (R2) { *yb += sb; }
+}
+
+// Streaming softmax-weighted sums over all keys for this lane's query row a (and row b when R2):
+// q in registers, *acc = sum_s exp(L - m) v[., s].
+fn attend(qa: ptr<function, AC>, qb: ptr<function, AC>, acca: ptr<function, AC>, accb: ptr<function, AC>,
+          kb: u32, vb: u32, T: u32, lane: u32) -> RowSoftmax {
+  for (var c = 0u; c < CH; c++) {
+    (*acca)[c] = vec4f(0.0);
+    if (R2) { (*accb)[c] = vec4f(0.0); }
+  }
+  var r = RowSoftmax(-3.0e38, vec4f(0.0), -3.0e38, vec4f(0.0));
   for (var s0 = 0u; s0 < T; s0 += 32u) {
     let s4 = min(s0 + 4u * lane, T - 4u);   // this lane's 4 keys (clamped: keys past T are masked)
-    var L0: A8; var L1: A8; var L2: A8; var L3: A8;   // logits of keys s0 + 4j + i in Li[j]
-    for (var j = 0u; j < 8u; j++) { L0[j] = vec4f(0.0); L1[j] = vec4f(0.0); L2[j] = vec4f(0.0); L3[j] = vec4f(0.0); }
+    // logits of keys s0 + 4j + i in Li[j] (row a) and Mi[j] (row b)
+    var L0: A8; var L1: A8; var L2: A8; var L3: A8;
+    var M0: A8; var M1: A8; var M2: A8; var M3: A8;
+    for (var j = 0u; j < 8u; j++) {
+      L0[j] = vec4f(0.0); L1[j] = vec4f(0.0); L2[j] = vec4f(0.0); L3[j] = vec4f(0.0);
+      if (R2) { M0[j] = vec4f(0.0); M1[j] = vec4f(0.0); M2[j] = vec4f(0.0); M3[j] = vec4f(0.0); }
+    }
     for (var c = 0u; c < CH; c++) {
       let k4 = ld4(kb + c * T + s4);
-      let qc = (*q)[c];
-      fma8(&L0, qc, k4, 0u); fma8(&L1, qc, k4, 1u); fma8(&L2, qc, k4, 2u); fma8(&L3, qc, k4, 3u);
+      let qa_c = (*qa)[c];
+      var qb_c = vec4f(0.0);
+      if (R2) { qb_c = (*qb)[c]; }
+      fma8x2(&L0, &M0, qa_c, qb_c, k4, 0u); fma8x2(&L1, &M1, qa_c, qb_c, k4, 1u);
+      fma8x2(&L2, &M2, qa_c, qb_c, k4, 2u); fma8x2(&L3, &M3, qa_c, qb_c, k4, 3u);
     }
-    let mx = max(max(prep8(&L0, s0, T, m), prep8(&L1, s0 + 1u, T, m)), max(prep8(&L2, s0 + 2u, T, m), prep8(&L3, s0 + 3u, T, m)));
-    let alpha = exp(m - mx);        // 0 on the first block (m = -3e38)
-    m = mx;
-    z = hd_scale(z, alpha) + exp8(&L0, m) + exp8(&L1, m) + exp8(&L2, m) + exp8(&L3, m);
+    let mxa = max(max(prep8(&L0, s0, T, r.ma), prep8(&L1, s0 + 1u, T, r.ma)), max(prep8(&L2, s0 + 2u, T, r.ma), prep8(&L3, s0 + 3u, T, r.ma)));
+    let alpha_a = exp(r.ma - mxa);  // 0 on the first block (m = -3e38)
+    r.ma = mxa;
+    r.za = hd_scale(r.za, alpha_a) + exp8(&L0, mxa) + exp8(&L1, mxa) + exp8(&L2, mxa) + exp8(&L3, mxa);
+    var alpha_b = 0.0;
+    if (R2) {
+      let mxb = max(max(prep8(&M0, s0, T, r.mb), prep8(&M1, s0 + 1u, T, r.mb)), max(prep8(&M2, s0 + 2u, T, r.mb), prep8(&M3, s0 + 3u, T, r.mb)));
+      alpha_b = exp(r.mb - mxb);
+      r.mb = mxb;
+      r.zb = hd_scale(r.zb, alpha_b) + exp8(&M0, mxb) + exp8(&M1, mxb) + exp8(&M2, mxb) + exp8(&M3, mxb);
+    }
     for (var c = 0u; c < CH; c++) {
       let v4 = ld4(vb + c * T + s4);
-      (*acc)[c] = hd_scale((*acc)[c], alpha) + dot8(&L0, v4, 0u) + dot8(&L1, v4, 1u) + dot8(&L2, v4, 2u) + dot8(&L3, v4, 3u);
+      var ya = hd_scale((*acca)[c], alpha_a);
+      var yb = vec4f(0.0);
+      if (R2) { yb = hd_scale((*accb)[c], alpha_b); }
+      dot8x2(&ya, &yb, &L0, &M0, v4, 0u); dot8x2(&ya, &yb, &L1, &M1, v4, 1u);
+      dot8x2(&ya, &yb, &L2, &M2, v4, 2u); dot8x2(&ya, &yb, &L3, &M3, v4, 3u);
+      (*acca)[c] = ya;
+      if (R2) { (*accb)[c] = yb; }
     }
   }
-  return RowSoftmax(m, z);
+  return r;
 }
 
-// grid [ceil(T / 8), N*H], workgroup = one 8-lane subgroup
+fn store_out(acc: ptr<function, AC>, z: vec4f, bh: u32, t: u32, T: u32) {
+  let zi = hd_inv(z);
+  for (var c = 0u; c < CH; c++) {
+    let y = hd_mul((*acc)[c], zi);
+    let o = (bh * CH + c) * T + t;
+    out[o] = y.x;
+    if (K >= 2u) { out[p.outStride + o] = y.y; }
+    if (K == 4u) { out[2u * p.outStride + o] = y.z; out[3u * p.outStride + o] = y.w; }
+  }
+}
+
+// grid [ceil(T / (R2 ? 16 : 8)), N*H], workgroup = one 8-lane subgroup: lane l owns query row
+// t0 + l (and t0 + 8 + l when R2)
 @compute @workgroup_size(8)
 fn attention(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
   let T = p.T;
-  let tq = wid.x * 8u + lane;
-  let t = min(tq, T - 1u);          // rows past T compute a copy of row T-1 and store nothing
+  let rows = select(8u, 16u, R2);
+  let ta = wid.x * rows + lane;
+  let tb = ta + 8u;
   let qb = wid.y * 3u * CH * T;
-  var q: AC;
-  var acc: AC;
-  for (var c = 0u; c < CH; c++) { q[c] = ld_in(qb + c * T + t); }
-  let r = attend(&q, &acc, qb + CH * T, qb + 2u * CH * T, T, lane);
-  if (tq < T) {
-    let zi = hd_inv(r.z);
-    for (var c = 0u; c < CH; c++) {
-      let y = hd_mul(acc[c], zi);
-      let o = (wid.y * CH + c) * T + tq;
-      out[o] = y.x;
-      if (K >= 2u) { out[p.outStride + o] = y.y; }
-      if (K == 4u) { out[2u * p.outStride + o] = y.z; out[3u * p.outStride + o] = y.w; }
-    }
+  var qa: AC; var qbr: AC;
+  var acca: AC; var accb: AC;
+  for (var c = 0u; c < CH; c++) {
+    // rows past T compute a copy of row T-1 and store nothing
+    qa[c] = ld_in(qb + c * T + min(ta, T - 1u));
+    if (R2) { qbr[c] = ld_in(qb + c * T + min(tb, T - 1u)); }
   }
+  let r = attend(&qa, &qbr, &acca, &accb, qb + CH * T, qb + 2u * CH * T, T, lane);
+  if (ta < T) { store_out(&acca, r.za, wid.y, ta, T); }
+  if (R2 && tb < T) { store_out(&accb, r.zb, wid.y, tb, T); }
 }
 
 // ------------------------------------------------------------------------------ VJP (K = 1)
 
-// grid [ceil(T / 8), N*H]: per query row m, 1/Z and D = sum_c ga[c,t] a[c,t]
+// grid [ceil(T / 8), N*H] (R2 = false): per query row m, 1/Z and D = sum_c ga[c,t] a[c,t]
 @compute @workgroup_size(8)
 fn attnb_stats(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
   let T = p.T;
@@ -225,14 +285,16 @@ fn attnb_stats(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id
   let qb = wid.y * 3u * CH * T;
   var q: AC;
   var acc: AC;
+  var unused_q: AC;    // row b (R2 is false here)
+  var unused_acc: AC;
   for (var c = 0u; c < CH; c++) { q[c] = ld_in(qb + c * T + t); }
-  let r = attend(&q, &acc, qb + CH * T, qb + 2u * CH * T, T, lane);
-  let zi = 1.0 / r.z.x;
+  let r = attend(&q, &unused_q, &acc, &unused_acc, qb + CH * T, qb + 2u * CH * T, T, lane);
+  let zi = 1.0 / r.za.x;
   var d = 0.0;
   for (var c = 0u; c < CH; c++) { d += gy[(wid.y * CH + c) * T + t] * acc[c].x; }
   if (tq < T) {
     let o = wid.y * 3u * T + tq;
-    st_out[o] = r.m;
+    st_out[o] = r.ma;
     st_out[o + T] = zi;
     st_out[o + 2u * T] = d * zi;
   }

@@ -130,3 +130,114 @@ fn gnb_apply(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) w
   let m = sums[ng];
   gx[i] = stats[2u * ng + 1u].x * (xg.y - m.x - xg.x * m.y);
 }
+
+// ----------------------------------------------------------------- gnb_group (CPU SIMD adapters)
+// One dispatch, one 8-lane workgroup per (image, group), grid [N*G], like gn_group in groupnorm.wgsl
+// (why: see there): pass 1 the group's mean and r (shifted sums, one 8-way reduction), pass 2 the
+// means of g and g*xhat (second reduction), pass 3 gx. Reads x three times and gy twice instead of
+// storing per-element intermediates; S % 4 == 0 (vec4 rows).
+
+@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> xs: array<f32>;        // x again: the shift
+@group(0) @binding(6) var<storage, read> gy4: array<vec4f>;
+@group(0) @binding(7) var<storage, read_write> gx4: array<vec4f>;
+
+const GL: u32 = 8u;     // lanes per workgroup
+const BLK: u32 = 64u;   // vec4s per lane per summation block (accuracy, see groupnorm.wgsl)
+
+var<workgroup> redA: array<vec2f, GL>;
+var<workgroup> redB: array<vec2f, GL>;
+
+// A = gamma (1 + scale), B = beta (1 + scale) + shift of channel c, image n
+fn affine_ab(n: u32, c: u32) -> vec2f {
+  var a = gamma[c];
+  var b = beta[c];
+  if (SS) {
+    let sc = 1.0 + ss[n * 2u * p.C + c];
+    a *= sc;
+    b = b * sc + ss[n * 2u * p.C + p.C + c];
+  }
+  return vec2f(a, b);
+}
+
+// g = dL/dxhat = gy silu'(z) A for four elements (xhat given)
+fn grad4(xhat: vec4f, gyv: vec4f, ab: vec2f) -> vec4f {
+  var g = gyv;
+  if (SILU) {
+    let z = xhat * ab.x + ab.y;
+    let s = 1.0 / (1.0 + exp(-z));
+    g *= s * (1.0 + z * (1.0 - s));
+  }
+  return g * ab.x;
+}
+
+fn sum8(r: ptr<workgroup, array<vec2f, GL>>) -> vec2f {
+  var t = vec2f(0.0);
+  for (var j = 0u; j < GL; j++) { t += (*r)[j]; }
+  return t;
+}
+
+@compute @workgroup_size(GL)
+fn gnb_group(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let l = lid.x;
+  let ng = wid.x;
+  let n = ng / p.G;
+  let g = ng % p.G;
+  let base = n * p.C * p.S + g * p.L;
+  let b4 = base / 4u;
+  let L4 = p.L / 4u;
+  let sh = xs[base];
+
+  // pass 1: mean and r = (var + eps)^(-1/2) from sums around the shift
+  var s = vec2f(0.0);
+  for (var b0 = 0u; b0 < L4; b0 += GL * BLK) {
+    let b1 = min(b0 + GL * BLK, L4);
+    var bs = vec4f(0.0);
+    var bq = vec4f(0.0);
+    for (var i = b0 + l; i < b1; i += GL) {
+      let d = x4[b4 + i] - sh;
+      bs += d;
+      bq += d * d;
+    }
+    s += vec2f(dot(bs, vec4f(1.0)), dot(bq, vec4f(1.0)));
+  }
+  redA[l] = s;
+  workgroupBarrier();
+  let S12 = sum8(&redA);
+  let Lf = f32(p.L);
+  let dm = S12.x / Lf;
+  let mu = sh + dm;
+  let r = inverseSqrt(max((S12.y - Lf * dm * dm) / Lf, 0.0) + p.eps);
+
+  // pass 2: sums of g and g xhat
+  let cpg = p.C / p.G;
+  let S4 = p.S / 4u;
+  var m = vec2f(0.0);
+  for (var cc = 0u; cc < cpg; cc++) {
+    let ab = affine_ab(n, g * cpg + cc);
+    let c4 = b4 + cc * S4;
+    var a1 = vec4f(0.0);
+    var a2 = vec4f(0.0);
+    for (var i = l; i < S4; i += GL) {
+      let xhat = (x4[c4 + i] - mu) * r;
+      let gg = grad4(xhat, gy4[c4 + i], ab);
+      a1 += gg;
+      a2 += gg * xhat;
+    }
+    m += vec2f(dot(a1, vec4f(1.0)), dot(a2, vec4f(1.0)));
+  }
+  redB[l] = m;
+  workgroupBarrier();
+  let M = sum8(&redB) / Lf;
+
+  // pass 3: gx = r (g - mean(g) - xhat mean(g xhat))
+  for (var cc = 0u; cc < cpg; cc++) {
+    let ab = affine_ab(n, g * cpg + cc);
+    let c4 = b4 + cc * S4;
+    for (var i = l; i < S4; i += GL) {
+      let xhat = (x4[c4 + i] - mu) * r;
+      let gg = grad4(xhat, gy4[c4 + i], ab);
+      gx4[c4 + i] = r * (gg - M.x - xhat * M.y);
+    }
+  }
+}

@@ -212,3 +212,147 @@ fn gn_apply(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wi
   if (K >= 2u) { out[p.cs + i] = z.y; }
   if (K == 4u) { out[2u * p.cs + i] = z.z; out[3u * p.cs + i] = z.w; }
 }
+
+// ------------------------------------------------------------------ gn_group (CPU SIMD adapters)
+// One dispatch, one 8-lane workgroup per (image, group), grid [N*G]: shifted sums over the group (the
+// shift is the group's first element, all components), one 8-way reduction through workgroup memory,
+// then the normalisation of the group's channels. Needs S % 4 == 0 (vec4 loads and stores).
+// Why: on lavapipe every storage load is a per-lane loop with a bounds check (a vec4 costs ~2.5 scalar
+// loads), a dispatch costs ~0.1-0.3 ms and each barrier switches every 8-lane chunk of a workgroup, so
+// the three-dispatch 256-lane path above idles and waits more than it computes (1-3 ms per call on
+// adm-tiny's 16x16 maps; measured in bench/nonlinear.bench.ts). 32 groups per image are plenty of
+// workgroups for a CPU. Accuracy: each lane sums its elements in blocks of BLK vec4s before adding the
+// block to its running total (error ~ (BLK + L/(32 BLK)) ulps, not L/32).
+//
+// Four consecutive elements travel as a mat4x4f X with X[k] = component k of the four (vec4 lanes).
+
+@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> xs: array<f32>;                 // x again: the shift
+@group(0) @binding(6) var<storage, read_write> out4: array<vec4f>;
+
+const GL: u32 = 8u;     // lanes per workgroup
+const BLK: u32 = 64u;   // vec4s per lane per summation block
+
+var<workgroup> redS: array<vec4f, GL>;
+var<workgroup> redQ: array<vec4f, GL>;
+
+fn ld_x4(i4: u32) -> mat4x4f {
+  let cs4 = p.cs / 4u;
+  var m = mat4x4f(x4[i4], vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  if (K >= 2u) { m[1] = x4[cs4 + i4]; }
+  if (K == 4u) { m[2] = x4[2u * cs4 + i4]; m[3] = x4[3u * cs4 + i4]; }
+  return m;
+}
+
+fn splat4(v: vec4f) -> mat4x4f {
+  return mat4x4f(vec4f(v.x), vec4f(v.y), vec4f(v.z), vec4f(v.w));
+}
+
+// X * y (y one hyper-dual number), element-wise hd_mul
+fn hd4_mul1(X: mat4x4f, y: vec4f) -> mat4x4f {
+  var r = mat4x4f(X[0] * y.x, vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  if (K >= 2u) { r[1] = X[0] * y.y + X[1] * y.x; }
+  if (K == 4u) {
+    r[2] = X[0] * y.z + X[2] * y.x;
+    r[3] = X[0] * y.w + X[1] * y.z + X[2] * y.y + X[3] * y.x;
+  }
+  return r;
+}
+
+// X * X element-wise
+fn hd4_sq(X: mat4x4f) -> mat4x4f {
+  var r = mat4x4f(X[0] * X[0], vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  if (K >= 2u) { r[1] = 2.0 * X[0] * X[1]; }
+  if (K == 4u) { r[2] = 2.0 * X[0] * X[2]; r[3] = 2.0 * (X[0] * X[3] + X[1] * X[2]); }
+  return r;
+}
+
+// the sum of the four elements as one hyper-dual number
+fn hd4_sum(X: mat4x4f) -> vec4f {
+  let one = vec4f(1.0);
+  return vec4f(dot(X[0], one), dot(X[1], one), dot(X[2], one), dot(X[3], one));
+}
+
+// element-wise hd_silu
+fn hd4_silu(X: mat4x4f) -> mat4x4f {
+  let x = X[0];
+  let s = 1.0 / (1.0 + exp(-x));
+  let f1 = s * (1.0 + x * (1.0 - s));
+  var r = mat4x4f(x * s, vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  if (K >= 2u) { r[1] = f1 * X[1]; }
+  if (K == 4u) {
+    let f2 = s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s));
+    r[2] = f1 * X[2];
+    r[3] = f1 * X[3] + f2 * X[1] * X[2];
+  }
+  return r;
+}
+
+@compute @workgroup_size(GL)
+fn gn_group(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let l = lid.x;
+  let ng = wid.x;
+  let n = ng / p.G;
+  let g = ng % p.G;
+  let base = n * p.C * p.S + g * p.L;
+  let L4 = p.L / 4u;
+  var sh = vec4f(xs[base], 0.0, 0.0, 0.0);
+  if (K >= 2u) { sh.y = xs[p.cs + base]; }
+  if (K == 4u) { sh.z = xs[2u * p.cs + base]; sh.w = xs[3u * p.cs + base]; }
+  let SH = splat4(sh);
+
+  // per lane: sum (X - sh) and sum (X - sh)^2, blockwise
+  var s = mat4x4f();
+  var q = mat4x4f();
+  for (var b0 = 0u; b0 < L4; b0 += GL * BLK) {
+    let b1 = min(b0 + GL * BLK, L4);
+    var bs = mat4x4f();
+    var bq = mat4x4f();
+    for (var i = b0 + l; i < b1; i += GL) {
+      let d = ld_x4(base / 4u + i) - SH;
+      bs += d;
+      bq += hd4_sq(d);
+    }
+    s += bs;
+    q += bq;
+  }
+  redS[l] = hd4_sum(s);
+  redQ[l] = hd4_sum(q);
+  workgroupBarrier();
+  var S1 = vec4f(0.0);
+  var S2 = vec4f(0.0);
+  for (var j = 0u; j < GL; j++) { S1 += redS[j]; S2 += redQ[j]; }
+  let Lf = f32(p.L);
+  let dm = S1 / Lf;                                   // mean - shift
+  let mu = sh + dm;
+  let v = (S2 - Lf * hd_mul(dm, dm)) / Lf;            // centred: the shift cancels (docs/autodiff.md)
+  // r = (v + eps)^(-1/2): f' = -r^3 / 2, f'' = 3 r^5 / 4 (max: rounding must not make var negative)
+  let r0 = inverseSqrt(max(v.x, 0.0) + p.eps);
+  let r3 = r0 * r0 * r0;
+  let r = hd_apply(v, r0, -0.5 * r3, 0.75 * r3 * r0 * r0);
+  let MU = splat4(mu);
+
+  // normalise, affine (+ scale-shift; beta and shift on the primal only), SiLU
+  let cpg = p.C / p.G;
+  let S4 = p.S / 4u;
+  let cs4 = p.cs / 4u;
+  for (var cc = 0u; cc < cpg; cc++) {
+    let c = g * cpg + cc;
+    var a = gamma[c];
+    var b = beta[c];
+    if (SS) {
+      let sc = 1.0 + ss[n * 2u * p.C + c];
+      a *= sc;
+      b = b * sc + ss[n * 2u * p.C + p.C + c];
+    }
+    let c4 = (base + cc * p.S) / 4u;
+    for (var i = l; i < S4; i += GL) {
+      var Z = hd4_mul1(ld_x4(c4 + i) - MU, r) * a;
+      Z[0] += vec4f(b);
+      if (SILU) { Z = hd4_silu(Z); }
+      out4[c4 + i] = Z[0];
+      if (K >= 2u) { out4[cs4 + c4 + i] = Z[1]; }
+      if (K == 4u) { out4[2u * cs4 + c4 + i] = Z[2]; out4[3u * cs4 + c4 + i] = Z[3]; }
+    }
+  }
+}

@@ -32,10 +32,17 @@ type Setup = { ok: true; browser: Browser; server: StaticServer } | { ok: false;
 
 async function startBrowser(): Promise<Setup> {
   if (!existsSync(CHROMIUM)) {
-    const r = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, CHROMIUM } });
+    const r = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      env: { ...process.env, CHROMIUM },
+    });
     if (r.status !== 0 || !existsSync(CHROMIUM)) {
       const why = (r.stderr || r.error?.message || 'no output').trim().split('\n').pop();
-      return { ok: false, reason: `no Chromium at ${CHROMIUM}, and scripts/ensure-chromium.sh could not install it (${why})` };
+      return {
+        ok: false,
+        reason: `no Chromium at ${CHROMIUM}, and scripts/ensure-chromium.sh could not install it (${why})`,
+      };
     }
   }
   let chromium: typeof import('playwright-core').chromium;
@@ -50,7 +57,10 @@ async function startBrowser(): Promise<Setup> {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
   } catch (e) {
     await server.close();
-    return { ok: false, reason: `Chromium at ${CHROMIUM} does not start: ${String((e as Error).message).split('\n')[0]}` };
+    return {
+      ok: false,
+      reason: `Chromium at ${CHROMIUM} does not start: ${String((e as Error).message).split('\n')[0]}`,
+    };
   }
   // any page of http://127.0.0.1 is a secure context, which navigator.gpu requires (about:blank is not)
   const page = await browser.newPage();
@@ -95,7 +105,9 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
       expect(js, `shaders/${f} inlined`).toContain(`${JSON.stringify(f.slice(0, -5))}:`);
     }
     expect(existsSync(join(b.outDir, 'models/fmnist-unet.safetensors'))).toBe(true);
-    console.log(`[browser.test] bundle ${(b.bundleBytes / 1024).toFixed(0)} KiB, ${b.inputs.length} modules, built in ${b.ms.toFixed(0)} ms`);
+    console.log(
+      `[browser.test] bundle ${(b.bundleBytes / 1024).toFixed(0)} KiB, ${b.inputs.length} modules, built in ${b.ms.toFixed(0)} ms`,
+    );
   });
 
   it('opens the page: WebGPU adapter, the bundled prior and a test image decoded exactly', async () => {
@@ -103,24 +115,45 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())));
     await page.goto(server.url);
-    await page.waitForFunction(() => ['ready', 'error'].includes((window as any).dps?.state), null, { timeout: 90_000 });
+    await page.waitForFunction(() => ['ready', 'error'].includes((window as any).dps?.state), null, {
+      timeout: 90_000,
+    });
     // (page.evaluate callbacks run in the page: `window.dps` is web/main.ts's test hook)
     const st = await page.evaluate(() => {
       const d = (window as any).dps;
-      return { state: d.state, error: d.error, adapter: d.adapter, summary: d.prior?.summary, image: d.image && Array.from(d.image.data as Float32Array) };
+      return {
+        state: d.state,
+        error: d.error,
+        adapter: d.adapter,
+        summary: d.prior?.summary,
+        image: d.image && Array.from(d.image.data as Float32Array),
+      };
     });
     expect(st.error).toBeUndefined();
     expect(st.state).toBe('ready');
-    console.log(`[browser.test] page adapter: ${st.adapter.description}; timestamps ${st.adapter.timestamps}; prior ${st.summary}`);
+    console.log(
+      `[browser.test] page adapter: ${st.adapter.description}; timestamps ${st.adapter.timestamps}; prior ${st.summary}`,
+    );
     // the bundled PNG, decoded by the browser, is exactly test image 0 of the committed fixture
     const fx = loadFmnistFixture();
     expect(st.image).toEqual(Array.from(fx.x.subarray(0, 32 * 32)));
   });
 
   it('vector ops and seeded randn equal Node', async () => {
-    const rows = 3, per = 1000;
-    const input: VectorProbeInput = { x: Array.from(randomArray(rows * per, 11)), y: Array.from(randomArray(rows * per, 12)), rows, a: 0.7, b: -1.3, seed: 1234 };
-    const inPage = await page.evaluate(async (p) => (window as any).dps.vectorProbe((window as any).dps.engine, p), input);
+    const rows = 3,
+      per = 1000;
+    const input: VectorProbeInput = {
+      x: Array.from(randomArray(rows * per, 11)),
+      y: Array.from(randomArray(rows * per, 12)),
+      rows,
+      a: 0.7,
+      b: -1.3,
+      seed: 1234,
+    };
+    const inPage = await page.evaluate(
+      async (p) => (window as any).dps.vectorProbe((window as any).dps.engine, p),
+      input,
+    );
     const onNode = await vectorProbe(e, input);
     // Elementwise a·x + b·y and the clamp: one rounding each, or one fused multiply-add: ≤ 1 ulp apart.
     expect(relMaxErr(inPage.lincomb, onNode.lincomb)).toBeLessThan(2e-7);
@@ -142,14 +175,22 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
     const fx = loadFmnistFixture();
     // two images, two noise levels: x_t = √ᾱ x0 + √(1−ᾱ) z with a fixed z, at t = 999 and t = 250
     const z = randomArray(2 * 32 * 32, 5);
-    const x = Array.from({ length: 2 * 1024 }, (_, i) => (i < 1024 ? 0.02 * fx.x[i] + z[i] : 0.6 * fx.x[i] + 0.8 * z[i]));
+    const x = Array.from({ length: 2 * 1024 }, (_, i) =>
+      i < 1024 ? 0.02 * fx.x[i] + z[i] : 0.6 * fx.x[i] + 0.8 * z[i],
+    );
     const t = [999, 250];
     const t0 = performance.now();
-    const inPage: number[] = await page.evaluate(async ({ x, t }) => (window as any).dps.unetProbe((window as any).dps.engine, (window as any).dps.prior.model, x, t), { x, t });
+    const inPage: number[] = await page.evaluate(
+      async ({ x, t }) =>
+        (window as any).dps.unetProbe((window as any).dps.engine, (window as any).dps.prior.model, x, t),
+      { x, t },
+    );
     const pageMs = performance.now() - t0;
     const onNode = await unetProbe(e, prior.model, x, t);
     const err = relMaxErr(inPage, onNode);
-    console.log(`[browser.test] UNet forward: page vs Node max|Δ|/max|ref| = ${err.toExponential(2)} (page ${pageMs.toFixed(0)} ms incl. compile)`);
+    console.log(
+      `[browser.test] UNet forward: page vs Node max|Δ|/max|ref| = ${err.toExponential(2)} (page ${pageMs.toFixed(0)} ms incl. compile)`,
+    );
     // float32 on both sides through ~30 layers; the differences are rounding of the same operations
     // (FMA contraction, exp in SiLU/softmax, rsqrt in GroupNorm), each ~1e-7 relative, grown by the depth.
     expect(err).toBeLessThan(1e-4);
@@ -171,7 +212,14 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
     await page.waitForFunction(() => ['done', 'error'].includes((window as any).dps.state), null, { timeout: 120_000 });
     const got = await page.evaluate(() => {
       const d = (window as any).dps;
-      return { state: d.state, error: d.error, spec: d.lastSpec, x0: d.lastResult && Array.from(d.lastResult.x0 as Float32Array), profile: d.lastProfile, seconds: d.lastResult?.seconds };
+      return {
+        state: d.state,
+        error: d.error,
+        spec: d.lastSpec,
+        x0: d.lastResult && Array.from(d.lastResult.x0 as Float32Array),
+        profile: d.lastProfile,
+        seconds: d.lastResult?.seconds,
+      };
     });
     expect(got.error).toBeUndefined();
     expect(got.spec).toEqual(spec);
@@ -180,13 +228,25 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
 
     // The page's own random numbers: measurement noise (stream 0, as the CLI), x_T and the step noise.
     const size = 32 * 32;
-    const offsets = [0, Stream.XT * 2 ** 32, ...Array.from({ length: spec.steps - 1 }, (_, i) => Stream.Step * 2 ** 32 + i)];
-    const draws: number[][] = await page.evaluate(async ({ size, seed, offsets }) => (window as any).dps.noiseDraws((window as any).dps.engine, size, seed, offsets), { size, seed: spec.seed, offsets });
+    const offsets = [
+      0,
+      Stream.XT * 2 ** 32,
+      ...Array.from({ length: spec.steps - 1 }, (_, i) => Stream.Step * 2 ** 32 + i),
+    ];
+    const draws: number[][] = await page.evaluate(
+      async ({ size, seed, offsets }) =>
+        (window as any).dps.noiseDraws((window as any).dps.engine, size, seed, offsets),
+      { size, seed: spec.seed, offsets },
+    );
 
     const prior = loadPrior(e, new Uint8Array(readFileSync(DEFAULT_MODEL)), 'fmnist-unet');
     const fx = loadFmnistFixture();
     const truth = { data: fx.x.slice(0, size), shape: [1, 32, 32] as [number, number, number] };
-    const replay = { yNoise: Float32Array.from(draws[0]), xT: Float32Array.from(draws[1]), stepNoise: Float32Array.from(draws.slice(2).flat()) };
+    const replay = {
+      yNoise: Float32Array.from(draws[0]),
+      xT: Float32Array.from(draws[1]),
+      stepNoise: Float32Array.from(draws.slice(2).flat()),
+    };
     const sameNoise = await runPosterior(prior, truth, spec, {}, replay);
     const ownNoise = await runPosterior(prior, truth, spec);
     const errSame = relMaxErr(got.x0!, sameNoise.x0);

@@ -22,7 +22,18 @@ const SHADER_DIR = join(ROOT, 'shaders');
 const SHADERS_MODULE = join(ROOT, 'src/engine/shaders.ts');
 export const DEFAULT_MODEL = join(ROOT, 'models/fmnist-unet.safetensors');
 const FMNIST_FIXTURE = join(ROOT, 'test/fixtures/fmnist/test10k-first16.safetensors');
-const FMNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const FMNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 /** bundled test images: the first N of the committed fixture */
 const N_IMAGES = 8;
 
@@ -32,7 +43,9 @@ const shadersPlugin = {
   setup(b) {
     b.onResolve({ filter: /^virtual:shaders$/ }, () => ({ path: 'shaders', namespace: 'virtual-shaders' }));
     b.onLoad({ filter: /.*/, namespace: 'virtual-shaders' }, () => {
-      const files = readdirSync(SHADER_DIR).filter((f) => f.endsWith('.wgsl')).sort();
+      const files = readdirSync(SHADER_DIR)
+        .filter((f) => f.endsWith('.wgsl'))
+        .sort();
       const map = Object.fromEntries(files.map((f) => [f.slice(0, -5), readFileSync(join(SHADER_DIR, f), 'utf8')]));
       return {
         contents: `import { registerShaderSources } from ${JSON.stringify(SHADERS_MODULE)};\nregisterShaderSources(${JSON.stringify(map)});\nexport const families = ${JSON.stringify(Object.keys(map))};\n`,
@@ -58,12 +71,21 @@ const NODE_STUBS = {
 const nodeGuardPlugin = {
   name: 'node-guard',
   setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${Object.keys(NODE_STUBS).join('|')})$`) }, (args) => ({ path: args.path, namespace: 'node-stub' }));
+    b.onResolve({ filter: new RegExp(`^(${Object.keys(NODE_STUBS).join('|')})$`) }, (args) => ({
+      path: args.path,
+      namespace: 'node-stub',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({ contents: NODE_STUBS[args.path], loader: 'js' }));
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
       if (!NODE_BUILTINS.has(args.path)) return undefined;
       const who = args.importer ? relative(ROOT, args.importer) : '(entry)';
-      return { errors: [{ text: `browser bundle: '${args.path}' is a Node built-in, imported by ${who} — keep Node-only modules out of the page's import graph` }] };
+      return {
+        errors: [
+          {
+            text: `browser bundle: '${args.path}' is a Node built-in, imported by ${who} — keep Node-only modules out of the page's import graph`,
+          },
+        ],
+      };
     });
   },
 };
@@ -88,7 +110,11 @@ function writeTestImages(dir, n) {
   for (let k = 0; k < Math.min(n, count); k++) {
     const png = new PNG({ width: W, height: H, colorType: 0, inputColorType: 0, inputHasAlpha: false });
     // gray PNG: byte u with x = u/127.5 − 1 (the fixture's values are exactly that, so this is lossless)
-    png.data = Buffer.from(Array.from(x.data.subarray(k * H * W, (k + 1) * H * W), (v) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)))));
+    png.data = Buffer.from(
+      Array.from(x.data.subarray(k * H * W, (k + 1) * H * W), (v) =>
+        Math.max(0, Math.min(255, Math.round((v + 1) * 127.5))),
+      ),
+    );
     const label = FMNIST_CLASSES[labels.data[k]] ?? String(labels.data[k]);
     const file = `fmnist-${k}.png`;
     writeFileSync(join(dir, file), PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false }));
@@ -124,7 +150,9 @@ export async function buildWeb({ outDir = OUT_DIR, minify = false, quiet = false
   const inputs = Object.keys(result.metafile.inputs);
   const ms = performance.now() - t0;
   if (!quiet) {
-    console.log(`built ${relative(ROOT, outDir)}/ in ${ms.toFixed(0)} ms: main.js ${(bundleBytes / 1024).toFixed(0)} KiB from ${inputs.length} modules, ${images} test images, default model`);
+    console.log(
+      `built ${relative(ROOT, outDir)}/ in ${ms.toFixed(0)} ms: main.js ${(bundleBytes / 1024).toFixed(0)} KiB from ${inputs.length} modules, ${images} test images, default model`,
+    );
   }
   return { outDir, bundleBytes, inputs, images, ms, warnings: result.warnings };
 }
@@ -136,7 +164,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     // esbuild's own errors carry file:line; print them without a stack trace
     const errs = e?.errors;
     if (Array.isArray(errs) && errs.length) {
-      for (const m of errs) console.error(`error: ${m.text}${m.location ? ` (${m.location.file}:${m.location.line})` : ''}`);
+      for (const m of errs)
+        console.error(`error: ${m.text}${m.location ? ` (${m.location.file}:${m.location.line})` : ''}`);
     } else console.error(`error: ${e?.message ?? e}`);
     process.exit(1);
   }

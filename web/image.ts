@@ -13,13 +13,23 @@ export interface ModelImage {
  * trained: padded by 2 px of −1. Any other size mismatch is an error naming both sizes (the page resizes
  * on request before calling this).
  */
-export function rgbaToModel(rgba: Uint8ClampedArray | Uint8Array, w: number, h: number, channels: number, size: number): ModelImage {
-  if (rgba.length !== w * h * 4) throw new Error(`image: ${rgba.length} bytes for ${w}×${h} RGBA (expected ${w * h * 4})`);
-  if (channels !== 1 && channels !== 3) throw new Error(`image: the model has ${channels} channels; only 1 (gray) and 3 (RGB) are supported`);
+export function rgbaToModel(
+  rgba: Uint8ClampedArray | Uint8Array,
+  w: number,
+  h: number,
+  channels: number,
+  size: number,
+): ModelImage {
+  if (rgba.length !== w * h * 4)
+    throw new Error(`image: ${rgba.length} bytes for ${w}×${h} RGBA (expected ${w * h * 4})`);
+  if (channels !== 1 && channels !== 3)
+    throw new Error(`image: the model has ${channels} channels; only 1 (gray) and 3 (RGB) are supported`);
   const pad = (size - w) / 2;
   const padded = w === h && Number.isInteger(pad) && pad > 0 && w === 28;
   if (!(w === size && h === size) && !padded) {
-    throw new Error(`image is ${w}×${h}, the model takes ${size}×${size}${size === 32 ? ' (or 28×28, padded like Fashion-MNIST)' : ''}`);
+    throw new Error(
+      `image is ${w}×${h}, the model takes ${size}×${size}${size === 32 ? ' (or 28×28, padded like Fashion-MNIST)' : ''}`,
+    );
   }
   const off = padded ? pad : 0;
   const out = new Float32Array(channels * size * size).fill(-1);
@@ -28,7 +38,9 @@ export function rgbaToModel(rgba: Uint8ClampedArray | Uint8Array, w: number, h: 
       const p = 4 * (y * w + x);
       const o = (y + off) * size + x + off;
       if (channels === 1) {
-        const r = rgba[p], g = rgba[p + 1], b = rgba[p + 2];
+        const r = rgba[p],
+          g = rgba[p + 1],
+          b = rgba[p + 2];
         // a gray PNG decodes to r = g = b: keep it exact (the mean would round the same, but say why)
         const u = r === g && g === b ? r : (r + g + b) / 3;
         out[o] = u / 127.5 - 1;
@@ -41,7 +53,10 @@ export function rgbaToModel(rgba: Uint8ClampedArray | Uint8Array, w: number, h: 
 }
 
 /** [C, H, W] (C = 1 or 3) in [−1, 1] → RGBA bytes; values outside [−1, 1] are clipped. */
-export function modelToRgba(data: ArrayLike<number>, shape: readonly number[]): { rgba: Uint8ClampedArray<ArrayBuffer>; width: number; height: number } {
+export function modelToRgba(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+): { rgba: Uint8ClampedArray<ArrayBuffer>; width: number; height: number } {
   const [C, H, W] = shape.length === 4 ? shape.slice(1) : shape;
   if (data.length < C * H * W) throw new Error(`modelToRgba: ${data.length} values for [${shape}]`);
   const rgba = new Uint8ClampedArray(H * W * 4);

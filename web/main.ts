@@ -6,7 +6,17 @@ import 'virtual:shaders';
 import { Engine, formatKernelTable, summarize, type KernelRecord } from '../src/engine/index.ts';
 import { psnr, ssim } from '../src/io/metrics.ts';
 import { modelToRgba, rgbaToModel, type ModelImage } from './image.ts';
-import { DEFAULT_CMI_ETA, METHODS, StoppedError, loadPrior, runPosterior, type Prior, type RunResult, type RunSpec, type Task } from './pipeline.ts';
+import {
+  DEFAULT_CMI_ETA,
+  METHODS,
+  StoppedError,
+  loadPrior,
+  runPosterior,
+  type Prior,
+  type RunResult,
+  type RunSpec,
+  type Task,
+} from './pipeline.ts';
 import { noiseDraws, unetProbe, vectorProbe } from './probes.ts';
 
 const $ = <T extends HTMLElement>(id: string) => {
@@ -152,7 +162,14 @@ function showProfile(records: KernelRecord[], source: string) {
     ...rows.map((r) => {
       const tr = document.createElement('tr');
       const s = r.ms / 1000;
-      const cells = [r.kernel, String(r.calls), r.ms.toFixed(2), `${((100 * r.ms) / (total || 1)).toFixed(1)}%`, r.flops ? (r.flops / s / 1e9).toFixed(2) : '–', r.bytes ? (r.bytes / s / 1e9).toFixed(2) : '–'];
+      const cells = [
+        r.kernel,
+        String(r.calls),
+        r.ms.toFixed(2),
+        `${((100 * r.ms) / (total || 1)).toFixed(1)}%`,
+        r.flops ? (r.flops / s / 1e9).toFixed(2) : '–',
+        r.bytes ? (r.bytes / s / 1e9).toFixed(2) : '–',
+      ];
       for (const c of cells) tr.appendChild(document.createElement('td')).textContent = c;
       return tr;
     }),
@@ -184,7 +201,10 @@ async function run() {
         ui.progress.value = s.step / s.total;
         const el = (performance.now() - t0) / 1000;
         const eta = (el / s.step) * (s.total - s.step);
-        setStatus(`step ${s.step}/${s.total} · ${el.toFixed(1)} s · ETA ${eta.toFixed(1)} s` + (s.distance !== undefined ? ` · ‖y − A x̂₀‖ ${s.distance.toFixed(3)}` : ''));
+        setStatus(
+          `step ${s.step}/${s.total} · ${el.toFixed(1)} s · ETA ${eta.toFixed(1)} s` +
+            (s.distance !== undefined ? ` · ‖y − A x̂₀‖ ${s.distance.toFixed(3)}` : ''),
+        );
         if (s.x0hat) {
           draw(ui.x0hat, s.x0hat, image.shape);
           ui.capX0hat.textContent = `x̂₀ at step ${s.step}/${s.total}`;

@@ -74,7 +74,9 @@ export function loadPrior(engine: Engine, bytes: Uint8Array, label: string): Pri
   const model = new UNet(engine, weights);
   const c = model.config;
   const params = weights.numParams;
-  const summary = `${c.imageSize}×${c.imageSize}×${c.inChannels}, ${(params / 1e6).toFixed(2)}M parameters` + (c.learnSigma ? ', learned variance' : '');
+  const summary =
+    `${c.imageSize}×${c.imageSize}×${c.inChannels}, ${(params / 1e6).toFixed(2)}M parameters` +
+    (c.learnSigma ? ', learned variance' : '');
   return { model, params, summary };
 }
 
@@ -118,7 +120,8 @@ export async function runPosterior(
 ): Promise<RunResult> {
   const e = prior.model.engine;
   const [C, H, W] = prior.model.imageShape;
-  if (truth.shape.join() !== [C, H, W].join()) throw new Error(`image [${truth.shape}] does not match the prior's [${C}, ${H}, ${W}]`);
+  if (truth.shape.join() !== [C, H, W].join())
+    throw new Error(`image [${truth.shape}] does not match the prior's [${C}, ${H}, ${W}]`);
   if (!TASKS.includes(spec.task)) throw new Error(`unknown task '${spec.task}' (one of ${TASKS.join(', ')})`);
   const { base, cmi } = parseMethod(spec.method);
   const unconditional = base === 'ddpm' || base === 'ddim';
@@ -156,7 +159,13 @@ export async function runPosterior(
       steps: spec.steps,
       seed: spec.seed,
       task: samplerTask(spec.task),
-      cmi: cmi ? { r: spec.cmiProbes ?? 1, sigmaInv: 'isotropic', eta: parseEtaSchedule(spec.cmiEta ?? DEFAULT_CMI_ETA) as EtaSchedule } : undefined,
+      cmi: cmi
+        ? {
+            r: spec.cmiProbes ?? 1,
+            sigmaInv: 'isotropic',
+            eta: parseEtaSchedule(spec.cmiEta ?? DEFAULT_CMI_ETA) as EtaSchedule,
+          }
+        : undefined,
       xT,
       stepNoise,
       snapshotEvery: spec.previewEvery,

@@ -27,7 +27,8 @@ export interface VectorProbeOutput {
 
 /** lincomb, affine clamp, per-row reductions and seeded normal draws on `engine`. */
 export async function vectorProbe(e: Engine, p: VectorProbeInput): Promise<VectorProbeOutput> {
-  if (p.x.length !== p.y.length || p.x.length % p.rows) throw new Error(`vectorProbe: x, y must have equal length divisible by rows`);
+  if (p.x.length !== p.y.length || p.x.length % p.rows)
+    throw new Error(`vectorProbe: x, y must have equal length divisible by rows`);
   const shape = [p.rows, p.x.length / p.rows];
   const x = e.upload(Float32Array.from(p.x), shape, 'probe.x');
   const y = e.upload(Float32Array.from(p.y), shape, 'probe.y');

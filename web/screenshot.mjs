@@ -48,7 +48,9 @@ try {
   }
   const { state, error } = await page.evaluate(() => ({ state: window.dps.state, error: window.dps.error }));
   if (state === 'error') throw new Error(error);
-  console.log(`${await page.textContent('#status')}; ${await page.textContent('#cap-result')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  console.log(
+    `${await page.textContent('#status')}; ${await page.textContent('#cap-result')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+  );
   const out = resolve(o.out);
   mkdirSync(dirname(out), { recursive: true });
   await page.screenshot({ path: out, fullPage: true });

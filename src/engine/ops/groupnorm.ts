@@ -4,6 +4,7 @@
 // Math and derivations: docs/autodiff.md.
 import { f32, uniforms, type Engine } from '../executor.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
+import { simdSubgroups } from './conv2d.js';
 import { grid1d } from './vector.js';
 
 export interface GroupNormOptions {
@@ -86,14 +87,34 @@ export function groupNormStats(e: Engine, x: Tensor, s: GroupNormShape, eps: num
   return stats;
 }
 
+/**
+ * The one-dispatch kernels (gn_group, gnb_group: one 8-lane workgroup per group) serve CPU SIMD adapters
+ * (lavapipe, recognised by their 8/16-lane subgroups), where dispatches and barriers are expensive; GPUs
+ * keep the chunked three-dispatch kernels. Both need vec4 rows (S % 4 == 0) and a 1D grid of groups.
+ */
+function useGroupKernels(e: Engine, s: GroupNormShape): boolean {
+  return simdSubgroups(e).ok && s.S % 4 === 0 && s.N * s.G <= e.limits.maxComputeWorkgroupsPerDimension;
+}
+
 export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opts: GroupNormOptions = {}): Tensor {
   const s = groupNormShape(x, gamma, beta, opts);
   const eps = opts.eps ?? 1e-5;
+  const n = s.N * s.C * s.S;
+  const constants = { K: s.K, SILU: opts.silu ? 1 : 0, SS: opts.scaleShift ? 1 : 0 };
+  if (useGroupKernels(e, s)) {
+    const out = e.tensor(x.shape, 'groupnorm');
+    e.run({
+      kernel: { family: 'groupnorm', entry: 'gn_group', constants },
+      bindings: [x, x, gamma, beta, opts.scaleShift ?? gamma, out],
+      uniforms: params(s, eps), grid: [s.N * s.G],
+      flops: (opts.silu ? 16 : 8) * s.K * s.K * n, bytes: 8 * s.K * n, label: 'gn_group',
+    });
+    return out;
+  }
   const stats = groupNormStats(e, x, s, eps);
   const out = e.tensor(x.shape, 'groupnorm');
-  const n = s.N * s.C * s.S;
   e.run({
-    kernel: { family: 'groupnorm', entry: 'gn_apply', constants: { K: s.K, SILU: opts.silu ? 1 : 0, SS: opts.scaleShift ? 1 : 0 } },
+    kernel: { family: 'groupnorm', entry: 'gn_apply', constants },
     // Without scale-shift the kernel never reads binding 5, but the auto layout still has it: bind gamma.
     bindings: [x, stats, gamma, beta, opts.scaleShift ?? gamma, out],
     uniforms: params(s, eps), grid: [Math.ceil(s.S / 256), s.N * s.C],
@@ -114,6 +135,15 @@ export function groupNormBackward(
   const NG = s.N * s.G;
   const constants = { SILU: opts.silu ? 1 : 0, SS: opts.scaleShift ? 1 : 0 };
   const ss = opts.scaleShift ?? gamma;
+  if (useGroupKernels(e, s)) {
+    const gx = e.tensor(x.shape, 'groupnorm_grad');
+    e.run({
+      kernel: { family: 'groupnorm-backward', entry: 'gnb_group', constants },
+      bindings: [x, x, gamma, beta, ss, gy, gx], uniforms: u, grid: [NG],
+      flops: 40 * x.size, bytes: 20 * x.size, label: 'gnb_group',
+    });
+    return gx;
+  }
   const stats = groupNormStats(e, x, s, eps);
   // Per group: mean(g) and mean(g * xhat), g = dL/dxhat; then gx = r (g - mean(g) - xhat mean(g xhat)).
   const part = e.tensor([NG * s.nChunks * 4], 'gnb_part');
