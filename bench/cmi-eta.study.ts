@@ -28,13 +28,19 @@ const N = Number(arg('--images', '8'));
 const r = Number(arg('--r', '1'));
 const sigmaInv = arg('--sigma-inv', 'isotropic') as SigmaInvMode;
 const seed = Number(arg('--seed', '0'));
-const etas = arg('--etas', 'none,constant:0.001,constant:0.01,constant:0.1,residual:0.05,residual:0.5,relative:0.1,relative:0.3,relative:1').split(',');
+const etas = arg(
+  '--etas',
+  'none,constant:0.001,constant:0.01,constant:0.1,residual:0.05,residual:0.5,relative:0.1,relative:0.3,relative:1',
+).split(',');
 
 const e = await Engine.create();
 let model: ScoreModel;
 let truth: Float32Array;
 if (modelName === 'gmm') {
-  const prior = GaussianMixturePrior.fromSpec(e, randomGmmSpec({ shape: [1, 8, 8], components: 4, rank: 3, seed: 3, spread: 0.6, scale: 0.03 }));
+  const prior = GaussianMixturePrior.fromSpec(
+    e,
+    randomGmmSpec({ shape: [1, 8, 8], components: 4, rank: 3, seed: 3, spread: 0.6, scale: 0.03 }),
+  );
   const rng = new Rng64(100 + seed);
   truth = Float32Array.from(Array.from({ length: N }, () => Array.from(prior.dense.sample(rng))).flat());
   model = prior;
@@ -42,7 +48,10 @@ if (modelName === 'gmm') {
   const unet: any = await import('../src/unet/index.js');
   const { convertCheckpointBytes } = await import('../tools/convert-weights/convert.js');
   const cfg = JSON.parse(readFileSync(new URL('../test/fixtures/prior-fmnist/config.json', import.meta.url), 'utf8'));
-  const conv = convertCheckpointBytes(new Uint8Array(readFileSync(new URL('../test/fixtures/prior-fmnist/model.pt', import.meta.url))), cfg);
+  const conv = convertCheckpointBytes(
+    new Uint8Array(readFileSync(new URL('../test/fixtures/prior-fmnist/model.pt', import.meta.url))),
+    cfg,
+  );
   model = unet.loadUNet(e, serializeSafetensors(conv.tensors, conv.metadata));
   truth = loadTestImages(N).x;
 } else throw new Error(`--model ${modelName}: expected gmm or fmnist`);
@@ -54,7 +63,9 @@ const y = op.forward(xt);
 const n = randn(e, shape, 77 + seed);
 axpby(e, 0.05, n, 1, y);
 const D = shape[1] * shape[2] * shape[3];
-console.log(`${method}${r ? '' : ''} on ${modelName} (${shape.join('×')}), box inpainting, σ_y 0.05, ${steps} steps, r = ${r}, Σ⁻¹ ${sigmaInv}`);
+console.log(
+  `${method}${r ? '' : ''} on ${modelName} (${shape.join('×')}), box inpainting, σ_y 0.05, ${steps} steps, r = ${r}, Σ⁻¹ ${sigmaInv}`,
+);
 for (const spec of etas) {
   const t0 = performance.now();
   const res = await sample({
@@ -69,10 +80,14 @@ for (const spec of etas) {
     cmi: spec === 'none' ? undefined : { r, eta: parseEtaSchedule(spec), sigmaInv },
   });
   const x = await e.read(res.x0);
-  const ps = Array.from({ length: N }, (_, i) => psnr(x.subarray(i * D, (i + 1) * D), truth.subarray(i * D, (i + 1) * D)));
+  const ps = Array.from({ length: N }, (_, i) =>
+    psnr(x.subarray(i * D, (i + 1) * D), truth.subarray(i * D, (i + 1) * D)),
+  );
   const { mean, std } = meanStd(ps.filter(Number.isFinite));
   const nan = x.some((v) => !Number.isFinite(v)) ? '  (non-finite values!)' : '';
-  console.log(`${spec.padEnd(18)} PSNR ${mean.toFixed(2)} ± ${std.toFixed(2)} dB   final ‖y−Ax̂₀‖ ${Array.from(res.distances.at(-1) ?? []).reduce((a, b) => a + b, 0) / N}  ${((performance.now() - t0) / 1000).toFixed(1)} s${nan}`);
+  console.log(
+    `${spec.padEnd(18)} PSNR ${mean.toFixed(2)} ± ${std.toFixed(2)} dB   final ‖y−Ax̂₀‖ ${Array.from(res.distances.at(-1) ?? []).reduce((a, b) => a + b, 0) / N}  ${((performance.now() - t0) / 1000).toFixed(1)} s${nan}`,
+  );
   e.release(res.x0);
 }
 e.destroy();

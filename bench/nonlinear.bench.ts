@@ -1,9 +1,13 @@
-// Attention / GroupNorm / SiLU kernel timings on the shapes of the ADM UNets: per-kernel GPU time from
-// the profiler, best of --reps (lavapipe shares the 2 cores with whatever else runs: take the minimum).
-//   npx tsx bench/nonlinear.bench.ts [--reps N] [--only attention|groupnorm|silu|unet] [--no-ffhq]
+// Attention / GroupNorm / SiLU kernel timings on the shapes of the ADM UNets, best of --reps (lavapipe
+// shares the 2 cores with whatever else runs on the machine: only the minimum means something):
+//   - GPU ms: per-kernel time from the profiler (timestamps around each dispatch: wall time on the
+//     lavapipe threads, inflated whenever other processes take the cores);
+//   - CPU ms: process CPU time per call (all lavapipe threads), steadier under load for A/B tests.
+//   npx tsx bench/nonlinear.bench.ts [--reps N] [--only attention|groupnorm|silu|unet] [--no-ffhq] [--portable]
 // Cases: adm-tiny (the fixture model) and FFHQ-256 (DPS) shapes, K = 1 (forward), 2 (dual: JVP),
 // 4 (hyper-dual: d2) and the K = 1 backward (VJP); `unet` profiles the nonlinear kernels inside the
-// adm-tiny UNet forward.
+// adm-tiny UNet forward. --portable hides the adapter's subgroups, so the ops take their portable
+// kernels (the ones used before the CPU-SIMD kernels; in `unet` the convolutions fall back too).
 import { readFileSync } from 'node:fs';
 import { Engine, formatKernelTable, summarize, type KernelRecord, type Tensor } from '../src/engine/index.js';
 import { attention, attentionBackward } from '../src/engine/ops/attention.js';
@@ -21,33 +25,46 @@ const want = (what: string) => !only || only === what;
 
 const fill = (n: number, seed: number, scale = 1) => Float32Array.from({ length: n }, (_, i) => scale * Math.sin(i * 0.37 + seed));
 
-/** Per-kernel GPU ms of one call of fn, minimum over reps (per kernel, summed over its calls). */
-async function best(e: Engine, fn: () => unknown): Promise<Map<string, { calls: number; ms: number }>> {
+interface Timing {
+  /** per kernel: calls and GPU ms of one call of fn (minimum over reps, summed over its calls) */
+  kernels: Map<string, { calls: number; ms: number }>;
+  /** process CPU ms of one call of fn (minimum over reps) */
+  cpu: number;
+}
+
+async function best(e: Engine, fn: () => unknown): Promise<Timing> {
   fn();
   await e.sync(); // compile outside the timing
-  const out = new Map<string, { calls: number; ms: number }>();
+  const kernels = new Map<string, { calls: number; ms: number }>();
+  let cpu = Infinity;
   for (let r = 0; r < reps; r++) {
     e.startProfiling();
     fn();
     for (const s of summarize(await e.stopProfiling())) {
-      const o = out.get(s.kernel);
-      if (!o || s.ms < o.ms) out.set(s.kernel, { calls: s.calls, ms: s.ms });
+      const o = kernels.get(s.kernel);
+      if (!o || s.ms < o.ms) kernels.set(s.kernel, { calls: s.calls, ms: s.ms });
     }
+    const c0 = process.cpuUsage();
+    fn();
+    await e.sync();
+    const c = process.cpuUsage(c0);
+    cpu = Math.min(cpu, (c.user + c.system) / 1000);
   }
-  return out;
+  return { kernels, cpu };
 }
 
-function report(what: string, m: Map<string, { calls: number; ms: number }>) {
-  const total = [...m.values()].reduce((a, v) => a + v.ms, 0);
-  console.log(`${what.padEnd(52)} ${total.toFixed(3).padStart(9)} ms`);
-  if (m.size > 1 || [...m.values()][0].calls > 1) {
-    for (const [k, v] of m) console.log(`    ${k.slice(0, 60).padEnd(60)} x${v.calls} ${v.ms.toFixed(3).padStart(9)} ms`);
+function report(what: string, t: Timing) {
+  const total = [...t.kernels.values()].reduce((a, v) => a + v.ms, 0);
+  console.log(`${what.padEnd(52)} GPU ${total.toFixed(3).padStart(9)} ms   CPU ${t.cpu.toFixed(2).padStart(8)} ms`);
+  if (t.kernels.size > 1 || [...t.kernels.values()][0].calls > 1) {
+    for (const [k, v] of t.kernels) console.log(`    ${k.slice(0, 60).padEnd(60)} x${v.calls} ${v.ms.toFixed(3).padStart(9)} ms`);
   }
 }
 
 const free = (...ts: Tensor[]) => ts.forEach((t) => e.release(t));
 const e = await Engine.create();
-console.log(`# nonlinear kernels on ${e.gpu.description}; timing: ${e.timingSource}; best of ${reps}\n`);
+if (args.includes('--portable')) e.gpu.hasSubgroups = false;
+console.log(`# nonlinear kernels on ${e.gpu.description}${args.includes('--portable') ? ' (portable kernels)' : ''}; timing: ${e.timingSource}; best of ${reps}\n`);
 
 if (want('attention')) {
   // [N, heads, ch, T]

@@ -17,17 +17,30 @@ import { sample } from '../src/samplers/sampler.js';
 import type { ScoreModel } from '../src/samplers/score-model.js';
 
 /** Box inpainting y = mask ⊙ x with its SVD view (a permutation: observed pixels first). */
-export function boxInpainting(e: Engine, shape: readonly [number, number, number, number], box = 0.25): MeasurementOperator {
+export function boxInpainting(
+  e: Engine,
+  shape: readonly [number, number, number, number],
+  box = 0.25,
+): MeasurementOperator {
   const [N, C, H, W] = shape;
   const D = C * H * W;
   const m = new Float32Array(D).fill(1);
-  const h0 = Math.floor(H * (0.5 - box)), h1 = Math.ceil(H * (0.5 + box)), w0 = Math.floor(W * (0.5 - box)), w1 = Math.ceil(W * (0.5 + box));
+  const h0 = Math.floor(H * (0.5 - box)),
+    h1 = Math.ceil(H * (0.5 + box)),
+    w0 = Math.floor(W * (0.5 - box)),
+    w1 = Math.ceil(W * (0.5 + box));
   for (let c = 0; c < C; c++) for (let i = h0; i < h1; i++) for (let j = w0; j < w1; j++) m[c * H * W + i * W + j] = 0;
-  const mask = e.upload(new Float32Array(N * D).map((_, i) => m[i % D]), shape, 'mask');
-  const kept: number[] = [], dropped: number[] = [];
+  const mask = e.upload(
+    new Float32Array(N * D).map((_, i) => m[i % D]),
+    shape,
+    'mask',
+  );
+  const kept: number[] = [],
+    dropped: number[] = [];
   m.forEach((v, i) => (v ? kept : dropped).push(i));
   const vIdx = Uint32Array.from([...kept, ...dropped]);
-  const vIdxT = e.upload(vIdx, [D]), vInvT = e.upload(inverseIndex(vIdx, D), [D]);
+  const vIdxT = e.upload(vIdx, [D]),
+    vInvT = e.upload(inverseIndex(vIdx, D), [D]);
   const uIdxT = e.upload(Uint32Array.from(kept), [kept.length]);
   const uInvT = e.upload(inverseIndex(Uint32Array.from(kept), D), [D]);
   const apply = (x: Tensor) => mulInPlace(e, copy(e, x), mask);
@@ -39,7 +52,17 @@ export function boxInpainting(e: Engine, shape: readonly [number, number, number
     ut: (y) => gather(e, y, uIdxT, N, D, [N, kept.length]),
     u: (z) => gather(e, z, uInvT, N, kept.length, shape),
   };
-  return { name: 'box-inpainting', inputShape: shape, outputShape: shape, linear: true, forward: apply, vjp: (_x, u) => apply(u), adjoint: apply, pinv: apply, svd };
+  return {
+    name: 'box-inpainting',
+    inputShape: shape,
+    outputShape: shape,
+    linear: true,
+    forward: apply,
+    vjp: (_x, u) => apply(u),
+    adjoint: apply,
+    pinv: apply,
+    svd,
+  };
 }
 
 export interface BenchOptions {
@@ -90,13 +113,21 @@ export async function benchSamplers(e: Engine, model: ScoreModel, o: BenchOption
     rows.push({ method, secondsPerStep: s });
     console.log(`${method.padEnd(12)} ${s.toFixed(4)} s/step`);
   }
-  for (const method of methods.filter((m) => { try { return parseMethod(`${m}+cmi`).cmi; } catch { return false; } })) {
+  for (const method of methods.filter((m) => {
+    try {
+      return parseMethod(`${m}+cmi`).cmi;
+    } catch {
+      return false;
+    }
+  })) {
     for (const r of o.r ?? [1, 4]) {
       await run(`${method}+cmi`, r, 1);
       const s = await run(`${method}+cmi`, r);
       const overhead = s / base.get(method)!;
       rows.push({ method: `${method}+cmi`, r, secondsPerStep: s, overhead });
-      console.log(`${`${method}+cmi`.padEnd(12)} r=${r} ${s.toFixed(4)} s/step  (×${overhead.toFixed(2)} of ${method})`);
+      console.log(
+        `${`${method}+cmi`.padEnd(12)} r=${r} ${s.toFixed(4)} s/step  (×${overhead.toFixed(2)} of ${method})`,
+      );
     }
   }
   e.release(x0, y);
@@ -104,16 +135,22 @@ export async function benchSamplers(e: Engine, model: ScoreModel, o: BenchOption
 }
 
 async function modelFor(e: Engine, name: string): Promise<ScoreModel> {
-  if (name === 'gmm') return GaussianMixturePrior.fromSpec(e, randomGmmSpec({ shape: [3, 16, 16], components: 4, seed: 1 }));
+  if (name === 'gmm')
+    return GaussianMixturePrior.fromSpec(e, randomGmmSpec({ shape: [3, 16, 16], components: 4, seed: 1 }));
   const unet: any = await import('../src/unet/index.js');
   if (name === 'adm-tiny') {
     const { convertCheckpointBytes } = await import('../tools/convert-weights/convert.js');
     const cfg = JSON.parse(readFileSync(new URL('../test/fixtures/adm-tiny/config.json', import.meta.url), 'utf8'));
-    const conv = convertCheckpointBytes(new Uint8Array(readFileSync(new URL('../test/fixtures/adm-tiny/model.pt', import.meta.url))), cfg);
+    const conv = convertCheckpointBytes(
+      new Uint8Array(readFileSync(new URL('../test/fixtures/adm-tiny/model.pt', import.meta.url))),
+      cfg,
+    );
     return unet.loadUNet(e, serializeSafetensors(conv.tensors, conv.metadata));
   }
   if (name === 'ffhq') {
-    const manifest = JSON.parse(readFileSync(new URL('../test/fixtures/manifests/ffhq-256.keys.json', import.meta.url), 'utf8'));
+    const manifest = JSON.parse(
+      readFileSync(new URL('../test/fixtures/manifests/ffhq-256.keys.json', import.meta.url), 'utf8'),
+    );
     return new unet.UNet(e, unet.randomUNetWeights(e, unet.parseModelConfig(manifest.config)));
   }
   throw new Error(`unknown model '${name}' (gmm, adm-tiny, ffhq)`);
@@ -133,13 +170,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.log(`\n## ${name}: skipped (${String((err as Error).message).split('\n')[0]})`);
       continue;
     }
-    console.log(`\n## ${name} (${model.imageShape.join('×')}, batch 1) on ${e.gpu.description}: seconds per step, box inpainting`);
+    console.log(
+      `\n## ${name} (${model.imageShape.join('×')}, batch 1) on ${e.gpu.description}: seconds per step, box inpainting`,
+    );
     await benchSamplers(e, model, {
       steps: Number(arg('--steps') ?? (name === 'ffhq' ? 2 : 5)),
       methods: arg('--methods')?.split(','),
       r: arg('--r')?.split(',').map(Number),
     });
   }
-  if (!withFfhq && !arg('--model')) console.log('\n(ffhq-256 skipped: pass --ffhq; it takes minutes per step on lavapipe)');
+  if (!withFfhq && !arg('--model'))
+    console.log('\n(ffhq-256 skipped: pass --ffhq; it takes minutes per step on lavapipe)');
   e.destroy();
 }

@@ -9,15 +9,17 @@
 // (measured ~38 cycles per 8-lane scalar load, ~95 per 8-lane vec4 load), workgroup memory is no
 // cheaper, private arrays indexed by a loop counter cost ~20 cycles per access unless the loop is
 // unrolled, while a subgroup shuffle is ~1 instruction. So every key/value element is loaded by
-// exactly one lane of a workgroup and shared by shuffles. A workgroup is one 8-lane subgroup; lane l
-// owns query row t = 8*wid.x + l (its q[., t] and accumulators stay in registers) and the keys stream
-// in blocks of 32: lane j loads keys 4j..4j+3 of the block as a vec4, the others read them by shuffle.
+// exactly one lane of a workgroup and shared by shuffles (constant lane indices: one vpermps each).
+// A workgroup is one 8-lane subgroup; lane l owns query row t0 + l, and t0 + 8 + l when R2 (two rows
+// share every shuffled key); its q[., t] and accumulators stay in registers. The keys stream in
+// blocks of 32: lane j loads keys 4j..4j+3 of the block as a vec4, the others read them by shuffle.
 // The softmax is the streaming one: per block the row max m grows to m', the running sum and the
 // accumulator are rescaled by exp(m - m') (a plain number: softmax is shift invariant, so the shift
 // needs no tangent), and e = exp(L - m') is accumulated. No workgroup memory, no barriers.
-// Measured alternatives (bench/nonlinear.bench.ts, 2 cores): one lane per row reading k/v itself
-// (uniform addresses are no cheaper on lavapipe) 4x slower; 8-key blocks of scalar loads 1.4x
-// slower; two query rows per lane no measurable gain (spills).
+// Measured (bench/nonlinear.bench.ts, lavapipe on 2 cores, adm-tiny T = 256, 4 heads x 16 ch, K = 1):
+// 60 ms -> ~1.5 ms. Alternatives: one lane per row reading k/v itself (uniform addresses are no
+// cheaper on lavapipe) 4-6x slower; 8-key blocks of scalar loads 1.4x slower; R2 15-40 % faster for
+// K <= 2 and the VJP, 10-15 % slower for K = 4 (the doubled registers spill).
 //
 // VJP (K = 1), FlashAttention-2 style, recomputing the logits instead of storing T x T matrices:
 //   gw[t,s] = sum_c ga[c,t] v[c,s],  D[t] = sum_s w gw = sum_c ga[c,t] a[c,t],  gL = w (gw - D)
@@ -71,7 +73,7 @@ fn hd_inv(x: vec4f) -> vec4f {
 // ---- end of hyper-dual helpers ----
 
 override CH: u32 = 16u;      // channels per head, <= MAXCH
-override R2: bool = false;   // two query rows per lane (forward only)
+override R2: bool = false;   // two query rows (keys in attnb_kv) per lane
 const MAXCH: u32 = 64u;
 
 struct Params {
@@ -120,21 +122,6 @@ fn sh(m: mat4x4f, i: u32, j: u32) -> vec4f {
   if (K >= 2u) { r.y = subgroupShuffle(m[1][i], j); }
   if (K == 4u) { r.z = subgroupShuffle(m[2][i], j); r.w = subgroupShuffle(m[3][i], j); }
   return r;
-}
-
-// L[j] += q * (element i of lane j)   (constant shuffle indices: one vpermd each)
-fn fma8(L: ptr<function, A8>, q: vec4f, k: mat4x4f, i: u32) {
-  (*L)[0] += hd_mul(q, sh(k, i, 0u)); (*L)[1] += hd_mul(q, sh(k, i, 1u));
-  (*L)[2] += hd_mul(q, sh(k, i, 2u)); (*L)[3] += hd_mul(q, sh(k, i, 3u));
-  (*L)[4] += hd_mul(q, sh(k, i, 4u)); (*L)[5] += hd_mul(q, sh(k, i, 5u));
-  (*L)[6] += hd_mul(q, sh(k, i, 6u)); (*L)[7] += hd_mul(q, sh(k, i, 7u));
-}
-
-// sum_j e[j] * (element i of lane j)
-fn dot8(e: ptr<function, A8>, v: mat4x4f, i: u32) -> vec4f {
-  return hd_mul((*e)[0], sh(v, i, 0u)) + hd_mul((*e)[1], sh(v, i, 1u)) + hd_mul((*e)[2], sh(v, i, 2u))
-       + hd_mul((*e)[3], sh(v, i, 3u)) + hd_mul((*e)[4], sh(v, i, 4u)) + hd_mul((*e)[5], sh(v, i, 5u))
-       + hd_mul((*e)[6], sh(v, i, 6u)) + hd_mul((*e)[7], sh(v, i, 7u));
 }
 
 // Scale the logits of keys s + 4j and mask keys >= T (primal -> -3e38: exp gives exactly 0 in every
@@ -275,28 +262,46 @@ fn attention(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) 
 }
 
 // ------------------------------------------------------------------------------ VJP (K = 1)
+// Each lane owns one query row (attnb_stats, attnb_q) or key (attnb_kv), two when R2 (rows/keys
+// t0 + l and t0 + 8 + l); grid [ceil(T / (R2 ? 16 : 8)), N*H].
 
-// grid [ceil(T / 8), N*H] (R2 = false): per query row m, 1/Z and D = sum_c ga[c,t] a[c,t]
+fn store_stats(r_m: f32, z: f32, acc: ptr<function, AC>, bh: u32, t: u32, T: u32) {
+  let zi = 1.0 / z;
+  var d = 0.0;
+  for (var c = 0u; c < CH; c++) { d += gy[(bh * CH + c) * T + t] * (*acc)[c].x; }
+  let o = bh * 3u * T + t;
+  st_out[o] = r_m;
+  st_out[o + T] = zi;
+  st_out[o + 2u * T] = d * zi;
+}
+
+// per query row m, 1/Z and D = sum_c ga[c,t] a[c,t]
 @compute @workgroup_size(8)
 fn attnb_stats(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
   let T = p.T;
-  let tq = wid.x * 8u + lane;
-  let t = min(tq, T - 1u);
+  let ta = wid.x * select(8u, 16u, R2) + lane;
+  let tb = ta + 8u;
   let qb = wid.y * 3u * CH * T;
-  var q: AC;
-  var acc: AC;
-  var unused_q: AC;    // row b (R2 is false here)
-  var unused_acc: AC;
-  for (var c = 0u; c < CH; c++) { q[c] = ld_in(qb + c * T + t); }
-  let r = attend(&q, &unused_q, &acc, &unused_acc, qb + CH * T, qb + 2u * CH * T, T, lane);
-  let zi = 1.0 / r.za.x;
-  var d = 0.0;
-  for (var c = 0u; c < CH; c++) { d += gy[(wid.y * CH + c) * T + t] * acc[c].x; }
-  if (tq < T) {
-    let o = wid.y * 3u * T + tq;
-    st_out[o] = r.ma;
-    st_out[o + T] = zi;
-    st_out[o + 2u * T] = d * zi;
+  var qa: AC; var qbr: AC;
+  var acca: AC; var accb: AC;
+  for (var c = 0u; c < CH; c++) {
+    qa[c] = ld_in(qb + c * T + min(ta, T - 1u));
+    if (R2) { qbr[c] = ld_in(qb + c * T + min(tb, T - 1u)); }
+  }
+  let r = attend(&qa, &qbr, &acca, &accb, qb + CH * T, qb + 2u * CH * T, T, lane);
+  if (ta < T) { store_stats(r.ma, r.za.x, &acca, wid.y, ta, T); }
+  if (R2 && tb < T) { store_stats(r.mb, r.zb.x, &accb, wid.y, tb, T); }
+}
+
+// Logits and gw of row a (and b): L += qa k, G += ga v for the 32 keys of a block (K = 1: .x only)
+fn lg8x2(La: ptr<function, A8>, Ga: ptr<function, A8>, Lb: ptr<function, A8>, Gb: ptr<function, A8>,
+         qa: f32, ga: f32, qb: f32, gb: f32, k: mat4x4f, v: mat4x4f, i: u32) {
+  for (var j = 0u; j < 8u; j++) {
+    let kj = subgroupShuffle(k[0][i], j);
+    let vj = subgroupShuffle(v[0][i], j);
+    (*La)[j].x += qa * kj;
+    (*Ga)[j].x += ga * vj;
+    if (R2) { (*Lb)[j].x += qb * kj; (*Gb)[j].x += gb * vj; }
   }
 }
 
@@ -310,123 +315,170 @@ fn grad8(L: ptr<function, A8>, G: ptr<function, A8>, s: u32, T: u32, m: f32, zi:
   }
 }
 
-// grid [ceil(T / 8), N*H], lanes = query rows: gq[c,t] = sc sum_s gL[t,s] k[c,s]
+// sum_j e[j] * (element i of lane j) for row a (and b), K = 1
+fn dot8x2_1(ya: ptr<function, f32>, yb: ptr<function, f32>, ea: ptr<function, A8>, eb: ptr<function, A8>, v: mat4x4f, i: u32) {
+  var sa = 0.0;
+  var sb = 0.0;
+  for (var j = 0u; j < 8u; j++) {
+    let vj = subgroupShuffle(v[0][i], j);
+    sa += (*ea)[j].x * vj;
+    if (R2) { sb += (*eb)[j].x * vj; }
+  }
+  *ya += sa;
+  if (R2) { *yb += sb; }
+}
+
+alias F8 = array<vec4f, 8>;
+
+// gq[c,t] = sc sum_s gL[t,s] k[c,s] (lanes = query rows)
 @compute @workgroup_size(8)
 fn attnb_q(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
   let T = p.T;
-  let tq = wid.x * 8u + lane;
-  let t = min(tq, T - 1u);
+  let ta = wid.x * select(8u, 16u, R2) + lane;
+  let tb = ta + 8u;
+  let tca = min(ta, T - 1u);
+  let tcb = min(tb, T - 1u);
   let qb = wid.y * 3u * CH * T;
   let kb = qb + CH * T;
   let vb = kb + CH * T;
   let gb = wid.y * CH * T;
-  var q: AC;
-  var ga: AC;
+  // per channel (q, ga) of row a in .xy, of row b in .zw; gq of rows a, b in .xy
+  var qg: AC;
   var gq: AC;
   for (var c = 0u; c < CH; c++) {
-    q[c] = vec4f(qkv[qb + c * T + t], 0.0, 0.0, 0.0);
-    ga[c] = vec4f(gy[gb + c * T + t], 0.0, 0.0, 0.0);
+    qg[c] = vec4f(qkv[qb + c * T + tca], gy[gb + c * T + tca], 0.0, 0.0);
+    if (R2) { qg[c].z = qkv[qb + c * T + tcb]; qg[c].w = gy[gb + c * T + tcb]; }
     gq[c] = vec4f(0.0);
   }
-  let so = wid.y * 3u * T + t;
-  let m = st[so];
-  let zi = st[so + T];
-  let d = st[so + 2u * T];
+  let so = wid.y * 3u * T;
+  let sa = vec3f(st[so + tca], st[so + T + tca], st[so + 2u * T + tca]);
+  var sb = vec3f(0.0);
+  if (R2) { sb = vec3f(st[so + tcb], st[so + T + tcb], st[so + 2u * T + tcb]); }
   for (var s0 = 0u; s0 < T; s0 += 32u) {
     let s4 = min(s0 + 4u * lane, T - 4u);
-    var L0: A8; var L1: A8; var L2: A8; var L3: A8;   // logits, then gL
-    var G0: A8; var G1: A8; var G2: A8; var G3: A8;   // gw, then w
+    var La0: F8; var La1: F8; var La2: F8; var La3: F8;   // row a: logits, then gL
+    var Ga0: F8; var Ga1: F8; var Ga2: F8; var Ga3: F8;   // row a: gw, then w
+    var Lb0: F8; var Lb1: F8; var Lb2: F8; var Lb3: F8;   // row b (R2)
+    var Gb0: F8; var Gb1: F8; var Gb2: F8; var Gb3: F8;
     for (var j = 0u; j < 8u; j++) {
-      L0[j] = vec4f(0.0); L1[j] = vec4f(0.0); L2[j] = vec4f(0.0); L3[j] = vec4f(0.0);
-      G0[j] = vec4f(0.0); G1[j] = vec4f(0.0); G2[j] = vec4f(0.0); G3[j] = vec4f(0.0);
+      La0[j] = vec4f(0.0); La1[j] = vec4f(0.0); La2[j] = vec4f(0.0); La3[j] = vec4f(0.0);
+      Ga0[j] = vec4f(0.0); Ga1[j] = vec4f(0.0); Ga2[j] = vec4f(0.0); Ga3[j] = vec4f(0.0);
+      if (R2) {
+        Lb0[j] = vec4f(0.0); Lb1[j] = vec4f(0.0); Lb2[j] = vec4f(0.0); Lb3[j] = vec4f(0.0);
+        Gb0[j] = vec4f(0.0); Gb1[j] = vec4f(0.0); Gb2[j] = vec4f(0.0); Gb3[j] = vec4f(0.0);
+      }
     }
     for (var c = 0u; c < CH; c++) {
       let k4 = ld4(kb + c * T + s4);
       let v4 = ld4(vb + c * T + s4);
-      let qc = q[c];
-      let gc = ga[c];
-      fma8(&L0, qc, k4, 0u); fma8(&L1, qc, k4, 1u); fma8(&L2, qc, k4, 2u); fma8(&L3, qc, k4, 3u);
-      fma8(&G0, gc, v4, 0u); fma8(&G1, gc, v4, 1u); fma8(&G2, gc, v4, 2u); fma8(&G3, gc, v4, 3u);
+      let x = qg[c];
+      lg8x2(&La0, &Ga0, &Lb0, &Gb0, x.x, x.y, x.z, x.w, k4, v4, 0u);
+      lg8x2(&La1, &Ga1, &Lb1, &Gb1, x.x, x.y, x.z, x.w, k4, v4, 1u);
+      lg8x2(&La2, &Ga2, &Lb2, &Gb2, x.x, x.y, x.z, x.w, k4, v4, 2u);
+      lg8x2(&La3, &Ga3, &Lb3, &Gb3, x.x, x.y, x.z, x.w, k4, v4, 3u);
     }
-    grad8(&L0, &G0, s0, T, m, zi, d); grad8(&L1, &G1, s0 + 1u, T, m, zi, d);
-    grad8(&L2, &G2, s0 + 2u, T, m, zi, d); grad8(&L3, &G3, s0 + 3u, T, m, zi, d);
+    grad8(&La0, &Ga0, s0, T, sa.x, sa.y, sa.z); grad8(&La1, &Ga1, s0 + 1u, T, sa.x, sa.y, sa.z);
+    grad8(&La2, &Ga2, s0 + 2u, T, sa.x, sa.y, sa.z); grad8(&La3, &Ga3, s0 + 3u, T, sa.x, sa.y, sa.z);
+    if (R2) {
+      grad8(&Lb0, &Gb0, s0, T, sb.x, sb.y, sb.z); grad8(&Lb1, &Gb1, s0 + 1u, T, sb.x, sb.y, sb.z);
+      grad8(&Lb2, &Gb2, s0 + 2u, T, sb.x, sb.y, sb.z); grad8(&Lb3, &Gb3, s0 + 3u, T, sb.x, sb.y, sb.z);
+    }
     for (var c = 0u; c < CH; c++) {
       let k4 = ld4(kb + c * T + s4);
-      gq[c] += dot8(&L0, k4, 0u) + dot8(&L1, k4, 1u) + dot8(&L2, k4, 2u) + dot8(&L3, k4, 3u);
+      var ya = gq[c].x;
+      var yb = gq[c].y;
+      dot8x2_1(&ya, &yb, &La0, &Lb0, k4, 0u); dot8x2_1(&ya, &yb, &La1, &Lb1, k4, 1u);
+      dot8x2_1(&ya, &yb, &La2, &Lb2, k4, 2u); dot8x2_1(&ya, &yb, &La3, &Lb3, k4, 3u);
+      gq[c] = vec4f(ya, yb, 0.0, 0.0);
     }
   }
-  if (tq < T) {
-    for (var c = 0u; c < CH; c++) { gqkv[qb + c * T + tq] = gq[c].x * p.scale2; }
+  for (var c = 0u; c < CH; c++) {
+    if (ta < T) { gqkv[qb + c * T + ta] = gq[c].x * p.scale2; }
+    if (R2 && tb < T) { gqkv[qb + c * T + tb] = gq[c].y * p.scale2; }
   }
 }
 
 fn ldg4(i: u32) -> mat4x4f { return mat4x4f(gy4[i / 4u], vec4f(0.0), vec4f(0.0), vec4f(0.0)); }
 fn lds4(i: u32) -> mat4x4f { return mat4x4f(st4[i / 4u], vec4f(0.0), vec4f(0.0), vec4f(0.0)); }
 
-// w and gL of query rows t + 4j for this lane's key: L = logits in, gL out; G = gw in, w out; the row
-// statistics of row 4j + i come from lane j's vec4s (m4, zi4, d4).
+// w and gL of query rows t + 4j for one key: L = logits in, gL out; G = gw in, w out; the statistics
+// of row 4j + i come from lane j's vec4s (m4, zi4, d4).
 fn gradT8(L: ptr<function, A8>, G: ptr<function, A8>, t: u32, T: u32, m4: mat4x4f, zi4: mat4x4f, d4: mat4x4f, i: u32) {
   for (var j = 0u; j < 8u; j++) {
-    var w = exp((*L)[j].x * p.scale2 - sh(m4, i, j).x) * sh(zi4, i, j).x;
+    var w = exp((*L)[j].x * p.scale2 - subgroupShuffle(m4[0][i], j)) * subgroupShuffle(zi4[0][i], j);
     if (t + 4u * j >= T) { w = 0.0; }
-    (*L)[j].x = w * ((*G)[j].x - sh(d4, i, j).x);
+    (*L)[j].x = w * ((*G)[j].x - subgroupShuffle(d4[0][i], j));
     (*G)[j].x = w;
   }
 }
 
-// grid [ceil(T / 8), N*H], lanes = keys s: gk[c,s] = sc sum_t gL[t,s] q[c,t], gv[c,s] = sum_t w[t,s] ga[c,t]
+// gk[c,s] = sc sum_t gL[t,s] q[c,t], gv[c,s] = sum_t w[t,s] ga[c,t] (lanes = keys, 32 query rows per block)
 @compute @workgroup_size(8)
 fn attnb_kv(@builtin(subgroup_invocation_id) lane: u32, @builtin(workgroup_id) wid: vec3u) {
   let T = p.T;
-  let sq = wid.x * 8u + lane;
-  let s = min(sq, T - 1u);
+  let sa = wid.x * select(8u, 16u, R2) + lane;
+  let sb = sa + 8u;
+  let sca = min(sa, T - 1u);
+  let scb = min(sb, T - 1u);
   let qb = wid.y * 3u * CH * T;
   let kb = qb + CH * T;
   let vb = kb + CH * T;
   let gb = wid.y * CH * T;
-  let sb = wid.y * 3u * T;
-  var k: AC;
-  var v: AC;
-  var gk: AC;
-  var gv: AC;
+  let so = wid.y * 3u * T;
+  // per channel (k, v) of key a in .xy, of key b in .zw; (gk, gv) likewise
+  var kv: AC;
+  var gkv: AC;
   for (var c = 0u; c < CH; c++) {
-    k[c] = vec4f(qkv[kb + c * T + s], 0.0, 0.0, 0.0);
-    v[c] = vec4f(qkv[vb + c * T + s], 0.0, 0.0, 0.0);
-    gk[c] = vec4f(0.0);
-    gv[c] = vec4f(0.0);
+    kv[c] = vec4f(qkv[kb + c * T + sca], qkv[vb + c * T + sca], 0.0, 0.0);
+    if (R2) { kv[c].z = qkv[kb + c * T + scb]; kv[c].w = qkv[vb + c * T + scb]; }
+    gkv[c] = vec4f(0.0);
   }
   for (var t0 = 0u; t0 < T; t0 += 32u) {
     let t4 = min(t0 + 4u * lane, T - 4u);   // this lane's 4 query rows (clamped; rows past T masked)
-    var L0: A8; var L1: A8; var L2: A8; var L3: A8;   // logits of rows t0 + 4j + i, then gL
-    var G0: A8; var G1: A8; var G2: A8; var G3: A8;   // gw, then w
+    var La0: F8; var La1: F8; var La2: F8; var La3: F8;   // key a: logits of rows t0 + 4j + i, then gL
+    var Ga0: F8; var Ga1: F8; var Ga2: F8; var Ga3: F8;   // key a: gw, then w
+    var Lb0: F8; var Lb1: F8; var Lb2: F8; var Lb3: F8;   // key b (R2)
+    var Gb0: F8; var Gb1: F8; var Gb2: F8; var Gb3: F8;
     for (var j = 0u; j < 8u; j++) {
-      L0[j] = vec4f(0.0); L1[j] = vec4f(0.0); L2[j] = vec4f(0.0); L3[j] = vec4f(0.0);
-      G0[j] = vec4f(0.0); G1[j] = vec4f(0.0); G2[j] = vec4f(0.0); G3[j] = vec4f(0.0);
+      La0[j] = vec4f(0.0); La1[j] = vec4f(0.0); La2[j] = vec4f(0.0); La3[j] = vec4f(0.0);
+      Ga0[j] = vec4f(0.0); Ga1[j] = vec4f(0.0); Ga2[j] = vec4f(0.0); Ga3[j] = vec4f(0.0);
+      if (R2) {
+        Lb0[j] = vec4f(0.0); Lb1[j] = vec4f(0.0); Lb2[j] = vec4f(0.0); Lb3[j] = vec4f(0.0);
+        Gb0[j] = vec4f(0.0); Gb1[j] = vec4f(0.0); Gb2[j] = vec4f(0.0); Gb3[j] = vec4f(0.0);
+      }
     }
     for (var c = 0u; c < CH; c++) {
       let q4 = ld4(qb + c * T + t4);
       let g4 = ldg4(gb + c * T + t4);
-      let kc = k[c];
-      let vc = v[c];
-      fma8(&L0, kc, q4, 0u); fma8(&L1, kc, q4, 1u); fma8(&L2, kc, q4, 2u); fma8(&L3, kc, q4, 3u);
-      fma8(&G0, vc, g4, 0u); fma8(&G1, vc, g4, 1u); fma8(&G2, vc, g4, 2u); fma8(&G3, vc, g4, 3u);
+      let x = kv[c];
+      lg8x2(&La0, &Ga0, &Lb0, &Gb0, x.x, x.y, x.z, x.w, q4, g4, 0u);
+      lg8x2(&La1, &Ga1, &Lb1, &Gb1, x.x, x.y, x.z, x.w, q4, g4, 1u);
+      lg8x2(&La2, &Ga2, &Lb2, &Gb2, x.x, x.y, x.z, x.w, q4, g4, 2u);
+      lg8x2(&La3, &Ga3, &Lb3, &Gb3, x.x, x.y, x.z, x.w, q4, g4, 3u);
     }
-    let m4 = lds4(sb + t4);
-    let zi4 = lds4(sb + T + t4);
-    let d4 = lds4(sb + 2u * T + t4);
-    gradT8(&L0, &G0, t0, T, m4, zi4, d4, 0u); gradT8(&L1, &G1, t0 + 1u, T, m4, zi4, d4, 1u);
-    gradT8(&L2, &G2, t0 + 2u, T, m4, zi4, d4, 2u); gradT8(&L3, &G3, t0 + 3u, T, m4, zi4, d4, 3u);
+    let m4 = lds4(so + t4);
+    let zi4 = lds4(so + T + t4);
+    let d4 = lds4(so + 2u * T + t4);
+    gradT8(&La0, &Ga0, t0, T, m4, zi4, d4, 0u); gradT8(&La1, &Ga1, t0 + 1u, T, m4, zi4, d4, 1u);
+    gradT8(&La2, &Ga2, t0 + 2u, T, m4, zi4, d4, 2u); gradT8(&La3, &Ga3, t0 + 3u, T, m4, zi4, d4, 3u);
+    if (R2) {
+      gradT8(&Lb0, &Gb0, t0, T, m4, zi4, d4, 0u); gradT8(&Lb1, &Gb1, t0 + 1u, T, m4, zi4, d4, 1u);
+      gradT8(&Lb2, &Gb2, t0 + 2u, T, m4, zi4, d4, 2u); gradT8(&Lb3, &Gb3, t0 + 3u, T, m4, zi4, d4, 3u);
+    }
     for (var c = 0u; c < CH; c++) {
       let q4 = ld4(qb + c * T + t4);
       let g4 = ldg4(gb + c * T + t4);
-      gk[c] += dot8(&L0, q4, 0u) + dot8(&L1, q4, 1u) + dot8(&L2, q4, 2u) + dot8(&L3, q4, 3u);
-      gv[c] += dot8(&G0, g4, 0u) + dot8(&G1, g4, 1u) + dot8(&G2, g4, 2u) + dot8(&G3, g4, 3u);
+      let y = gkv[c];
+      var gka = y.x; var gva = y.y; var gkb = y.z; var gvb = y.w;
+      dot8x2_1(&gka, &gkb, &La0, &Lb0, q4, 0u); dot8x2_1(&gka, &gkb, &La1, &Lb1, q4, 1u);
+      dot8x2_1(&gka, &gkb, &La2, &Lb2, q4, 2u); dot8x2_1(&gka, &gkb, &La3, &Lb3, q4, 3u);
+      dot8x2_1(&gva, &gvb, &Ga0, &Gb0, g4, 0u); dot8x2_1(&gva, &gvb, &Ga1, &Gb1, g4, 1u);
+      dot8x2_1(&gva, &gvb, &Ga2, &Gb2, g4, 2u); dot8x2_1(&gva, &gvb, &Ga3, &Gb3, g4, 3u);
+      gkv[c] = vec4f(gka, gva, gkb, gvb);
     }
   }
-  if (sq < T) {
-    for (var c = 0u; c < CH; c++) {
-      gqkv[kb + c * T + sq] = gk[c].x * p.scale2;
-      gqkv[vb + c * T + sq] = gv[c].x;
-    }
+  for (var c = 0u; c < CH; c++) {
+    if (sa < T) { gqkv[kb + c * T + sa] = gkv[c].x * p.scale2; gqkv[vb + c * T + sa] = gkv[c].y; }
+    if (R2 && sb < T) { gqkv[kb + c * T + sb] = gkv[c].z * p.scale2; gqkv[vb + c * T + sb] = gkv[c].w; }
   }
 }

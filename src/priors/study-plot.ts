@@ -1,5 +1,5 @@
 // A small PNG line chart for the posterior study: log-x axis (NFE), log or linear y (error), one coloured
-// polyline per method with square markers, an optional dashed reference line (the estimator's noise
+// polyline per method with square markers (variants such as dps+cmi dashed in their base's colour), an optional dashed reference line (the estimator's noise
 // floor), and a legend. Drawn pixel by pixel into an RGBA buffer and encoded with pngjs; text uses a
 // built-in 3×5 bitmap font (scaled ×2), so no font files are needed.
 import { PNG } from 'pngjs';
@@ -176,7 +176,13 @@ export function renderPlot(o: PlotOptions): Buffer {
     ph = H - top - bottom;
   const pts = o.series.flatMap((s) => s.points.filter(([x, y]) => x > 0 && Number.isFinite(y)));
   const xs = pts.map((p) => p[0]);
-  const ysAll = [...pts.map((p) => p[1]), ...(o.reference && o.reference.y > 0 ? [o.reference.y] : [])];
+  // Divergent runs would squash everything else: the y range stops at 100× the median value (or the
+  // reference), and points above it are drawn as triangles on the top edge ("off scale" in the legend).
+  const sortedY = pts.map((p) => p[1]).sort((a, b) => a - b);
+  const median = sortedY.length ? sortedY[Math.floor(sortedY.length / 2)] : 1;
+  const cap = 100 * Math.max(Math.abs(median), o.reference ? Math.abs(o.reference.y) : 0, 1e-300);
+  const inRange = (y: number) => y <= cap;
+  const ysAll = [...pts.map((p) => p[1]).filter(inRange), ...(o.reference && o.reference.y > 0 ? [o.reference.y] : [])];
   const xMin = Math.min(...xs, 1) / 1.3,
     xMax = Math.max(...xs, 2) * 1.3;
   const positive = ysAll.filter((y) => y > 0);
@@ -222,24 +228,23 @@ export function renderPlot(o: PlotOptions): Buffer {
   cv.textVertical(o.yLabel + (logY ? ' (LOG)' : ''), 20, top + ph / 2, ink, 2);
   if (o.reference && (!logY || o.reference.y > 0))
     cv.line(left, py(o.reference.y), left + pw, py(o.reference.y), [120, 120, 120], 2, [8, 6]);
+  // one colour per base method; a "+suffix" variant (e.g. dps+cmi) is the same colour, dashed, so that
+  // identical curves stay visible
+  const bases = [...new Set(o.series.map((s) => s.label.split('+')[0]))];
   o.series.forEach((s, k) => {
-    const c = PALETTE[k % PALETTE.length];
+    const c = PALETTE[bases.indexOf(s.label.split('+')[0]) % PALETTE.length];
+    const dash: [number, number] | undefined = s.label.includes('+') ? [7, 5] : undefined;
     const p = s.points.filter(([x, y]) => x > 0 && Number.isFinite(y) && (!logY || y > 0)).sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < p.length; i++)
-      cv.line(
-        px(p[i - 1][0]),
-        py(p[i - 1][1]),
-        px(p[i][0]),
-        py(p[i][1]),
-        c,
-        2,
-        k >= PALETTE.length ? [6, 4] : undefined,
-      );
-    for (const [x, y] of p) cv.rect(px(x) - 3, py(y) - 3, px(x) + 3, py(y) + 3, c);
+    const yy = (y: number) => py(Math.min(y, yMax));
+    for (let i = 1; i < p.length; i++) cv.line(px(p[i - 1][0]), yy(p[i - 1][1]), px(p[i][0]), yy(p[i][1]), c, 2, dash);
+    for (const [x, y] of p) {
+      if (y > yMax) for (let r = 0; r < 7; r++) cv.rect(px(x) - r, py(yMax) + r, px(x) + r, py(yMax) + r, c);
+      else cv.rect(px(x) - 3, yy(y) - 3, px(x) + 3, yy(y) + 3, c);
+    }
     // legend
     const ly = top + 8 + k * 20;
-    cv.line(left + pw + 16, ly + 5, left + pw + 44, ly + 5, c, 3);
-    cv.text(s.label, left + pw + 52, ly, ink, 2);
+    cv.line(left + pw + 16, ly + 5, left + pw + 44, ly + 5, c, 3, dash);
+    cv.text(s.label + (p.some(([, y]) => y > yMax) ? ' (OFF SCALE)' : ''), left + pw + 52, ly, ink, 2);
   });
   if (o.reference) {
     const ly = top + 8 + o.series.length * 20;

@@ -38,7 +38,8 @@ export interface CmiGradient {
 }
 
 function noiseVar(ctx: SamplerContext): number {
-  if (ctx.noise.kind === 'poisson') throw new Error('+cmi needs Gaussian (or no) measurement noise; Poisson is not supported');
+  if (ctx.noise.kind === 'poisson')
+    throw new Error('+cmi needs Gaussian (or no) measurement noise; Poisson is not supported');
   return ctx.noise.kind === 'gaussian' ? ctx.noise.level ** 2 : 0;
 }
 
@@ -51,13 +52,21 @@ function epsPart(e: Engine, t: Tensor, C: number): Tensor {
  * ∇ₓₜ I(x₀; y | xₜ) at respaced step k for loop step i. `probes` replaces the Rademacher draws (tests).
  * A must be linear.
  */
-export async function cmiGradient(ctx: SamplerContext, k: number, i: number, x: Tensor, o: CmiOptions, probes?: Tensor[]): Promise<CmiGradient> {
+export async function cmiGradient(
+  ctx: SamplerContext,
+  k: number,
+  i: number,
+  x: Tensor,
+  o: CmiOptions,
+  probes?: Tensor[],
+): Promise<CmiGradient> {
   const { op } = requireMeasurement(ctx, '+cmi');
   if (!op.linear) throw new Error(`+cmi needs a linear operator (M = AᵀΣₙ⁻¹A); '${op.name}' is not`);
   const e = ctx.e;
   const [N, C] = ctx.shape;
   const r = probes?.length ?? o.r ?? 1;
-  if (!Number.isInteger(r) || r < 1 || r > 4096) throw new Error(`+cmi: r = ${r} probes, expected an integer in [1, 4096]`);
+  if (!Number.isInteger(r) || r < 1 || r > 4096)
+    throw new Error(`+cmi: r = ${r} probes, expected an integer in [1, 4096]`);
   const mode = o.sigmaInv ?? 'isotropic';
   const sy2 = noiseVar(ctx);
   const ab = ctx.sched.alphasCumprod[k];
@@ -124,7 +133,14 @@ export async function cmiGradient(ctx: SamplerContext, k: number, i: number, x: 
  * Adds ηₜ·∇I to x' in place. `residualSs` ([N] sum of squares of y − A x̂₀) for `residual`, `stepSs`
  * ([N] squared norm of the base method's guidance step) for `relative`.
  */
-export function applyCmi(ctx: SamplerContext, xPrime: Tensor, gI: Tensor, eta: EtaSchedule, residualSs?: Tensor, stepSs?: Tensor): void {
+export function applyCmi(
+  ctx: SamplerContext,
+  xPrime: Tensor,
+  gI: Tensor,
+  eta: EtaSchedule,
+  residualSs?: Tensor,
+  stepSs?: Tensor,
+): void {
   const e = ctx.e;
   const N = ctx.shape[0];
   if (eta.kind === 'constant') {

@@ -49,7 +49,16 @@ export function evaluate(ctx: SamplerContext, x: Tensor, t: number[], wantGrad: 
   const m = ctx.model;
   if (wantGrad && m.forwardWithVjp) {
     const r = m.forwardWithVjp(x, t);
-    return { x, t, out: r.out, backward: (u) => r.backward(u), release: () => { r.release(); ctx.e.release(r.out); } };
+    return {
+      x,
+      t,
+      out: r.out,
+      backward: (u) => r.backward(u),
+      release: () => {
+        r.release();
+        ctx.e.release(r.out);
+      },
+    };
   }
   const out = m.forward(x, t);
   return {

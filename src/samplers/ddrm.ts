@@ -18,7 +18,10 @@ export interface DdrmOptions {
 
 export function requireSvd(ctx: SamplerContext): { svd: SvdView; y: Tensor } {
   const { op, y } = requireMeasurement(ctx, 'ddrm');
-  if (!op.svd) throw new Error(`ddrm needs an operator with a singular value decomposition (masks, separable super-resolution, separable Gaussian blur); '${op.name}' has none`);
+  if (!op.svd)
+    throw new Error(
+      `ddrm needs an operator with a singular value decomposition (masks, separable super-resolution, separable Gaussian blur); '${op.name}' has none`,
+    );
   return { svd: op.svd, y };
 }
 
@@ -28,7 +31,20 @@ function sigma0(ctx: SamplerContext): number {
 }
 
 function params(total: number, D: number, rank: number, sn: number, s0: number, o?: DdrmOptions): ArrayBuffer {
-  return uniforms(total, D, rank, 0, f32(sn), f32(s0), f32(o?.eta ?? 0), f32(o?.etaB ?? 0), f32(o?.eta ?? 0), f32(0), f32(0), f32(0));
+  return uniforms(
+    total,
+    D,
+    rank,
+    0,
+    f32(sn),
+    f32(s0),
+    f32(o?.eta ?? 0),
+    f32(o?.etaB ?? 0),
+    f32(o?.eta ?? 0),
+    f32(0),
+    f32(0),
+    f32(0),
+  );
 }
 
 /** x_T = V(init(Uᵀy, z)) with z the x_T noise ([N, C, H, W]); uty = svd.ut(y). */
@@ -40,14 +56,27 @@ export function ddrmInit(ctx: SamplerContext, uty: Tensor, z: Tensor): Tensor {
   const abT = ctx.sched.alphasCumprod[ctx.sched.length - 1];
   const st = Math.sqrt(1 - abT) / Math.sqrt(abT);
   const spec = e.tensor([N, D], 'ddrm_init');
-  e.run({ kernel: { family: 'ddrm', entry: 'ddrm_init' }, bindings: [uty, svd.singulars, z, spec], uniforms: params(N * D, D, svd.rank, st, sigma0(ctx)), grid: grid1d(e, N * D) });
+  e.run({
+    kernel: { family: 'ddrm', entry: 'ddrm_init' },
+    bindings: [uty, svd.singulars, z, spec],
+    uniforms: params(N * D, D, svd.rank, st, sigma0(ctx)),
+    grid: grid1d(e, N * D),
+  });
   const x = svd.v(spec);
   e.release(spec);
   return x.reshape(ctx.shape);
 }
 
 /** One DDRM step at respaced index k from the model output mo at x; z = the step's N(0, I) (null at k = 0). */
-export function ddrmStep(ctx: SamplerContext, k: number, x: Tensor, mo: Tensor, z: Tensor | null, uty: Tensor, o: DdrmOptions): { x0: Tensor; next: Tensor } {
+export function ddrmStep(
+  ctx: SamplerContext,
+  k: number,
+  x: Tensor,
+  mo: Tensor,
+  z: Tensor | null,
+  uty: Tensor,
+  o: DdrmOptions,
+): { x0: Tensor; next: Tensor } {
   const { svd } = requireSvd(ctx);
   const e = ctx.e;
   const [N, C] = ctx.shape;

@@ -18,11 +18,14 @@ export interface StepShape {
 
 /** Check x [N, C, H, W] against the model output [N, outC, H, W]. */
 export function stepShape(x: Tensor, mo: Tensor, what: string): StepShape {
-  if (x.shape.length !== 4 || mo.shape.length !== 4) throw new Error(`${what}: expected NCHW tensors, got x [${x.shape}] and model output [${mo.shape}]`);
+  if (x.shape.length !== 4 || mo.shape.length !== 4)
+    throw new Error(`${what}: expected NCHW tensors, got x [${x.shape}] and model output [${mo.shape}]`);
   const [N, C, H, W] = x.shape;
   const [n2, oc, h2, w2] = mo.shape;
   if (n2 !== N || h2 !== H || w2 !== W || (oc !== C && oc !== 2 * C)) {
-    throw new Error(`${what}: model output [${mo.shape}] does not fit x [${x.shape}] (expected ${C} or ${2 * C} channels)`);
+    throw new Error(
+      `${what}: model output [${mo.shape}] does not fit x [${x.shape}] (expected ${C} or ${2 * C} channels)`,
+    );
   }
   return { N, chw: C * H * W, outChw: oc * H * W };
 }
@@ -42,10 +45,21 @@ export interface PSampleOptions {
  * DDPM ancestral step at respaced index k: x̂₀ and x'ₖ₋₁ = μ(x̂₀, x) + exp(½ log σ²)·z (no noise when z is
  * null or k = 0, like p_sample's `t != 0`). learned_range needs a 2C-channel model output.
  */
-export function pSample(e: Engine, s: Schedule, k: number, x: Tensor, mo: Tensor, z: Tensor | null, o: PSampleOptions): { x0: Tensor; sample: Tensor } {
+export function pSample(
+  e: Engine,
+  s: Schedule,
+  k: number,
+  x: Tensor,
+  mo: Tensor,
+  z: Tensor | null,
+  o: PSampleOptions,
+): { x0: Tensor; sample: Tensor } {
   const sh = stepShape(x, mo, 'pSample');
   const learned = o.varType === 'learned_range';
-  if (learned && sh.outChw !== 2 * sh.chw) throw new Error(`pSample: learned_range variance needs ε and v channels; the model output has ${sh.outChw / (sh.chw / x.shape[1])} channels`);
+  if (learned && sh.outChw !== 2 * sh.chw)
+    throw new Error(
+      `pSample: learned_range variance needs ε and v channels; the model output has ${sh.outChw / (sh.chw / x.shape[1])} channels`,
+    );
   const { minLog, maxLog } = logVarianceBounds(s, k);
   const fixedLog = learned ? 0 : fixedLogVariance(s, k, o.varType as 'fixed_small' | 'fixed_large');
   const noiseOn = z && k > 0 ? 1 : 0;
@@ -56,7 +70,16 @@ export function pSample(e: Engine, s: Schedule, k: number, x: Tensor, mo: Tensor
   e.run({
     kernel: { family: 'diffusion', entry: 'p_sample' },
     bindings: [x, mo, z ?? x, x0, sample],
-    uniforms: params(sh, total, learned, o.clip, [s.sqrtRecipAlphasCumprod[k], s.sqrtRecipm1AlphasCumprod[k], s.posteriorMeanCoef1[k], s.posteriorMeanCoef2[k], minLog, maxLog, noiseOn ? fixedLog : 0, noiseOn]),
+    uniforms: params(sh, total, learned, o.clip, [
+      s.sqrtRecipAlphasCumprod[k],
+      s.sqrtRecipm1AlphasCumprod[k],
+      s.posteriorMeanCoef1[k],
+      s.posteriorMeanCoef2[k],
+      minLog,
+      maxLog,
+      noiseOn ? fixedLog : 0,
+      noiseOn,
+    ]),
     grid: grid1d(e, total),
     flops: 14 * total,
     bytes: 24 * total,
@@ -66,7 +89,8 @@ export function pSample(e: Engine, s: Schedule, k: number, x: Tensor, mo: Tensor
 
 /** σ of DDIM(η) at respaced index k: η·sqrt((1−ᾱ_prev)/(1−ᾱ))·sqrt(1−ᾱ/ᾱ_prev). */
 export function ddimSigma(s: Schedule, k: number, eta: number): number {
-  const ab = s.alphasCumprod[k], abp = s.alphasCumprodPrev[k];
+  const ab = s.alphasCumprod[k],
+    abp = s.alphasCumprodPrev[k];
   return eta * Math.sqrt((1 - abp) / (1 - ab)) * Math.sqrt(1 - ab / abp);
 }
 
@@ -74,7 +98,16 @@ export function ddimSigma(s: Schedule, k: number, eta: number): number {
  * DDIM(η) step at respaced index k (guided-diffusion / DPS `DDIM.p_sample`): x̂₀, ε re-derived from the
  * processed x̂₀, mean = sqrt(ᾱ_prev) x̂₀ + sqrt(1−ᾱ_prev−σ²) ε and sample = mean + σ z (none at k = 0).
  */
-export function ddimStep(e: Engine, s: Schedule, k: number, x: Tensor, mo: Tensor, z: Tensor | null, eta: number, clip: boolean): { x0: Tensor; mean: Tensor; sample: Tensor; sigma: number } {
+export function ddimStep(
+  e: Engine,
+  s: Schedule,
+  k: number,
+  x: Tensor,
+  mo: Tensor,
+  z: Tensor | null,
+  eta: number,
+  clip: boolean,
+): { x0: Tensor; mean: Tensor; sample: Tensor; sigma: number } {
   const sh = stepShape(x, mo, 'ddimStep');
   if (z && z.size !== x.size) throw new Error(`ddimStep: noise [${z.shape}] does not match x [${x.shape}]`);
   const sigma = ddimSigma(s, k, eta);
@@ -88,7 +121,13 @@ export function ddimStep(e: Engine, s: Schedule, k: number, x: Tensor, mo: Tenso
   e.run({
     kernel: { family: 'diffusion', entry: 'ddim_step' },
     bindings: [x, mo, z ?? x, x0, mean, sample],
-    uniforms: params(sh, total, false, clip, [s.sqrtRecipAlphasCumprod[k], s.sqrtRecipm1AlphasCumprod[k], Math.sqrt(abp), dir, noise]),
+    uniforms: params(sh, total, false, clip, [
+      s.sqrtRecipAlphasCumprod[k],
+      s.sqrtRecipm1AlphasCumprod[k],
+      Math.sqrt(abp),
+      dir,
+      noise,
+    ]),
     grid: grid1d(e, total),
     flops: 12 * total,
     bytes: 24 * total,
@@ -108,7 +147,15 @@ export function predictX0(e: Engine, s: Schedule, k: number, x: Tensor, mo: Tens
  * returns the cotangent of the model output (uOut, [N, outC, H, W], zero on the variance channels) and
  * the direct term gDirect = sqrt(1/ᾱ)·g (masked by the clamp); ∂L/∂x = gDirect + vjp_model(uOut).
  */
-export function x0Pullback(e: Engine, s: Schedule, k: number, x: Tensor, mo: Tensor, g: Tensor, clip: boolean): { uOut: Tensor; gDirect: Tensor } {
+export function x0Pullback(
+  e: Engine,
+  s: Schedule,
+  k: number,
+  x: Tensor,
+  mo: Tensor,
+  g: Tensor,
+  clip: boolean,
+): { uOut: Tensor; gDirect: Tensor } {
   const sh = stepShape(x, mo, 'x0Pullback');
   if (g.size !== x.size) throw new Error(`x0Pullback: cotangent [${g.shape}] does not match x [${x.shape}]`);
   const uOut = e.tensor(mo.shape, 'u_model');

@@ -33,7 +33,8 @@ export function normGuidance(ctx: SamplerContext, k: number, ev: Evaluated, x0: 
   const N = ctx.shape[0];
   const { r, ss } = residual(ctx, x0, method);
   const w = ctx.noise.kind === 'poisson' ? ctx.poissonWeight : undefined;
-  if (ctx.noise.kind === 'poisson' && !w) throw new Error(`${method}: Poisson guidance needs the per-image weights (SamplerContext.poissonWeight)`);
+  if (ctx.noise.kind === 'poisson' && !w)
+    throw new Error(`${method}: Poisson guidance needs the per-image weights (SamplerContext.poissonWeight)`);
   const ones = w ? null : filled(e, [N], 1, 'ones');
   // ∂‖r‖/∂x̂₀ = −(∂A)ᵀ r/‖r‖ (times the Poisson weight)
   const c = rowCoef(e, CoefMode.OverNorm, w ?? ones!, ss, -1, 1e-30);

@@ -20,7 +20,14 @@ export function dsgGuides(k: number, o: DsgOptions): boolean {
 }
 
 /** The DSG combination (consumes nothing; returns a new x). sigma is the DDIM σₜ of this step. */
-export function dsgCombine(ctx: SamplerContext, mean: Tensor, sample: Tensor, grad: Tensor, sigma: number, o: DsgOptions): Tensor {
+export function dsgCombine(
+  ctx: SamplerContext,
+  mean: Tensor,
+  sample: Tensor,
+  grad: Tensor,
+  sigma: number,
+  o: DsgOptions,
+): Tensor {
   const e = ctx.e;
   const [N, C, H, W] = ctx.shape;
   const radius = Math.sqrt(C * H * W) * sigma;

@@ -29,7 +29,13 @@ export interface CgResult {
  * symmetric and positive definite for the usual guarantees; the curvature guard keeps the last good
  * iterate otherwise. b and x0 are not consumed.
  */
-export async function batchedCg(e: Engine, apply: (p: Tensor) => Tensor, b: Tensor, x0: Tensor | null, opts: CgOptions = {}): Promise<CgResult> {
+export async function batchedCg(
+  e: Engine,
+  apply: (p: Tensor) => Tensor,
+  b: Tensor,
+  x0: Tensor | null,
+  opts: CgOptions = {},
+): Promise<CgResult> {
   const N = b.shape[0];
   const iters = opts.iters ?? 10;
   const curv = opts.curvTol ?? 1e-7;
@@ -77,7 +83,15 @@ export function adjointOf(op: MeasurementOperator, at: Tensor, u: Tensor): Tenso
  * V pad(s/(α s² + β) ⊙ Uᵀz) — the part of z outside range(U) is annihilated by Aᵀ, so no complement term.
  * Without one, CG in measurement space on q ↦ α A(Aᵀq) + βq (`at` is any point for the adjoint).
  */
-export async function adjointSolve(e: Engine, op: MeasurementOperator, z: Tensor, alpha: number, beta: number, at: Tensor, cg: CgOptions = {}): Promise<Tensor> {
+export async function adjointSolve(
+  e: Engine,
+  op: MeasurementOperator,
+  z: Tensor,
+  alpha: number,
+  beta: number,
+  at: Tensor,
+  cg: CgOptions = {},
+): Promise<Tensor> {
   if (!op.linear) throw new Error(`operator '${op.name}' is not linear: Aᵀ(αAAᵀ+βI)⁻¹ needs a linear operator`);
   const svd = op.svd;
   if (svd) {

@@ -19,8 +19,10 @@ export function parseMethod(name: string): ParsedMethod {
   const s = name.trim().toLowerCase();
   const cmi = s.endsWith('+cmi');
   const base = (cmi ? s.slice(0, -4) : s) as BaseMethod;
-  if (!BASE_METHODS.includes(base)) throw new Error(`unknown method '${name}' (expected one of ${METHOD_NAMES.join(', ')})`);
-  if (cmi && !(CMI_METHODS as readonly string[]).includes(base)) throw new Error(`'+cmi' applies to ${CMI_METHODS.join(', ')}, not ${base}`);
+  if (!BASE_METHODS.includes(base))
+    throw new Error(`unknown method '${name}' (expected one of ${METHOD_NAMES.join(', ')})`);
+  if (cmi && !(CMI_METHODS as readonly string[]).includes(base))
+    throw new Error(`'+cmi' applies to ${CMI_METHODS.join(', ')}, not ${base}`);
   return { base, cmi };
 }
 
@@ -30,7 +32,16 @@ export function baseSampler(m: BaseMethod): 'ddpm' | 'ddim' | 'ddrm' {
   return m === 'ddim' || m === 'pigdm' || m === 'dsg' ? 'ddim' : 'ddpm';
 }
 
-export type TaskName = 'inpainting' | 'box-inpainting' | 'random-inpainting' | 'super-resolution' | 'sr' | 'gaussian-deblur' | 'motion-deblur' | 'phase-retrieval' | 'nonlinear-deblur';
+export type TaskName =
+  | 'inpainting'
+  | 'box-inpainting'
+  | 'random-inpainting'
+  | 'super-resolution'
+  | 'sr'
+  | 'gaussian-deblur'
+  | 'motion-deblur'
+  | 'phase-retrieval'
+  | 'nonlinear-deblur';
 
 /**
  * DPS's step size ζ per task (DPS configs/*.yaml: inpainting 0.5; super-resolution, Gaussian, motion and

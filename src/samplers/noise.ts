@@ -38,8 +38,10 @@ export class NoiseStreams {
     this.N = shape[0];
     this.chw = shape[1] * shape[2] * shape[3];
     if (seeds.length !== this.N) throw new Error(`noise: ${seeds.length} seeds for a batch of ${this.N}`);
-    for (const s of seeds) if (!Number.isSafeInteger(s) || s < 0) throw new Error(`noise: seed ${s} is not a non-negative integer`);
-    if (replay.xT && replay.xT.size !== this.N * this.chw) throw new Error(`x_T [${replay.xT.shape}] does not match the batch [${shape}]`);
+    for (const s of seeds)
+      if (!Number.isSafeInteger(s) || s < 0) throw new Error(`noise: seed ${s} is not a non-negative integer`);
+    if (replay.xT && replay.xT.size !== this.N * this.chw)
+      throw new Error(`x_T [${replay.xT.shape}] does not match the batch [${shape}]`);
     if (replay.stepNoise && replay.stepNoise.size % (this.N * this.chw)) {
       throw new Error(`step_noise [${replay.stepNoise.shape}] is not a sequence of [${shape}] draws`);
     }
@@ -79,7 +81,8 @@ export class NoiseStreams {
     const [, C, H, W] = this.shape;
     const rec = this.replay.stepNoise;
     if (rec) {
-      if (i >= this.recordedSteps) throw new Error(`step_noise holds ${this.recordedSteps} draws; step ${i} needs one more`);
+      if (i >= this.recordedSteps)
+        throw new Error(`step_noise holds ${this.recordedSteps} draws; step ${i} needs one more`);
       const n = this.N * this.chw;
       const o = this.e.tensor(this.shape, 'step_noise');
       copyRange(this.e, rec, i * n, o, 0, n);
@@ -96,6 +99,10 @@ export class NoiseStreams {
   /** Rademacher probe j of loop step i ([N, C, H, W]). */
   probe(i: number, j: number): Tensor {
     const [, C, H, W] = this.shape;
-    return this.perImage([C, H, W], (s) => randRademacher(this.e, [C, H, W], s, Stream.Probe * TWO32 + i * 4096 + j), 'probe');
+    return this.perImage(
+      [C, H, W],
+      (s) => randRademacher(this.e, [C, H, W], s, Stream.Probe * TWO32 + i * 4096 + j),
+      'probe',
+    );
   }
 }

@@ -8,7 +8,13 @@ import { pullbackX0, requireMeasurement, residual, type Evaluated, type SamplerC
 import { adjointSolve, type CgOptions } from './linalg.js';
 import { CoefMode, rowCoef } from './rows.js';
 
-export async function pigdmGuidance(ctx: SamplerContext, k: number, ev: Evaluated, x0: Tensor, cg: CgOptions = {}): Promise<{ grad: Tensor; dist: Tensor; ss: Tensor }> {
+export async function pigdmGuidance(
+  ctx: SamplerContext,
+  k: number,
+  ev: Evaluated,
+  x0: Tensor,
+  cg: CgOptions = {},
+): Promise<{ grad: Tensor; dist: Tensor; ss: Tensor }> {
   const { op } = requireMeasurement(ctx, 'pigdm');
   if (!op.linear) throw new Error(`pigdm needs a linear operator; '${op.name}' is not`);
   if (ctx.noise.kind === 'poisson') throw new Error('pigdm supports Gaussian (or no) measurement noise, not Poisson');

@@ -21,7 +21,14 @@ function params(total: number, per: number, mode = 0, aux = 0, aux2 = 0, a = 0, 
 export function rowScale(e: Engine, x: Tensor, c: Tensor, a = 1, out?: Tensor): Tensor {
   const per = rowsOf(x, c, 'rowScale');
   const o = out ?? e.tensor(x.shape, 'row_scale');
-  e.run({ kernel: { family: FAM, entry: 'row_scale' }, bindings: [x, c, o], uniforms: params(x.size, per, 0, 0, 0, a), grid: grid1d(e, x.size), flops: 2 * x.size, bytes: 8 * x.size });
+  e.run({
+    kernel: { family: FAM, entry: 'row_scale' },
+    bindings: [x, c, o],
+    uniforms: params(x.size, per, 0, 0, 0, a),
+    grid: grid1d(e, x.size),
+    flops: 2 * x.size,
+    bytes: 8 * x.size,
+  });
   return o;
 }
 
@@ -29,7 +36,14 @@ export function rowScale(e: Engine, x: Tensor, c: Tensor, a = 1, out?: Tensor): 
 export function rowAxpy(e: Engine, out: Tensor, x: Tensor, c: Tensor, a = 1): Tensor {
   if (out.size !== x.size) throw new Error(`rowAxpy: sizes ${out.size} and ${x.size} differ`);
   const per = rowsOf(x, c, 'rowAxpy');
-  e.run({ kernel: { family: FAM, entry: 'row_axpy' }, bindings: [x, c, out], uniforms: params(x.size, per, 0, 0, 0, a), grid: grid1d(e, x.size), flops: 3 * x.size, bytes: 12 * x.size });
+  e.run({
+    kernel: { family: FAM, entry: 'row_axpy' },
+    bindings: [x, c, out],
+    uniforms: params(x.size, per, 0, 0, 0, a),
+    grid: grid1d(e, x.size),
+    flops: 3 * x.size,
+    bytes: 12 * x.size,
+  });
   return out;
 }
 
@@ -37,7 +51,14 @@ export function rowAxpy(e: Engine, out: Tensor, x: Tensor, c: Tensor, a = 1): Te
 export function rowXpby(e: Engine, out: Tensor, x: Tensor, c: Tensor, a = 1): Tensor {
   if (out.size !== x.size) throw new Error(`rowXpby: sizes ${out.size} and ${x.size} differ`);
   const per = rowsOf(x, c, 'rowXpby');
-  e.run({ kernel: { family: FAM, entry: 'row_xpby' }, bindings: [x, c, out], uniforms: params(x.size, per, 0, 0, 0, a), grid: grid1d(e, x.size), flops: 3 * x.size, bytes: 12 * x.size });
+  e.run({
+    kernel: { family: FAM, entry: 'row_xpby' },
+    bindings: [x, c, out],
+    uniforms: params(x.size, per, 0, 0, 0, a),
+    grid: grid1d(e, x.size),
+    flops: 3 * x.size,
+    bytes: 12 * x.size,
+  });
   return out;
 }
 
@@ -56,7 +77,12 @@ export const enum CoefMode {
 export function rowCoef(e: Engine, mode: CoefMode, s1: Tensor, s2: Tensor, a = 1, b = 0): Tensor {
   if (s1.size !== s2.size) throw new Error(`rowCoef: ${s1.size} vs ${s2.size} rows`);
   const o = e.tensor([s1.size], 'row_coef');
-  e.run({ kernel: { family: FAM, entry: 'coef' }, bindings: [s1, s2, o], uniforms: params(s1.size, 1, mode, 0, 0, a, b), grid: [Math.ceil(s1.size / 64)] });
+  e.run({
+    kernel: { family: FAM, entry: 'coef' },
+    bindings: [s1, s2, o],
+    uniforms: params(s1.size, 1, mode, 0, 0, a, b),
+    grid: [Math.ceil(s1.size / 64)],
+  });
   return o;
 }
 
@@ -72,14 +98,29 @@ export { rowDot, rowSumSq };
 
 /** dst[dstOff + i] = src[srcOff + i], i < count (element offsets, no alignment requirement). */
 export function copyRange(e: Engine, src: Tensor, srcOff: number, dst: Tensor, dstOff: number, count: number): void {
-  if (srcOff + count > src.size || dstOff + count > dst.size) throw new Error(`copyRange: [${srcOff}, +${count}) of ${src.size} → [${dstOff}, +${count}) of ${dst.size} out of range`);
-  e.run({ kernel: { family: FAM, entry: 'copy_range' }, bindings: [src, dst], uniforms: params(count, 1, 0, srcOff, dstOff), grid: grid1d(e, count), bytes: 8 * count });
+  if (srcOff + count > src.size || dstOff + count > dst.size)
+    throw new Error(
+      `copyRange: [${srcOff}, +${count}) of ${src.size} → [${dstOff}, +${count}) of ${dst.size} out of range`,
+    );
+  e.run({
+    kernel: { family: FAM, entry: 'copy_range' },
+    bindings: [src, dst],
+    uniforms: params(count, 1, 0, srcOff, dstOff),
+    grid: grid1d(e, count),
+    bytes: 8 * count,
+  });
 }
 
 /** A tensor filled with `value`. */
 export function filled(e: Engine, shape: readonly number[], value = 0, label = 'filled'): Tensor {
   const o = e.tensor(shape, label);
-  e.run({ kernel: { family: FAM, entry: 'fill' }, bindings: [o], uniforms: params(o.size, 1, 0, 0, 0, value), grid: grid1d(e, o.size), bytes: 4 * o.size });
+  e.run({
+    kernel: { family: FAM, entry: 'fill' },
+    bindings: [o],
+    uniforms: params(o.size, 1, 0, 0, 0, value),
+    grid: grid1d(e, o.size),
+    bytes: 4 * o.size,
+  });
   return o;
 }
 
@@ -93,7 +134,13 @@ export function spectralLift(e: Engine, w: Tensor, s: Tensor, D: number, a: numb
   const N = w.size / rank;
   if (D < rank) throw new Error(`spectralLift: row length ${D} below the rank ${rank}`);
   const o = e.tensor([N, D], 'spectral_lift');
-  e.run({ kernel: { family: FAM, entry: 'spectral_lift' }, bindings: [w, s, o], uniforms: params(N * D, rank, pow, D, 0, a, b), grid: grid1d(e, N * D), flops: 4 * N * rank });
+  e.run({
+    kernel: { family: FAM, entry: 'spectral_lift' },
+    bindings: [w, s, o],
+    uniforms: params(N * D, rank, pow, D, 0, a, b),
+    grid: grid1d(e, N * D),
+    flops: 4 * N * rank,
+  });
   return o;
 }
 
@@ -101,20 +148,40 @@ export function spectralLift(e: Engine, w: Tensor, s: Tensor, D: number, a: numb
  * Small dense products for tiny problems: y[n] = a·A v[n] with A [rows, cols] row-major (or a·Aᵀ v[n]
  * with `transpose`, then v[n] has `rows` entries). v: [N, ·] → y: [N, ·].
  */
-export function denseMatvec(e: Engine, A: Tensor, rows: number, cols: number, v: Tensor, transpose = false, a = 1): Tensor {
+export function denseMatvec(
+  e: Engine,
+  A: Tensor,
+  rows: number,
+  cols: number,
+  v: Tensor,
+  transpose = false,
+  a = 1,
+): Tensor {
   if (A.size !== rows * cols) throw new Error(`denseMatvec: A has ${A.size} entries, expected ${rows}×${cols}`);
-  const inDim = transpose ? rows : cols, outDim = transpose ? cols : rows;
+  const inDim = transpose ? rows : cols,
+    outDim = transpose ? cols : rows;
   if (v.size % inDim) throw new Error(`denseMatvec: vector batch of ${v.size} is not a multiple of ${inDim}`);
   const N = v.size / inDim;
   const o = e.tensor([N, outDim], 'matvec');
   // the kernel always reads A as [aux, per] (rows of the output × inputs) or its transpose
-  e.run({ kernel: { family: FAM, entry: 'matvec' }, bindings: [A, v, o], uniforms: params(N * outDim, inDim, transpose ? 1 : 0, outDim, 0, a), grid: [Math.ceil((N * outDim) / 64)], flops: 2 * N * rows * cols });
+  e.run({
+    kernel: { family: FAM, entry: 'matvec' },
+    bindings: [A, v, o],
+    uniforms: params(N * outDim, inDim, transpose ? 1 : 0, outDim, 0, a),
+    grid: [Math.ceil((N * outDim) / 64)],
+    flops: 2 * N * rows * cols,
+  });
   return o;
 }
 
 /** Batched CG's step length with the curvature guard (shaders/sampler-rows.wgsl cg_alpha). */
 export function cgAlpha(e: Engine, rr: Tensor, pAp: Tensor, pp: Tensor, frozen: Tensor, curvTol: number): Tensor {
   const o = e.tensor([rr.size], 'cg_alpha');
-  e.run({ kernel: { family: FAM, entry: 'cg_alpha' }, bindings: [rr, pAp, o, pp, frozen], uniforms: params(rr.size, 1, 0, 0, 0, 0, curvTol), grid: [Math.ceil(rr.size / 64)] });
+  e.run({
+    kernel: { family: FAM, entry: 'cg_alpha' },
+    bindings: [rr, pAp, o, pp, frozen],
+    uniforms: params(rr.size, 1, 0, 0, 0, 0, curvTol),
+    grid: [Math.ceil(rr.size / 64)],
+  });
   return o;
 }

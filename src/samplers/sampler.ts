@@ -95,7 +95,8 @@ export interface SampleResult {
 }
 
 function checkShape(what: string, t: Tensor, want: readonly number[]) {
-  if (t.size !== want.reduce((a, b) => a * b, 1)) throw new Error(`${what}: shape [${t.shape}] does not match [${want}]`);
+  if (t.size !== want.reduce((a, b) => a * b, 1))
+    throw new Error(`${what}: shape [${t.shape}] does not match [${want}]`);
 }
 
 export async function sample(o: SampleOptions): Promise<SampleResult> {
@@ -111,7 +112,8 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
   const shape = [N, C, H, W] as const;
   if (o.operator) {
     const inS = o.operator.inputShape;
-    if (inS.length && inS.reduce((a, b) => a * b, 1) !== N * C * H * W) throw new Error(`operator '${o.operator.name}' takes [${inS}], the batch is [${shape}]`);
+    if (inS.length && inS.reduce((a, b) => a * b, 1) !== N * C * H * W)
+      throw new Error(`operator '${o.operator.name}' takes [${inS}], the batch is [${shape}]`);
   }
   if (o.y && o.y.shape[0] !== N) throw new Error(`y [${o.y.shape}] has batch ${o.y.shape[0]}, expected ${N}`);
   const sched = o.schedule ?? createSchedule({ respacing: o.steps ?? 1000 });
@@ -120,11 +122,24 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
   const seeds = Array.isArray(seed0) ? seed0 : Array.from({ length: N }, (_, n) => seed0 + n);
   if (o.xT) checkShape('x_T', o.xT, shape);
   const streams = new NoiseStreams(e, shape, seeds, { xT: o.xT, stepNoise: o.stepNoise });
-  if (o.stepNoise && streams.recordedSteps < Math.min(S - 1, o.stopAt ?? S)) throw new Error(`step_noise holds ${streams.recordedSteps} draws, ${S - 1} steps need noise`);
+  if (o.stepNoise && streams.recordedSteps < Math.min(S - 1, o.stopAt ?? S))
+    throw new Error(`step_noise holds ${streams.recordedSteps} draws, ${S - 1} steps need noise`);
   const varType = o.varType ?? (model.learnSigma ? 'learned_range' : 'fixed_large');
   const noise: NoiseModel = o.noise ?? { kind: 'none', level: 0 };
-  const ctx: SamplerContext = { e, model, op: o.operator, noise, y: o.y, sched, shape, clip: o.clip ?? defaultClip(base), varType, streams };
-  if (noise.kind === 'poisson' && o.y) ctx.poissonWeight = e.upload(poissonWeights(await e.read(o.y), N), [N], 'poisson_w');
+  const ctx: SamplerContext = {
+    e,
+    model,
+    op: o.operator,
+    noise,
+    y: o.y,
+    sched,
+    shape,
+    clip: o.clip ?? defaultClip(base),
+    varType,
+    streams,
+  };
+  if (noise.kind === 'poisson' && o.y)
+    ctx.poissonWeight = e.upload(poissonWeights(await e.read(o.y), N), [N], 'poisson_w');
   const zeta = o.scale ?? defaultScale(o.task, base);
   const eta = o.eta ?? defaultEta(base);
   const dsgO: DsgOptions = { rate: o.dsg?.rate ?? 0.2, interval: o.dsg?.interval ?? 1 };
@@ -143,8 +158,10 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
 
   const distances: Array<Float32Array | null> = [];
   const t0 = performance.now();
-  const i0 = o.startAt ?? 0, i1 = Math.min(S, o.stopAt ?? S);
-  if (!(Number.isInteger(i0) && i0 >= 0 && i0 < i1)) throw new Error(`startAt ${o.startAt} / stopAt ${o.stopAt}: expected 0 ≤ startAt < stopAt ≤ ${S}`);
+  const i0 = o.startAt ?? 0,
+    i1 = Math.min(S, o.stopAt ?? S);
+  if (!(Number.isInteger(i0) && i0 >= 0 && i0 < i1))
+    throw new Error(`startAt ${o.startAt} / stopAt ${o.stopAt}: expected 0 ≤ startAt < stopAt ≤ ${S}`);
   if (i0 > 0 && sampler === 'ddrm') throw new Error('ddrm cannot start in the middle of the trajectory');
   for (let i = i0; i < i1; i++) {
     const ts = performance.now();
@@ -225,15 +242,30 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
     const d = readDist ? await e.read(dist!) : null;
     distances.push(d);
     let snap: Float32Array | undefined, xs: Float32Array | undefined;
-    if (o.snapshotEvery && (i % o.snapshotEvery === 0 || i === i1 - 1)) [snap, xs] = [await e.read(x0), await e.read(x)];
+    if (o.snapshotEvery && (i % o.snapshotEvery === 0 || i === i1 - 1))
+      [snap, xs] = [await e.read(x0), await e.read(x)];
     e.release(dist, resSs, x0);
-    if (o.onStep) await o.onStep({ i, k, t: sched.timestepMap[k], steps: S, distance: d, x0: snap, x: xs, ms: performance.now() - ts });
+    if (o.onStep)
+      await o.onStep({
+        i,
+        k,
+        t: sched.timestepMap[k],
+        steps: S,
+        distance: d,
+        x0: snap,
+        x: xs,
+        ms: performance.now() - ts,
+      });
   }
   await e.sync();
   e.release(uty, ctx.poissonWeight);
-  return { x0: x, distances, timestepMap: sched.timestepMap, secondsPerStep: (performance.now() - t0) / 1000 / (i1 - i0) };
+  return {
+    x0: x,
+    distances,
+    timestepMap: sched.timestepMap,
+    secondsPerStep: (performance.now() - t0) / 1000 / (i1 - i0),
+  };
 }
-
 
 /** ‖y − A x̂₀‖ per image and its square, for methods without their own guidance residual. */
 function measureDistance(ctx: SamplerContext, x0: Tensor, method: string): { dist: Tensor; ss: Tensor } {

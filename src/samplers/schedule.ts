@@ -11,7 +11,8 @@ export function namedBetas(name: BetaScheduleName, T = 1000): Float64Array {
   const out = new Float64Array(T);
   if (name === 'linear') {
     const s = 1000 / T;
-    const a = s * 0.0001, b = s * 0.02;
+    const a = s * 0.0001,
+      b = s * 0.02;
     // numpy.linspace: start + i·step, and the last element set to stop exactly
     const step = T > 1 ? (b - a) / (T - 1) : 0;
     for (let i = 0; i < T; i++) out[i] = a + i * step;
@@ -46,7 +47,8 @@ export function spaceTimesteps(T: number, sectionCounts: string | number | reado
     const s = sectionCounts.trim();
     if (s.startsWith('ddim')) {
       const want = Number(s.slice(4));
-      if (!Number.isInteger(want) || want < 1) throw new Error(`respacing '${s}': expected ddimN with a positive integer N`);
+      if (!Number.isInteger(want) || want < 1)
+        throw new Error(`respacing '${s}': expected ddimN with a positive integer N`);
       for (let i = 1; i < T; i++) {
         if (Math.ceil(T / i) === want) return Array.from({ length: want }, (_, k) => k * i);
       }
@@ -54,7 +56,8 @@ export function spaceTimesteps(T: number, sectionCounts: string | number | reado
     }
     counts = s.split(',').map((p) => {
       const n = Number(p.trim());
-      if (!p.trim() || !Number.isInteger(n) || n < 0) throw new Error(`respacing '${s}': '${p}' is not a non-negative integer`);
+      if (!p.trim() || !Number.isInteger(n) || n < 0)
+        throw new Error(`respacing '${s}': '${p}' is not a non-negative integer`);
       return n;
     });
   } else if (typeof sectionCounts === 'number') counts = [sectionCounts];
@@ -107,7 +110,14 @@ export function scheduleFromBetas(betas: Float64Array, timestepMap?: readonly nu
   const map = timestepMap ?? Array.from({ length: n }, (_, i) => i);
   if (map.length !== n) throw new Error(`schedule: ${map.length} timesteps for ${n} betas`);
   const f = () => new Float64Array(n);
-  const ac = f(), acPrev = f(), sra = f(), srm1 = f(), pv = f(), plv = f(), c1 = f(), c2 = f();
+  const ac = f(),
+    acPrev = f(),
+    sra = f(),
+    srm1 = f(),
+    pv = f(),
+    plv = f(),
+    c1 = f(),
+    c2 = f();
   let prod = 1;
   for (let i = 0; i < n; i++) {
     acPrev[i] = prod;

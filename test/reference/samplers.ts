@@ -63,7 +63,8 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
   for (let i = 0; i < S; i++) {
     const k = S - 1 - i;
     const t = s.timestepMap[k];
-    const ab = s.alphasCumprod[k], abp = s.alphasCumprodPrev[k];
+    const ab = s.alphasCumprod[k],
+      abp = s.alphasCumprodPrev[k];
     const sq = Math.sqrt(1 - ab);
     const z = k > 0 ? run.stepNoise(i) : new Float64Array(D);
     const eps = gmm.eps(x, t);
@@ -79,14 +80,21 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
       traj.push(Float64Array.from(x));
       continue;
     }
-    let next: Float64Array, mean: Float64Array | null = null, sigma = 0;
+    let next: Float64Array,
+      mean: Float64Array | null = null,
+      sigma = 0;
     if (run.method === 'ddpm' || run.method === 'dps' || run.method === 'mcg') {
       const logvar = Math.log(k === 0 ? s.posteriorVariance[1] : s.betas[k]); // fixed_large
-      next = x0.map((v, j) => s.posteriorMeanCoef1[k] * v + s.posteriorMeanCoef2[k] * x[j] + (k > 0 ? Math.exp(0.5 * logvar) * z[j] : 0));
+      next = x0.map(
+        (v, j) =>
+          s.posteriorMeanCoef1[k] * v + s.posteriorMeanCoef2[k] * x[j] + (k > 0 ? Math.exp(0.5 * logvar) * z[j] : 0),
+      );
     } else {
       sigma = k > 0 ? run.eta * Math.sqrt((1 - abp) / (1 - ab)) * Math.sqrt(1 - ab / abp) : 0;
       const dir = Math.sqrt(Math.max(0, 1 - abp - sigma * sigma));
-      mean = x0.map((v, j) => Math.sqrt(abp) * v + dir * ((s.sqrtRecipAlphasCumprod[k] * x[j] - v) / s.sqrtRecipm1AlphasCumprod[k]));
+      mean = x0.map(
+        (v, j) => Math.sqrt(abp) * v + dir * ((s.sqrtRecipAlphasCumprod[k] * x[j] - v) / s.sqrtRecipm1AlphasCumprod[k]),
+      );
       next = mean.map((v, j) => v + sigma * z[j]);
     }
     // pullback of a cotangent on x̂₀ to xₜ
@@ -98,7 +106,11 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
     };
     let grad: Float64Array | null = null;
     let stepScale = 0;
-    const guided = run.method === 'dps' || run.method === 'mcg' || run.method === 'pigdm' || (run.method === 'dsg' && k % run.dsg!.interval === 0);
+    const guided =
+      run.method === 'dps' ||
+      run.method === 'mcg' ||
+      run.method === 'pigdm' ||
+      (run.method === 'dsg' && k % run.dsg!.interval === 0);
     if (guided) {
       if (run.method === 'pigdm') {
         const r2 = 1 - ab;
@@ -118,7 +130,8 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
       let c = e.eta;
       if (e.kind === 'residual') c = e.eta / norm(r);
       else if (e.kind === 'relative') {
-        const stepNorm = run.method === 'dsg' ? Math.sqrt(D) * sigma * run.dsg!.rate : Math.abs(stepScale) * norm(grad!);
+        const stepNorm =
+          run.method === 'dsg' ? Math.sqrt(D) * sigma * run.dsg!.rate : Math.abs(stepScale) * norm(grad!);
         c = (e.eta * stepNorm) / Math.max(norm(gI), 1e-12);
       }
       axpy(c, gI, next);
@@ -137,7 +150,12 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
       const n = run.measNoise!(i);
       const yt = run.y.map((v, j) => Math.sqrt(ab) * v + Math.sqrt(1 - ab) * n[j]);
       const ax = matVec(A, next, m, D);
-      const corr = matVec(p.pinv!, yt.map((v, j) => v - ax[j]), D, m);
+      const corr = matVec(
+        p.pinv!,
+        yt.map((v, j) => v - ax[j]),
+        D,
+        m,
+      );
       axpy(1, corr, next);
     }
     x = next;
@@ -147,7 +165,14 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
 }
 
 /** Hutchinson CMI gradient in float64 with the given probes (exact Σ⁻¹ or isotropic Σ ≈ σ²I). */
-export function refCmiGradient(p: RefProblem, x: Float64Array, k: number, r: number, mode: 'exact' | 'isotropic', probe: (j: number) => Float64Array): Float64Array {
+export function refCmiGradient(
+  p: RefProblem,
+  x: Float64Array,
+  k: number,
+  r: number,
+  mode: 'exact' | 'isotropic',
+  probe: (j: number) => Float64Array,
+): Float64Array {
   const { gmm, A, m, sched: s } = p;
   const D = gmm.D;
   const t = s.timestepMap[k];
@@ -162,7 +187,9 @@ export function refCmiGradient(p: RefProblem, x: Float64Array, k: number, r: num
   }
   const SigInv = inverseSpd(Sigma, D);
   // MΣ_y = Aᵀ(σ_y² I + AΣAᵀ)⁻¹AΣ
-  const ASAt = matMul(matMul(A, Sigma, m, D, D), At, m, D, m).map((v, j) => v + (j % (m + 1) === 0 ? p.sigmaY ** 2 : 0));
+  const ASAt = matMul(matMul(A, Sigma, m, D, D), At, m, D, m).map(
+    (v, j) => v + (j % (m + 1) === 0 ? p.sigmaY ** 2 : 0),
+  );
   const MSy = matMul(matMul(At, inverseSpd(ASAt, m), D, m, m), matMul(A, Sigma, m, D, D), D, m, D);
   const c = (1 - ab) ** 2 / (2 * ab);
   const g = new Float64Array(D);
@@ -176,13 +203,15 @@ export function refCmiGradient(p: RefProblem, x: Float64Array, k: number, r: num
 
 function ddrmInit(p: RefProblem, run: RefRun): Float64Array {
   const { s: sv, u: U, v: V } = p.svd!;
-  const D = p.gmm.D, m = p.m;
+  const D = p.gmm.D,
+    m = p.m;
   const abT = p.sched.alphasCumprod[p.sched.length - 1];
   const st = Math.sqrt(1 - abT) / Math.sqrt(abT);
   const uty = matVec(transpose(U, m, m), run.y, m, m);
   const spec = new Float64Array(D);
   for (let j = 0; j < D; j++) {
-    let base = 0, inv = 0;
+    let base = 0,
+      inv = 0;
     if (j < m && sv[j] * st > p.sigmaY) {
       base = uty[j] / sv[j];
       inv = p.sigmaY / sv[j];
@@ -192,12 +221,22 @@ function ddrmInit(p: RefProblem, run: RefRun): Float64Array {
   return matVec(V, spec, D, D);
 }
 
-function ddrmStep(p: RefProblem, run: RefRun, k: number, x0: Float64Array, eps: Float64Array, z: Float64Array): Float64Array {
+function ddrmStep(
+  p: RefProblem,
+  run: RefRun,
+  k: number,
+  x0: Float64Array,
+  eps: Float64Array,
+  z: Float64Array,
+): Float64Array {
   const { s: sv, u: U, v: V } = p.svd!;
-  const D = p.gmm.D, m = p.m, s0 = p.sigmaY;
+  const D = p.gmm.D,
+    m = p.m,
+    s0 = p.sigmaY;
   const { eta, etaB } = run.ddrm!;
   const Vt = transpose(V, D, D);
-  const vx0 = matVec(Vt, x0, D, D), ve = matVec(Vt, eps, D, D);
+  const vx0 = matVec(Vt, x0, D, D),
+    ve = matVec(Vt, eps, D, D);
   const uty = matVec(transpose(U, m, m), run.y, m, m);
   const abn = p.sched.alphasCumprodPrev[k];
   const sn = Math.sqrt(1 - abn) / Math.sqrt(abn);
@@ -207,8 +246,13 @@ function ddrmStep(p: RefProblem, run: RefRun, k: number, x0: Float64Array, eps: 
     let v = vx0[j] + Math.sqrt(Math.max(sn * sn - stdC * stdC, 0)) * ve[j] + stdC * z[j];
     if (j < m) {
       const sj = sv[j];
-      if (sj * sn < s0) v = vx0[j] + Math.sqrt(Math.max(sn * sn - stdC * stdC, 0)) * ((uty[j] - sj * vx0[j]) / s0) + stdC * z[j];
-      else if (sj * sn > s0) v = (etaB * uty[j]) / sj + (1 - etaB) * vx0[j] + Math.sqrt(Math.max(sn * sn - ((s0 * s0) / (sj * sj)) * etaB * etaB, 0)) * z[j];
+      if (sj * sn < s0)
+        v = vx0[j] + Math.sqrt(Math.max(sn * sn - stdC * stdC, 0)) * ((uty[j] - sj * vx0[j]) / s0) + stdC * z[j];
+      else if (sj * sn > s0)
+        v =
+          (etaB * uty[j]) / sj +
+          (1 - etaB) * vx0[j] +
+          Math.sqrt(Math.max(sn * sn - ((s0 * s0) / (sj * sj)) * etaB * etaB, 0)) * z[j];
     }
     out[j] = v;
   }

@@ -17,7 +17,13 @@ export interface DenseOperator extends MeasurementOperator {
   factors: { u: Float64Array; s: Float64Array; v: Float64Array };
 }
 
-export function denseOperator(e: Engine, A: ArrayLike<number>, m: number, shape: readonly [number, number, number, number], opts: { svd?: boolean; pinv?: boolean; name?: string } = {}): DenseOperator {
+export function denseOperator(
+  e: Engine,
+  A: ArrayLike<number>,
+  m: number,
+  shape: readonly [number, number, number, number],
+  opts: { svd?: boolean; pinv?: boolean; name?: string } = {},
+): DenseOperator {
   const [N, C, H, W] = shape;
   const D = C * H * W;
   if (A.length !== m * D) throw new Error(`denseOperator: ${A.length} entries for ${m}×${D}`);
@@ -27,14 +33,16 @@ export function denseOperator(e: Engine, A: ArrayLike<number>, m: number, shape:
   const pinv = new Float64Array(D * m);
   for (let k = 0; k < m; k++) {
     if (f.s[k] <= 1e-12 * f.s[0]) continue;
-    for (let i = 0; i < D; i++) for (let j = 0; j < m; j++) pinv[i * m + j] += (f.v[i * D + k] * f.u[j * m + k]) / f.s[k];
+    for (let i = 0; i < D; i++)
+      for (let j = 0; j < m; j++) pinv[i * m + j] += (f.v[i * D + k] * f.u[j * m + k]) / f.s[k];
   }
   const up = (x: ArrayLike<number>, s: number[], l: string) => e.upload(Float32Array.from(x), s, l);
   const At = up(a64, [m, D], 'A');
   const Pt = up(pinv, [D, m], 'A_pinv');
   let svd: SvdView | undefined;
   if (opts.svd !== false) {
-    const Ut = up(f.u, [m, m], 'U'), Vt = up(f.v, [D, D], 'V');
+    const Ut = up(f.u, [m, m], 'U'),
+      Vt = up(f.v, [D, D], 'V');
     svd = {
       rank: m,
       singulars: up(f.s, [m], 'singulars'),

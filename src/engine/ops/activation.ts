@@ -10,9 +10,11 @@ export function silu(e: Engine, x: Tensor, K: 1 | 2 | 4 = 1): Tensor {
   if (!x.shape.length || x.shape[0] % K) throw new Error(`silu: batch of x [${x.shape}] is not a multiple of K=${K}`);
   const M = x.size / K;
   const out = e.tensor(x.shape, 'silu');
+  // vec4 path when every component block splits into vec4s (bindings are 256-byte aligned)
+  const v = M % 4 === 0 ? 4 : 1;
   e.run({
-    kernel: { family: 'activation', entry: 'silu', constants: { K } },
-    bindings: [x, out], uniforms: uniforms(M), grid: grid1d(e, M),
+    kernel: { family: 'activation', entry: v === 4 ? 'silu4' : 'silu', constants: { K } },
+    bindings: [x, out], uniforms: uniforms(M / v), grid: grid1d(e, M / v),
     flops: 8 * K * x.size, bytes: 8 * x.size, label: 'silu',
   });
   return out;
@@ -21,9 +23,10 @@ export function silu(e: Engine, x: Tensor, K: 1 | 2 | 4 = 1): Tensor {
 export function siluBackward(e: Engine, x: Tensor, gy: Tensor): Tensor {
   assertShape(gy, x.shape, 'siluBackward: gy');
   const gx = e.tensor(x.shape, 'silu_grad');
+  const v = x.size % 4 === 0 ? 4 : 1;
   e.run({
-    kernel: { family: 'activation', entry: 'silu_backward' },
-    bindings: [x, gy, gx], uniforms: uniforms(x.size), grid: grid1d(e, x.size),
+    kernel: { family: 'activation', entry: v === 4 ? 'silu_backward4' : 'silu_backward' },
+    bindings: [x, gy, gx], uniforms: uniforms(x.size / v), grid: grid1d(e, x.size / v),
     flops: 8 * x.size, bytes: 12 * x.size, label: 'silu_backward',
   });
   return gx;

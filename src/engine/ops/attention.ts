@@ -1,6 +1,7 @@
 // guided-diffusion QKVAttentionLegacy: forward for K stacked forward-mode components (1 plain, 2 dual,
-// 4 hyper-dual) and the K = 1 VJP. Kernels: shaders/attention.wgsl, shaders/attention-backward.wgsl.
-// Math: docs/autodiff.md.
+// 4 hyper-dual) and the K = 1 VJP. Kernels: shaders/attention-sg.wgsl on CPU SIMD adapters (lavapipe;
+// streaming softmax, keys shared by subgroup shuffles, FlashAttention-2-style VJP), else the portable
+// shaders/attention.wgsl, shaders/attention-backward.wgsl. Math: docs/autodiff.md.
 import { f32, uniforms, type Engine } from '../executor.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
 import { simdSubgroups } from './conv2d.js';
@@ -13,8 +14,9 @@ export const MAX_ATTENTION_T = 1024;
 export const SG_MAX_HEAD_CHANNELS = 64;
 
 /**
- * The subgroup kernels (attention-sg / attention-backward-sg.wgsl) serve CPU SIMD adapters (lavapipe),
- * where they are 10-30x faster; GPUs and adapters without subgroups use the portable kernels.
+ * The subgroup kernels (attention-sg.wgsl) serve CPU SIMD adapters (lavapipe), where they are 10-100x
+ * faster (bench/nonlinear.bench.ts); GPUs, adapters without subgroups, ch > 64 and T % 4 != 0 use the
+ * portable kernels.
  */
 function useSubgroupKernels(e: Engine, s: AttnShape): boolean {
   return simdSubgroups(e).ok && s.ch <= SG_MAX_HEAD_CHANNELS && s.T % 4 === 0;
@@ -64,8 +66,8 @@ export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 
   const NB = s.N * s.H;
   const flops = 4 * K * K * NB * s.T * s.T * s.ch;
   if (useSubgroupKernels(e, s)) {
-    // two query rows per lane share the shuffled keys: 15-30 % faster for K <= 2; with K = 4 the
-    // doubled registers spill and it is slower
+    // two query rows per lane share the shuffled keys: 15-40 % faster for K <= 2; with K = 4 the
+    // doubled registers spill and it is 10-15 % slower
     const r2 = K <= 2;
     const out = e.tensor(s.outShape, 'attention');
     e.run({
@@ -119,8 +121,8 @@ export function attentionBackward(e: Engine, qkv: Tensor, heads: number, gy: Ten
 function attentionBackwardSg(e: Engine, qkv: Tensor, gy: Tensor, s: AttnShape): Tensor {
   const NB = s.N * s.H;
   const u = uniforms(s.T, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch)));
-  const kernel = (entry: string) => ({ family: 'attention-sg', entry, constants: { K: 1, CH: s.ch } });
-  const grid: [number, number] = [Math.ceil(s.T / 8), NB];
+  const kernel = (entry: string) => ({ family: 'attention-sg', entry, constants: { K: 1, CH: s.ch, R2: 1 } });
+  const grid: [number, number] = [Math.ceil(s.T / 16), NB];
   const tt = NB * s.T * s.T * s.ch;
   const st = e.tensor([NB, 3, s.T], 'attnb_stats');
   e.run({ kernel: kernel('attnb_stats'), bindings: [qkv, qkv, gy, st], uniforms: u, grid, flops: 4 * tt, bytes: 4 * (qkv.size + gy.size), label: 'attnb_stats' });

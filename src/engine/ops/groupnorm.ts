@@ -1,6 +1,7 @@
 // GroupNorm (guided-diffusion GroupNorm32) with ADM's scale-shift and fused SiLU, forward for K stacked
 // forward-mode components (1 plain, 2 dual, 4 hyper-dual) and the K = 1 VJP.
-// Kernels: shaders/groupnorm.wgsl (stats / finalize / apply), shaders/groupnorm-backward.wgsl.
+// Kernels: shaders/groupnorm.wgsl (gn_group: one dispatch on CPU SIMD adapters; else stats / finalize /
+// apply), shaders/groupnorm-backward.wgsl (gnb_group, else reduce / finalize / apply).
 // Math and derivations: docs/autodiff.md.
 import { f32, uniforms, type Engine } from '../executor.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
