@@ -107,7 +107,7 @@ export async function benchSamplers(e: Engine, model: ScoreModel, o: BenchOption
     return res.secondsPerStep;
   };
   for (const method of methods) {
-    await run(method, undefined, 1); // compile pipelines, warm the pool
+    await run(method, undefined, 2); // compile pipelines (incl. the noisy-step kernels), warm the pool
     const s = await run(method);
     base.set(method, s);
     rows.push({ method, secondsPerStep: s });
@@ -121,7 +121,7 @@ export async function benchSamplers(e: Engine, model: ScoreModel, o: BenchOption
     }
   })) {
     for (const r of o.r ?? [1, 4]) {
-      await run(`${method}+cmi`, r, 1);
+      await run(`${method}+cmi`, r, 2);
       const s = await run(`${method}+cmi`, r);
       const overhead = s / base.get(method)!;
       rows.push({ method: `${method}+cmi`, r, secondsPerStep: s, overhead });

@@ -3,6 +3,7 @@ export { sample, type SampleOptions, type SampleResult, type StepInfo } from './
 export {
   BASE_METHODS,
   CMI_METHODS,
+  DEFAULT_CMI,
   METHOD_NAMES,
   baseSampler,
   defaultClip,

@@ -74,7 +74,7 @@ export default defineCommand({
               row.sec.push(r.secondsPerImage);
               if (b0 === 0) Object.assign(row, { x0: r.x0, y: r.y, yShape: r.yShape });
             } catch (err) {
-              if (method.startsWith('ddrm') && /SVD|svd/.test(String(err))) {
+              if (method.startsWith('ddrm') && /singular value decomposition|SVD/i.test(String(err))) {
                 row.skipped = 'no SVD';
                 break;
               }
