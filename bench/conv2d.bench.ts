@@ -50,7 +50,9 @@ async function best(e: Engine, fn: () => unknown): Promise<KernelRecord> {
 
 function line(what: string, note: string, r: KernelRecord) {
   const gf = r.flops / (r.ms * 1e6);
-  console.log(`${what.padEnd(30)} ${note.padEnd(27)} ${r.ms.toFixed(3).padStart(10)} ms ${gf.toFixed(1).padStart(8)} GFLOP/s   ${r.kernel}`);
+  console.log(
+    `${what.padEnd(30)} ${note.padEnd(27)} ${r.ms.toFixed(3).padStart(10)} ms ${gf.toFixed(1).padStart(8)} GFLOP/s   ${r.kernel}`,
+  );
 }
 
 const e = await Engine.create();
@@ -60,22 +62,40 @@ const algos: ConvAlgorithm[] = withTiled ? ['auto', 'tiled'] : ['auto'];
 for (const s of withFfhq ? [...tiny, ...ffhq] : tiny) {
   const [n, cin, h, w] = s.x;
   const x = e.upload(fill(n * cin * h * w, 1), s.x);
-  const wt = e.upload(fill(s.cout * cin * s.k * s.k, 2).map((v) => v / Math.sqrt(cin * s.k * s.k)), [s.cout, cin, s.k, s.k]);
+  const wt = e.upload(
+    fill(s.cout * cin * s.k * s.k, 2).map((v) => v / Math.sqrt(cin * s.k * s.k)),
+    [s.cout, cin, s.k, s.k],
+  );
   const b = e.upload(fill(s.cout, 3), [s.cout]);
   for (const algorithm of algos) {
     if (algorithm === 'tiled' && n * cin * h * w * s.cout > 2 ** 27) continue;
     const tag = algorithm === 'auto' ? '' : ` (${algorithm})`;
     const y = conv2d(e, x, wt, b, { stride: s.stride, algorithm });
-    line(`[${s.x}]->${s.cout} k${s.k}${s.stride === 2 ? ' s2' : ''}${tag}`, s.note, await best(e, () => e.release(conv2d(e, x, wt, b, { stride: s.stride, algorithm }))));
-    line(`  backward input${tag}`, '', await best(e, () => e.release(conv2dBackwardInput(e, y, wt, s.x, { stride: s.stride, algorithm }))));
+    line(
+      `[${s.x}]->${s.cout} k${s.k}${s.stride === 2 ? ' s2' : ''}${tag}`,
+      s.note,
+      await best(e, () => e.release(conv2d(e, x, wt, b, { stride: s.stride, algorithm }))),
+    );
+    line(
+      `  backward input${tag}`,
+      '',
+      await best(e, () => e.release(conv2dBackwardInput(e, y, wt, s.x, { stride: s.stride, algorithm }))),
+    );
     e.release(y);
   }
   e.release(x, wt, b);
 }
 
 console.log('');
-for (const [n, cin, cout, note] of [[1, 128, 512, 'time_embed.0'], [1, 512, 512, 'time_embed.2'], [8, 512, 1024, 'emb_layers, 8 rows'], [2, 128, 256, 'adm-tiny emb_layers']] as const) {
-  const x = e.upload(fill(n * cin, 4), [n, cin]), w = e.upload(fill(cout * cin, 5), [cout, cin]), b = e.upload(fill(cout, 6), [cout]);
+for (const [n, cin, cout, note] of [
+  [1, 128, 512, 'time_embed.0'],
+  [1, 512, 512, 'time_embed.2'],
+  [8, 512, 1024, 'emb_layers, 8 rows'],
+  [2, 128, 256, 'adm-tiny emb_layers'],
+] as const) {
+  const x = e.upload(fill(n * cin, 4), [n, cin]),
+    w = e.upload(fill(cout * cin, 5), [cout, cin]),
+    b = e.upload(fill(cout, 6), [cout]);
   line(`linear [${n},${cin}]->${cout}`, note, await best(e, () => e.release(linear(e, x, w, b, { siluInput: true }))));
   const gy = e.upload(fill(n * cout, 7), [n, cout]);
   line(`  backward input`, '', await best(e, () => e.release(linearBackwardInput(e, gy, w))));

@@ -23,7 +23,8 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
 const ffhq = !args.includes('--no-ffhq');
 const want = (what: string) => !only || only === what;
 
-const fill = (n: number, seed: number, scale = 1) => Float32Array.from({ length: n }, (_, i) => scale * Math.sin(i * 0.37 + seed));
+const fill = (n: number, seed: number, scale = 1) =>
+  Float32Array.from({ length: n }, (_, i) => scale * Math.sin(i * 0.37 + seed));
 
 interface Timing {
   /** per kernel: calls and GPU ms of one call of fn (minimum over reps, summed over its calls) */
@@ -57,14 +58,17 @@ function report(what: string, t: Timing) {
   const total = [...t.kernels.values()].reduce((a, v) => a + v.ms, 0);
   console.log(`${what.padEnd(52)} GPU ${total.toFixed(3).padStart(9)} ms   CPU ${t.cpu.toFixed(2).padStart(8)} ms`);
   if (t.kernels.size > 1 || [...t.kernels.values()][0].calls > 1) {
-    for (const [k, v] of t.kernels) console.log(`    ${k.slice(0, 60).padEnd(60)} x${v.calls} ${v.ms.toFixed(3).padStart(9)} ms`);
+    for (const [k, v] of t.kernels)
+      console.log(`    ${k.slice(0, 60).padEnd(60)} x${v.calls} ${v.ms.toFixed(3).padStart(9)} ms`);
   }
 }
 
 const free = (...ts: Tensor[]) => ts.forEach((t) => e.release(t));
 const e = await Engine.create();
 if (args.includes('--portable')) e.gpu.hasSubgroups = false;
-console.log(`# nonlinear kernels on ${e.gpu.description}${args.includes('--portable') ? ' (portable kernels)' : ''}; timing: ${e.timingSource}; best of ${reps}\n`);
+console.log(
+  `# nonlinear kernels on ${e.gpu.description}${args.includes('--portable') ? ' (portable kernels)' : ''}; timing: ${e.timingSource}; best of ${reps}\n`,
+);
 
 if (want('attention')) {
   // [N, heads, ch, T]
@@ -76,7 +80,10 @@ if (want('attention')) {
   for (const [note, N, H, ch, T] of shapes) {
     for (const K of [1, 2, 4] as const) {
       const qkv = e.upload(fill(K * N * 3 * H * ch * T, K, 1.5), [K * N, 3 * H * ch, T]);
-      report(`attention ${note} H=${H} ch=${ch} T=${T} K=${K}`, await best(e, () => e.release(attention(e, qkv, H, K))));
+      report(
+        `attention ${note} H=${H} ch=${ch} T=${T} K=${K}`,
+        await best(e, () => e.release(attention(e, qkv, H, K))),
+      );
       free(qkv);
     }
     const qkv = e.upload(fill(N * 3 * H * ch * T, 5, 1.5), [N, 3 * H * ch, T]);
@@ -108,19 +115,28 @@ if (want('groupnorm')) {
   for (const [note, shape, o] of shapes) {
     const [N, C] = shape;
     const size = shape.reduce((a, b) => a * b, 1);
-    const gamma = e.upload(fill(C, 1, 0.3).map((v) => 1 + v), [C]);
+    const gamma = e.upload(
+      fill(C, 1, 0.3).map((v) => 1 + v),
+      [C],
+    );
     const beta = e.upload(fill(C, 2, 0.3), [C]);
     const ss = o.ss ? e.upload(fill(N * 2 * C, 3, 0.5), [N, 2 * C]) : undefined;
     const tag = `${note} [${shape}]${o.silu ? ' silu' : ''}${o.ss ? ' ss' : ''}`;
     for (const K of [1, 2, 4] as const) {
       if (K > 1 && size > 2 ** 22) continue;
       const x = e.upload(fill(K * size, K), [K * N, ...shape.slice(1)]);
-      report(`groupNorm ${tag} K=${K}`, await best(e, () => e.release(groupNorm(e, x, gamma, beta, { K, silu: o.silu, scaleShift: ss }))));
+      report(
+        `groupNorm ${tag} K=${K}`,
+        await best(e, () => e.release(groupNorm(e, x, gamma, beta, { K, silu: o.silu, scaleShift: ss }))),
+      );
       free(x);
     }
     const x = e.upload(fill(size, 7), shape);
     const gy = e.upload(fill(size, 8), shape);
-    report(`groupNormBackward ${tag}`, await best(e, () => e.release(groupNormBackward(e, x, gamma, beta, gy, { silu: o.silu, scaleShift: ss }))));
+    report(
+      `groupNormBackward ${tag}`,
+      await best(e, () => e.release(groupNormBackward(e, x, gamma, beta, gy, { silu: o.silu, scaleShift: ss }))),
+    );
     free(x, gy, gamma, beta);
     if (ss) free(ss);
   }
@@ -128,7 +144,10 @@ if (want('groupnorm')) {
 }
 
 if (want('silu')) {
-  const shapes: Array<[string, number[]]> = [['emb [1,512]', [1, 512]], ['ffhq-size [1,128,256,256]', [1, 128, 256, 256]]];
+  const shapes: Array<[string, number[]]> = [
+    ['emb [1,512]', [1, 512]],
+    ['ffhq-size [1,128,256,256]', [1, 128, 256, 256]],
+  ];
   for (const [note, shape] of shapes) {
     const size = shape.reduce((a, b) => a * b, 1);
     for (const K of [1, 2, 4] as const) {
@@ -136,7 +155,8 @@ if (want('silu')) {
       report(`silu ${note} K=${K}`, await best(e, () => e.release(silu(e, x, K))));
       free(x);
     }
-    const x = e.upload(fill(size, 3), shape), gy = e.upload(fill(size, 4), shape);
+    const x = e.upload(fill(size, 3), shape),
+      gy = e.upload(fill(size, 4), shape);
     report(`siluBackward ${note}`, await best(e, () => e.release(siluBackward(e, x, gy))));
     free(x, gy);
   }
@@ -145,7 +165,10 @@ if (want('silu')) {
 
 if (want('unet')) {
   const cfg = JSON.parse(readFileSync(new URL('../test/fixtures/adm-tiny/config.json', import.meta.url), 'utf8'));
-  const conv = convertCheckpointBytes(new Uint8Array(readFileSync(new URL('../test/fixtures/adm-tiny/model.pt', import.meta.url))), cfg);
+  const conv = convertCheckpointBytes(
+    new Uint8Array(readFileSync(new URL('../test/fixtures/adm-tiny/model.pt', import.meta.url))),
+    cfg,
+  );
   const net = loadUNet(e, serializeSafetensors(conv.tensors, conv.metadata));
   const [C, H, W] = net.imageShape;
   const x = e.upload(fill(C * H * W, 1), [1, C, H, W]);

@@ -27,12 +27,17 @@ async function timeIt(label: string, fn: () => Tensor) {
   e.release(fn());
   const recs: KernelRecord[] = await e.stopProfiling();
   const gpu = recs.reduce((a, r) => a + r.ms, 0);
-  console.log(`${label.padEnd(34)} GPU ${gpu.toFixed(3).padStart(9)} ms   wall ${wall.toFixed(1).padStart(8)} ms   ${recs.length} dispatches`);
+  console.log(
+    `${label.padEnd(34)} GPU ${gpu.toFixed(3).padStart(9)} ms   wall ${wall.toFixed(1).padStart(8)} ms   ${recs.length} dispatches`,
+  );
   return { gpu, recs };
 }
 
 const shape = [1, 3, S, S];
-const x = e.upload(Float32Array.from({ length: 3 * S * S }, (_, i) => Math.sin(i * 0.37)), shape);
+const x = e.upload(
+  Float32Array.from({ length: 3 * S * S }, (_, i) => Math.sin(i * 0.37)),
+  shape,
+);
 const k = gaussianKernel(61, 3.0);
 const blur = new BlurOperator(e, shape, k, 61, { method: 'fft' });
 const pow2 = new BlurOperator(e, shape, k, 61, { method: 'fft', fftSize: 'pow2' });

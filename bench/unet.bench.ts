@@ -35,9 +35,18 @@ async function timeIt(e: Engine, label: string, fn: () => void, n: number) {
 async function benchModel(e: Engine, name: string, net: UNet, batch: number) {
   const [C, H, W] = net.imageShape;
   const n = batch * C * H * W;
-  const x = e.upload(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), [batch, C, H, W]);
-  const v = e.upload(Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.11)), [batch, C, H, W]);
-  const u = e.upload(Float32Array.from({ length: batch * net.outChannels * H * W }, (_, i) => Math.sin(i * 0.05)), [batch, net.outChannels, H, W]);
+  const x = e.upload(
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)),
+    [batch, C, H, W],
+  );
+  const v = e.upload(
+    Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.11)),
+    [batch, C, H, W],
+  );
+  const u = e.upload(
+    Float32Array.from({ length: batch * net.outChannels * H * W }, (_, i) => Math.sin(i * 0.05)),
+    [batch, net.outChannels, H, W],
+  );
   const t = Array.from({ length: batch }, (_, i) => 500 + i);
   const free = (o: object) => e.release(...(Object.values(o) as any[]));
   const fwd = await timeIt(e, 'forward', () => e.release(net.forward(x, t)), reps);
@@ -47,7 +56,9 @@ async function benchModel(e: Engine, name: string, net: UNet, batch: number) {
   rows.push(await timeIt(e, 'hyper-dual d2', () => free(net.d2(x, t, v, x)), reps));
   console.log(`\n## ${name} (batch ${batch}, ${C}×${H}×${W}) on ${e.gpu.description}; timing: ${e.timingSource}`);
   console.log(`forward: ${gflops(fwd.recs).toFixed(2)} GFLOP (conv/linear/attention FLOPs counted by the kernels)`);
-  console.log(`${'pass'.padEnd(14)} ${'wall ms/img'.padStart(12)} ${'GPU ms/img'.padStart(11)} ${'× fwd'.padStart(7)} ${'GFLOP/s'.padStart(9)} ${'peak mem'.padStart(10)}`);
+  console.log(
+    `${'pass'.padEnd(14)} ${'wall ms/img'.padStart(12)} ${'GPU ms/img'.padStart(11)} ${'× fwd'.padStart(7)} ${'GFLOP/s'.padStart(9)} ${'peak mem'.padStart(10)}`,
+  );
   for (const r of rows) {
     console.log(
       `${r.label.padEnd(14)} ${(r.wall / batch).toFixed(2).padStart(12)} ${(r.gpu / batch).toFixed(2).padStart(11)} ${(r.gpu / fwd.gpu).toFixed(2).padStart(7)} ${(gflops(r.recs) / (r.gpu / 1000)).toFixed(2).padStart(9)} ${fmtBytes(r.peak).padStart(10)}`,
@@ -60,11 +71,16 @@ async function benchModel(e: Engine, name: string, net: UNet, batch: number) {
 const e = await Engine.create();
 {
   const cfg = JSON.parse(readFileSync(new URL('../test/fixtures/adm-tiny/config.json', import.meta.url), 'utf8'));
-  const conv = convertCheckpointBytes(new Uint8Array(readFileSync(new URL('../test/fixtures/adm-tiny/model.pt', import.meta.url))), cfg);
+  const conv = convertCheckpointBytes(
+    new Uint8Array(readFileSync(new URL('../test/fixtures/adm-tiny/model.pt', import.meta.url))),
+    cfg,
+  );
   await benchModel(e, 'adm-tiny', loadUNet(e, serializeSafetensors(conv.tensors, conv.metadata)), 1);
 }
 if (withFfhq) {
-  const manifest = JSON.parse(readFileSync(new URL('../test/fixtures/manifests/ffhq-256.keys.json', import.meta.url), 'utf8'));
+  const manifest = JSON.parse(
+    readFileSync(new URL('../test/fixtures/manifests/ffhq-256.keys.json', import.meta.url), 'utf8'),
+  );
   const net = new UNet(e, randomUNetWeights(e, parseModelConfig(manifest.config)));
   await benchModel(e, 'ffhq-256', net, 1);
 } else {

@@ -16,7 +16,10 @@ beforeAll(async () => {
 describe('silu', () => {
   it('reference: dual/hyper-dual components match central differences', () => {
     const n = 200;
-    const x = Float64Array.from(randomArray(n, 1, 6)), a = randomArray(n, 2), b = randomArray(n, 3), c = randomArray(n, 4);
+    const x = Float64Array.from(randomArray(n, 1, 6)),
+      a = randomArray(n, 2),
+      b = randomArray(n, 3),
+      c = randomArray(n, 4);
     const f = (v: Float64Array) => siluRef(v);
     const jvp = (v: Float64Array, d: ArrayLike<number>) => component(siluRef(stack(v, d), 2), 2, 1);
     const y = siluRef(stack(x, a, b, c), 4);
@@ -28,9 +31,12 @@ describe('silu', () => {
 
   for (const K of [1, 2, 4] as const) {
     it(`K=${K} matches the hyper-dual reference to 1e-6`, async () => {
-      const N = 3, M = N * 5 * 7 * 11;
+      const N = 3,
+        M = N * 5 * 7 * 11;
       const x = randomArray(K * M, 10 + K, 4);
-      x[0] = 60; x[1] = -60; x[2] = -100; // saturated sigmoid: no NaN/Inf
+      x[0] = 60;
+      x[1] = -60;
+      x[2] = -100; // saturated sigmoid: no NaN/Inf
       const y = await e.read(silu(e, e.upload(x, [K * N, 5, 7, 11]), K));
       const ref = siluRef(x, K);
       for (let k = 0; k < K; k++) {
@@ -42,12 +48,20 @@ describe('silu', () => {
 
   it('backward matches the reference; adjoint identity <J a, gy> = <a, Jᵀ gy> with the GPU JVP', async () => {
     const n = 4099;
-    const x = randomArray(n, 21, 5), a = randomArray(n, 22), gy = randomArray(n, 23);
+    const x = randomArray(n, 21, 5),
+      a = randomArray(n, 22),
+      gy = randomArray(n, 23);
     const gx = await e.read(siluBackward(e, e.upload(x, [n]), e.upload(gy, [n])));
     expect(relErr(gx, siluBackwardRef(x, gy))).toBeLessThan(1e-6);
-    expect(relErr(siluBackwardRef(x, gy), fdJvp((v) => siluRef(v), x, gy))).toBeLessThan(1e-8); // diagonal Jacobian
+    expect(
+      relErr(
+        siluBackwardRef(x, gy),
+        fdJvp((v) => siluRef(v), x, gy),
+      ),
+    ).toBeLessThan(1e-8); // diagonal Jacobian
     const ja = component(await e.read(silu(e, e.upload(Float32Array.from(stack(x, a)), [2 * n]), 2)), 2, 1);
-    const lhs = dot(ja, gy), rhs = dot(a, gx);
+    const lhs = dot(ja, gy),
+      rhs = dot(a, gx);
     expect(Math.abs(lhs - rhs) / (Math.abs(lhs) + 1)).toBeLessThan(1e-5);
   });
 

@@ -11,7 +11,15 @@ import type { Engine } from '../src/engine/index.js';
 import { attention, attentionBackward } from '../src/engine/ops/attention.js';
 import { getTestEngine, randomArray } from './helpers.js';
 import {
-  attentionBackwardRef, attentionRef, component, dot, fdJvp, fdMixed, relErr, stack, type AttentionDims,
+  attentionBackwardRef,
+  attentionRef,
+  component,
+  dot,
+  fdJvp,
+  fdMixed,
+  relErr,
+  stack,
+  type AttentionDims,
 } from './reference/nonlinear.js';
 
 let e: Engine;
@@ -32,7 +40,10 @@ const cases: Array<[string, AttentionDims]> = [
 describe('attention reference', () => {
   const d: AttentionDims = { N: 1, heads: 2, ch: 3, T: 5 };
   const n = size(d);
-  const x = Float64Array.from(randomArray(n, 1, 2)), a = randomArray(n, 2), b = randomArray(n, 3), c = randomArray(n, 4);
+  const x = Float64Array.from(randomArray(n, 1, 2)),
+    a = randomArray(n, 2),
+    b = randomArray(n, 3),
+    c = randomArray(n, 4);
   const f = (v: Float64Array) => attentionRef(v, 1, d);
 
   it('hyper-dual components match central differences', () => {
@@ -41,7 +52,12 @@ describe('attention reference', () => {
     expect(relErr(component(y, 4, 1), fdJvp(f, x, a))).toBeLessThan(1e-7);
     expect(relErr(component(y, 4, 2), fdJvp(f, x, b))).toBeLessThan(1e-7);
     const jc = fdJvp(f, x, c);
-    expect(relErr(component(y, 4, 3), fdMixed(jvp, x, a, b).map((v, i) => v + jc[i]))).toBeLessThan(1e-6);
+    expect(
+      relErr(
+        component(y, 4, 3),
+        fdMixed(jvp, x, a, b).map((v, i) => v + jc[i]),
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it('backward equals the finite-difference gradient', () => {
@@ -80,7 +96,9 @@ describe('attention GPU forward', () => {
       const ms = performance.now() - t0;
       const ref = attentionRef(x, K, d);
       const errs = Array.from({ length: K }, (_, k) => relErr(component(y, K, k), component(ref, K, k)));
-      console.log(`attention T=1024 K=${K}: rel err ${errs.map((v) => v.toExponential(1)).join(' ')}, ${ms.toFixed(0)} ms incl. compile/upload/read`);
+      console.log(
+        `attention T=1024 K=${K}: rel err ${errs.map((v) => v.toExponential(1)).join(' ')}, ${ms.toFixed(0)} ms incl. compile/upload/read`,
+      );
       expect(errs[0]).toBeLessThan(2e-6);
       for (let k = 1; k < K; k++) expect(errs[k], `component ${k}`).toBeLessThan(5e-6);
     });
@@ -91,14 +109,19 @@ describe('attention GPU backward', () => {
   for (const [name, d] of cases) {
     it(`${name}: matches the reference; <J a, gy> = <a, Jᵀ gy> with the GPU JVP`, async () => {
       const n = size(d);
-      const x = randomArray(n, 20, 2), gy = randomArray(n / 3, 21), a = randomArray(n, 22);
-      const gx = await e.read(attentionBackward(e, e.upload(x, shape(d, 1)), d.heads, e.upload(gy, [d.N, d.heads * d.ch, d.T])));
+      const x = randomArray(n, 20, 2),
+        gy = randomArray(n / 3, 21),
+        a = randomArray(n, 22);
+      const gx = await e.read(
+        attentionBackward(e, e.upload(x, shape(d, 1)), d.heads, e.upload(gy, [d.N, d.heads * d.ch, d.T])),
+      );
       const err = relErr(gx, attentionBackwardRef(x, d, gy));
       const xa = new Float32Array(2 * n);
       xa.set(x);
       xa.set(a, n);
       const ja = component(await e.read(attention(e, e.upload(xa, shape(d, 2)), d.heads, 2)), 2, 1);
-      const lhs = dot(ja, gy), rhs = dot(a, gx);
+      const lhs = dot(ja, gy),
+        rhs = dot(a, gx);
       const gap = Math.abs(lhs - rhs) / Math.sqrt(dot(ja, ja) * dot(gy, gy));
       console.log(`attentionBackward ${name}: rel err ${err.toExponential(1)}, adjoint gap ${gap.toExponential(1)}`);
       expect(err).toBeLessThan(5e-6);

@@ -47,7 +47,8 @@ const cases: Case[] = [
 
 function outShape(c: Case): number[] {
   const [n, , h, w] = c.x;
-  const s = c.stride ?? 1, p = (c.k - 1) / 2;
+  const s = c.stride ?? 1,
+    p = (c.k - 1) / 2;
   return [n, c.cout, Math.floor((h + 2 * p - c.k) / s) + 1, Math.floor((w + 2 * p - c.k) / s) + 1];
 }
 
@@ -59,10 +60,20 @@ describe('conv2d forward vs float64 reference', () => {
       const wa = randomArray(c.cout * cin * c.k * c.k, 12, 1 / Math.sqrt(cin * c.k * c.k));
       const ba = c.bias ? randomArray(c.cout, 13) : null;
       const ys = outShape(c);
-      const ra = c.residual ? randomArray(ys.reduce((a, b) => a * b), 14) : undefined;
-      const ref = conv2dRef(xa, c.x, wa, [c.cout, cin, c.k, c.k], ba, { stride: c.stride, biasBatches: c.biasBatches, residual: ra });
+      const ra = c.residual
+        ? randomArray(
+            ys.reduce((a, b) => a * b),
+            14,
+          )
+        : undefined;
+      const ref = conv2dRef(xa, c.x, wa, [c.cout, cin, c.k, c.k], ba, {
+        stride: c.stride,
+        biasBatches: c.biasBatches,
+        residual: ra,
+      });
       expect(ref.shape).toEqual(ys);
-      const x = e.upload(xa, c.x), wt = e.upload(wa, [c.cout, cin, c.k, c.k]);
+      const x = e.upload(xa, c.x),
+        wt = e.upload(wa, [c.cout, cin, c.k, c.k]);
       const b = ba ? e.upload(ba, [c.cout]) : null;
       const r = ra ? e.upload(new Float32Array(ra), ys) : undefined;
       for (const algorithm of algorithms) {
@@ -84,10 +95,15 @@ describe('conv2dBackwardInput (VJP) vs float64 transposed conv and the adjoint i
       const ys = outShape(c);
       const xa = randomArray(n * cin * h * w, 21);
       const wa = randomArray(c.cout * cin * c.k * c.k, 22, 1 / Math.sqrt(cin * c.k * c.k));
-      const ga = randomArray(ys.reduce((a, b) => a * b), 23);
+      const ga = randomArray(
+        ys.reduce((a, b) => a * b),
+        23,
+      );
       const ra = c.residual ? randomArray(xa.length, 24) : undefined;
       const ref = conv2dBackwardInputRef(ga, wa, [c.cout, cin, c.k, c.k], c.x, { stride: c.stride, residual: ra });
-      const x = e.upload(xa, c.x), wt = e.upload(wa, [c.cout, cin, c.k, c.k]), gy = e.upload(ga, ys);
+      const x = e.upload(xa, c.x),
+        wt = e.upload(wa, [c.cout, cin, c.k, c.k]),
+        gy = e.upload(ga, ys);
       const r = ra ? e.upload(new Float32Array(ra), c.x) : undefined;
       for (const algorithm of algorithms) {
         const gx = conv2dBackwardInput(e, gy, wt, c.x, { stride: c.stride, residual: r, algorithm });
@@ -114,11 +130,28 @@ describe('conv2dBackwardInput (VJP) vs float64 transposed conv and the adjoint i
 describe('float64 reference VJP vs central finite differences', () => {
   it('d<gy, conv(x + h v)>/dh = <convᵀ(gy), v> (stride 1 and 2)', () => {
     for (const stride of [1, 2]) {
-      const xs = [2, 3, 6, 5], ws = [4, 3, 3, 3];
-      const xa = randomArray(180, 31), wa = randomArray(108, 32), v = randomArray(180, 33);
+      const xs = [2, 3, 6, 5],
+        ws = [4, 3, 3, 3];
+      const xa = randomArray(180, 31),
+        wa = randomArray(108, 32),
+        v = randomArray(180, 33);
       const ys = conv2dRef(xa, xs, wa, ws, null, { stride }).shape;
-      const ga = randomArray(ys.reduce((a, b) => a * b), 34);
-      const f = (t: number) => dot64(conv2dRef(Float64Array.from(xa, (xi, i) => xi + t * v[i]), xs, wa, ws, null, { stride }).y, ga);
+      const ga = randomArray(
+        ys.reduce((a, b) => a * b),
+        34,
+      );
+      const f = (t: number) =>
+        dot64(
+          conv2dRef(
+            Float64Array.from(xa, (xi, i) => xi + t * v[i]),
+            xs,
+            wa,
+            ws,
+            null,
+            { stride },
+          ).y,
+          ga,
+        );
       const hstep = 1e-3;
       const fd = (f(hstep) - f(-hstep)) / (2 * hstep);
       const an = dot64(conv2dBackwardInputRef(ga, wa, ws, xs, { stride }), v);
@@ -129,13 +162,18 @@ describe('float64 reference VJP vs central finite differences', () => {
 
 describe('conv2d input checks', () => {
   it('names the problem', () => {
-    const x = e.tensor([1, 4, 8, 8]), w = e.tensor([8, 3, 3, 3]), w5 = e.tensor([8, 4, 5, 5]);
+    const x = e.tensor([1, 4, 8, 8]),
+      w = e.tensor([8, 3, 3, 3]),
+      w5 = e.tensor([8, 4, 5, 5]);
     expect(() => conv2d(e, x, w, null)).toThrow(/4 channels but the weight \[8,3,3,3\] expects 3/);
     expect(() => conv2d(e, x, w5, null)).toThrow(/1x1 or 3x3/);
     const w4 = e.tensor([8, 4, 3, 3]);
     expect(() => conv2d(e, x, w4, e.tensor([7]))).toThrow(/bias: expected shape \[8\]/);
     expect(() => conv2d(e, x, w4, null, { residual: e.tensor([1, 8, 4, 4]) })).toThrow(/residual/);
-    expect(() => conv2dBackwardInput(e, e.tensor([1, 8, 8, 8]), w4, [1, 4, 8, 8], { stride: 2 })).toThrow(/gy must be \[1,8,4,4\]/);
-    if (simdSubgroups(e).ok) expect(() => conv2d(e, e.tensor([1, 4, 7, 5]), w4, null, { algorithm: 'subgroup' })).toThrow(/does not cover/);
+    expect(() => conv2dBackwardInput(e, e.tensor([1, 8, 8, 8]), w4, [1, 4, 8, 8], { stride: 2 })).toThrow(
+      /gy must be \[1,8,4,4\]/,
+    );
+    if (simdSubgroups(e).ok)
+      expect(() => conv2d(e, e.tensor([1, 4, 7, 5]), w4, null, { algorithm: 'subgroup' })).toThrow(/does not cover/);
   });
 });

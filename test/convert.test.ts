@@ -35,15 +35,34 @@ const pStr = (s: string) => {
 const pInt = (n: number) => (n < 256 ? [0x4b, n] : [0x4a, ...u32(n)]);
 const pTuple = (items: number[]) => concat('(', ...items.map(pInt), 't');
 
-interface FakeTensor { name: string; storage: string; key: string; numel: number; offset: number; shape: number[]; stride: number[] }
+interface FakeTensor {
+  name: string;
+  storage: string;
+  key: string;
+  numel: number;
+  offset: number;
+  shape: number[];
+  stride: number[];
+}
 /** Pickle body (no PROTO/STOP) of an OrderedDict state dict, laid out the way torch.save does it. */
 function stateDictPickle(ts: FakeTensor[]): Uint8Array {
   const items = ts.map((t) =>
     concat(
       pStr(t.name),
       'ctorch._utils\n_rebuild_tensor_v2\n',
-      '((', pStr('storage'), `ctorch\n${t.storage}\n`, pStr(t.key), pStr('cpu'), pInt(t.numel), 'tQ',
-      pInt(t.offset), pTuple(t.shape), pTuple(t.stride), [0x89], 'ccollections\nOrderedDict\n)R', 'tR',
+      '((',
+      pStr('storage'),
+      `ctorch\n${t.storage}\n`,
+      pStr(t.key),
+      pStr('cpu'),
+      pInt(t.numel),
+      'tQ',
+      pInt(t.offset),
+      pTuple(t.shape),
+      pTuple(t.stride),
+      [0x89],
+      'ccollections\nOrderedDict\n)R',
+      'tR',
     ),
   );
   return concat('ccollections\nOrderedDict\n)R(', ...items, 'u');
@@ -56,13 +75,32 @@ function zipStored(files: Array<[string, Uint8Array]>): Uint8Array {
   for (const [name, data] of files) {
     const crc = zlib.crc32(data) >>> 0;
     const n = latin1(name);
-    const common = [...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(crc), ...u32(data.length), ...u32(data.length), ...u16(n.length), ...u16(0)];
+    const common = [
+      ...u16(0),
+      ...u16(0),
+      ...u16(0),
+      ...u16(0),
+      ...u32(crc),
+      ...u32(data.length),
+      ...u32(data.length),
+      ...u16(n.length),
+      ...u16(0),
+    ];
     locals.push(concat(u32(0x04034b50), u16(20), common, n, data));
     centrals.push(concat(u32(0x02014b50), u16(20), u16(20), common, u16(0), u16(0), u16(0), u32(0), u32(off), n));
     off += locals[locals.length - 1].length;
   }
   const cd = concat(...centrals);
-  const eocd = concat(u32(0x06054b50), u16(0), u16(0), u16(files.length), u16(files.length), u32(cd.length), u32(off), u16(0));
+  const eocd = concat(
+    u32(0x06054b50),
+    u16(0),
+    u16(0),
+    u16(files.length),
+    u16(files.length),
+    u32(cd.length),
+    u32(off),
+    u16(0),
+  );
   return concat(...locals, cd, eocd);
 }
 const torchZip = (pickle: Uint8Array, storages: Record<string, Uint8Array>, byteorder = 'little') =>
@@ -99,7 +137,14 @@ describe('architecture from config', () => {
   });
 
   it('uses Downsample/Upsample convs and num_heads when resblock_updown is off and num_head_channels is -1', () => {
-    const cfg = parseModelConfig({ image_size: 64, num_channels: 32, num_res_blocks: 1, attention_resolutions: '16,8', num_heads: 2, num_heads_upsample: 3 });
+    const cfg = parseModelConfig({
+      image_size: 64,
+      num_channels: 32,
+      num_res_blocks: 1,
+      attention_resolutions: '16,8',
+      num_heads: 2,
+      num_heads_upsample: 3,
+    });
     const plan = buildArchitecture(cfg);
     expect(cfg.channelMult).toEqual([1, 2, 3, 4]);
     expect(plan.inputBlocks[2][0]).toEqual({ kind: 'down', prefix: 'input_blocks.2.0', channels: 32, useConv: true });
@@ -109,7 +154,12 @@ describe('architecture from config', () => {
     expect(names).toContain('input_blocks.2.0.op.weight');
     expect(names).toContain('output_blocks.1.2.conv.weight');
     expect(plan.middleBlock[1]).toMatchObject({ heads: 2 });
-    expect(plan.outputBlocks.flat().filter((b) => b.kind === 'attn').every((b) => b.kind === 'attn' && b.heads === 3)).toBe(true);
+    expect(
+      plan.outputBlocks
+        .flat()
+        .filter((b) => b.kind === 'attn')
+        .every((b) => b.kind === 'attn' && b.heads === 3),
+    ).toBe(true);
     // ResBlocks without scale-shift project the embedding to cout, not 2*cout
     expect(architectureTensors(cfg).find(([n]) => n === 'input_blocks.1.0.emb_layers.1.weight')![1]).toEqual([32, 128]);
   });
@@ -138,12 +188,27 @@ model_path: models/ffhq_10m.pt  # downloaded separately
 `;
 
   it('parses the DPS YAML model config to the FFHQ architecture', () => {
-    expect(parseFlatYaml(DPS_YAML)).toMatchObject({ channel_mult: '', learn_sigma: true, dropout: 0, model_path: 'models/ffhq_10m.pt' });
+    expect(parseFlatYaml(DPS_YAML)).toMatchObject({
+      channel_mult: '',
+      learn_sigma: true,
+      dropout: 0,
+      model_path: 'models/ffhq_10m.pt',
+    });
     const cfg = parseModelConfig(DPS_YAML);
     expect(cfg).toEqual({
-      imageSize: 256, inChannels: 3, modelChannels: 128, outChannels: 6, numResBlocks: 1, attentionDs: [16],
-      channelMult: [1, 1, 2, 2, 4, 4], numHeads: 4, numHeadChannels: 64, numHeadsUpsample: 4,
-      useScaleShiftNorm: true, resblockUpdown: true, learnSigma: true,
+      imageSize: 256,
+      inChannels: 3,
+      modelChannels: 128,
+      outChannels: 6,
+      numResBlocks: 1,
+      attentionDs: [16],
+      channelMult: [1, 1, 2, 2, 4, 4],
+      numHeads: 4,
+      numHeadChannels: 64,
+      numHeadsUpsample: 4,
+      useScaleShiftNorm: true,
+      resblockUpdown: true,
+      learnSigma: true,
     });
     const m = JSON.parse(readFileSync('test/fixtures/manifests/ffhq-256.keys.json', 'utf8'));
     expect(architectureTensors(cfg)).toEqual(m.tensors);
@@ -151,7 +216,13 @@ model_path: models/ffhq_10m.pt  # downloaded separately
 
   it('accepts the wrapper form, JSON text, and round-trips through stored metadata JSON', () => {
     const cfg = parseModelConfig(readFileSync(FMNIST.config, 'utf8'));
-    expect(cfg).toMatchObject({ inChannels: 1, outChannels: 2, attentionDs: [2], channelMult: [1, 2, 2], numHeadChannels: -1 });
+    expect(cfg).toMatchObject({
+      inChannels: 1,
+      outChannels: 2,
+      attentionDs: [2],
+      channelMult: [1, 2, 2],
+      numHeadChannels: -1,
+    });
     expect(parseModelConfig(cfg)).toEqual(cfg);
     expect(parseStoredConfig(JSON.stringify(cfg))).toEqual(cfg);
     expect(() => parseStoredConfig('{"imageSize": 32}')).toThrow(/field "inChannels" is missing/);
@@ -160,18 +231,32 @@ model_path: models/ffhq_10m.pt  # downloaded separately
   it('rejects unsupported options with errors naming them', () => {
     const base = { image_size: 256, num_channels: 64, num_res_blocks: 1 };
     expect(() => parseModelConfig({ ...base, class_cond: true })).toThrow(/"class_cond".*not supported/);
-    expect(() => parseModelConfig({ ...base, use_fp16: 'True' })).toThrow(/"use_fp16".*fp16 checkpoints are not supported yet.*fp32/);
+    expect(() => parseModelConfig({ ...base, use_fp16: 'True' })).toThrow(
+      /"use_fp16".*fp16 checkpoints are not supported yet.*fp32/,
+    );
     expect(() => parseModelConfig({ ...base, use_new_attention_order: true })).toThrow(/"use_new_attention_order"/);
-    expect(() => parseModelConfig({ ...base, image_size: 32, channel_mult: '' })).toThrow(/"channel_mult" is empty.*image_size 32/);
-    expect(() => parseModelConfig({ num_channels: 64, num_res_blocks: 1 })).toThrow(/missing required option "image_size"/);
+    expect(() => parseModelConfig({ ...base, image_size: 32, channel_mult: '' })).toThrow(
+      /"channel_mult" is empty.*image_size 32/,
+    );
+    expect(() => parseModelConfig({ num_channels: 64, num_res_blocks: 1 })).toThrow(
+      /missing required option "image_size"/,
+    );
     expect(() => parseModelConfig({ ...base, learn_sigma: 'maybe' })).toThrow(/"learn_sigma" must be a boolean/);
-    expect(() => parseModelConfig('image_size: 256\nmodel:\n  num_channels: 3\n')).toThrow(/YAML line 2.*nested YAML is not supported/);
-    expect(() => buildArchitecture(parseModelConfig({ ...base, num_head_channels: 48, attention_resolutions: '16' }))).toThrow(/not divisible by num_head_channels 48/);
+    expect(() => parseModelConfig('image_size: 256\nmodel:\n  num_channels: 3\n')).toThrow(
+      /YAML line 2.*nested YAML is not supported/,
+    );
+    expect(() =>
+      buildArchitecture(parseModelConfig({ ...base, num_head_channels: 48, attention_resolutions: '16' })),
+    ).toThrow(/not divisible by num_head_channels 48/);
   });
 
   it('defaults channel_mult like create_model for 512/128/64 and truncates 0.5 * channels', () => {
-    expect(parseModelConfig({ image_size: 512, num_channels: 256, num_res_blocks: 2 }).channelMult).toEqual([0.5, 1, 1, 2, 2, 4, 4]);
-    expect(parseModelConfig({ image_size: 128, num_channels: 256, num_res_blocks: 2 }).channelMult).toEqual([1, 1, 2, 3, 4]);
+    expect(parseModelConfig({ image_size: 512, num_channels: 256, num_res_blocks: 2 }).channelMult).toEqual([
+      0.5, 1, 1, 2, 2, 4, 4,
+    ]);
+    expect(parseModelConfig({ image_size: 128, num_channels: 256, num_res_blocks: 2 }).channelMult).toEqual([
+      1, 1, 2, 3, 4,
+    ]);
     const t = architectureTensors(parseModelConfig({ image_size: 512, num_channels: 65, num_res_blocks: 1 }));
     expect(t.find(([n]) => n === 'input_blocks.0.0.weight')![1]).toEqual([32, 3, 3, 3]);
   });
@@ -201,7 +286,16 @@ describe('torch checkpoint reader', () => {
       { name: 'bf', storage: 'BFloat16Storage', key: '2', numel: 2, offset: 0, shape: [1, 2], stride: [2, 1] },
       { name: 'd', storage: 'DoubleStorage', key: '3', numel: 1, offset: 0, shape: [], stride: [] },
     ]);
-    const pickle = concat('}(', pStr('epoch'), pInt(7), pStr('model'), stateDictPickle([{ name: 'x', storage: 'FloatStorage', key: '0', numel: 6, offset: 0, shape: [6], stride: [1] }]), pStr('ema'), sd, 'u');
+    const pickle = concat(
+      '}(',
+      pStr('epoch'),
+      pInt(7),
+      pStr('model'),
+      stateDictPickle([{ name: 'x', storage: 'FloatStorage', key: '0', numel: 6, offset: 0, shape: [6], stride: [1] }]),
+      pStr('ema'),
+      sd,
+      'u',
+    );
     const storages = {
       '0': bytesOf(new Float32Array([0, 1, 2, 3, 4, 5])),
       '1': bytesOf(new Uint16Array([0x3c00, 0xc000])),
@@ -223,25 +317,43 @@ describe('torch checkpoint reader', () => {
 
     const be = new Uint8Array(bytesOf(new Float32Array([0, 1, 2, 3, 4, 5])));
     for (let i = 0; i < be.length; i += 4) be.subarray(i, i + 4).reverse();
-    const beCk = readTorchCheckpoint(torchZip(stateDictPickle([{ name: 'x', storage: 'FloatStorage', key: '0', numel: 6, offset: 0, shape: [6], stride: [1] }]), { '0': be }, 'big'));
+    const beCk = readTorchCheckpoint(
+      torchZip(
+        stateDictPickle([
+          { name: 'x', storage: 'FloatStorage', key: '0', numel: 6, offset: 0, shape: [6], stride: [1] },
+        ]),
+        { '0': be },
+        'big',
+      ),
+    );
     expect(Array.from(beCk.get('x')!.data)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it('refuses a checkpoint whose pickle calls os.system', () => {
     const evil = torchZip(concat('cos\nsystem\n', pStr('echo pwned'), [0x85], 'R'), {});
-    expect(() => readTorchCheckpoint(evil, 'evil.pt')).toThrow(/evil\.pt: archive\/data\.pkl: refused to load the pickled global "os\.system".*weights_only=True/);
+    expect(() => readTorchCheckpoint(evil, 'evil.pt')).toThrow(
+      /evil\.pt: archive\/data\.pkl: refused to load the pickled global "os\.system".*weights_only=True/,
+    );
   });
 
   it('gives clear errors for truncated, corrupt, legacy and foreign files', () => {
     const bytes = read(ADM.pt);
-    expect(() => readTorchCheckpoint(bytes.subarray(0, bytes.length >> 1), 'half.pt')).toThrow(/half\.pt: no end-of-central-directory record.*truncated/);
+    expect(() => readTorchCheckpoint(bytes.subarray(0, bytes.length >> 1), 'half.pt')).toThrow(
+      /half\.pt: no end-of-central-directory record.*truncated/,
+    );
     expect(() => readTorchCheckpoint(bytes.subarray(0, 100), 'tiny.pt')).toThrow(/truncated/);
     const corrupt = bytes.slice();
     corrupt[bytes.length >> 1] ^= 0xff; // inside some tensor's storage
-    expect(() => readTorchCheckpoint(corrupt, 'bad.pt')).toThrow(/bad\.pt: entry "model\/data\/\d+" fails its CRC-32 check/);
+    expect(() => readTorchCheckpoint(corrupt, 'bad.pt')).toThrow(
+      /bad\.pt: entry "model\/data\/\d+" fails its CRC-32 check/,
+    );
     const legacy = concat([0x80, 0x02, 0x8a, 0x0a], new Uint8Array(20));
-    expect(() => readTorchCheckpoint(legacy, 'old.pt')).toThrow(/old\.pt: this is the legacy.*re-save it with a modern torch/i);
-    expect(() => readTorchCheckpoint(latin1('hello world, not a checkpoint'), 'x.pt')).toThrow(/not a PyTorch zip checkpoint/);
+    expect(() => readTorchCheckpoint(legacy, 'old.pt')).toThrow(
+      /old\.pt: this is the legacy.*re-save it with a modern torch/i,
+    );
+    expect(() => readTorchCheckpoint(latin1('hello world, not a checkpoint'), 'x.pt')).toThrow(
+      /not a PyTorch zip checkpoint/,
+    );
     expect(() => readTorchCheckpoint(zipStored([['a/b.txt', latin1('x')]]), 'z.pt')).toThrow(/no <archive>\/data\.pkl/);
     const notSd = torchZip(concat('}(', pStr('step'), pInt(3), 'u'), {});
     expect(() => readTorchCheckpoint(notSd, 'n.pt')).toThrow(/could not find a state dict.*"step"/);
@@ -266,7 +378,10 @@ describe('convertWeights', () => {
       expect(t.dtype).toBe('F32');
       expect(t.shape).toEqual(shape);
       // (vitest's deep equality is very slow on large typed arrays; compare bytes instead)
-      expect(Buffer.from(bytesOf(tensorToFloat32(t))).equals(Buffer.from(bytesOf(original.get(name)!.data))), name).toBe(true);
+      expect(
+        Buffer.from(bytesOf(tensorToFloat32(t))).equals(Buffer.from(bytesOf(original.get(name)!.data))),
+        name,
+      ).toBe(true);
     }
   });
 
@@ -296,8 +411,15 @@ describe('convertWeights', () => {
     const dir = mkdtempSync(join(tmpdir(), 'convert-'));
     const yaml = join(dir, 'model_config.yaml');
     const m = admConfig().model;
-    writeFileSync(yaml, Object.entries(m).map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : v}`).join('\n'));
-    const prefixed = new Map([...readTorchCheckpoint(read(ADM.pt))].map(([k, t]) => [`module.${k}`, { shape: t.shape, data: t.data }]));
+    writeFileSync(
+      yaml,
+      Object.entries(m)
+        .map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : v}`)
+        .join('\n'),
+    );
+    const prefixed = new Map(
+      [...readTorchCheckpoint(read(ADM.pt))].map(([k, t]) => [`module.${k}`, { shape: t.shape, data: t.data }]),
+    );
     const input = join(dir, 'dp.safetensors');
     writeFileSync(input, serializeSafetensors(prefixed));
     const r = convertWeights({ input, config: yaml, output: join(dir, 'o.safetensors') });
@@ -309,7 +431,11 @@ describe('convertWeights', () => {
     const bytes = read(ADM.pt);
     let err: unknown;
     try {
-      convertCheckpointBytes(bytes, { ...admConfig(), model: { ...admConfig().model, num_channels: 64 } }, { sourceName: 'model.pt' });
+      convertCheckpointBytes(
+        bytes,
+        { ...admConfig(), model: { ...admConfig().model, num_channels: 64 } },
+        { sourceName: 'model.pt' },
+      );
     } catch (e) {
       err = e;
     }
@@ -322,7 +448,12 @@ describe('convertWeights', () => {
     expect(e.message).toMatch(/mis-shaped \(\d+\):/);
     expect(e.message).toMatch(/\.\.\. and \d+ more/);
 
-    const more = () => convertCheckpointBytes(bytes, { ...admConfig(), model: { ...admConfig().model, num_res_blocks: 2, learn_sigma: false }, out_channels: undefined });
+    const more = () =>
+      convertCheckpointBytes(bytes, {
+        ...admConfig(),
+        model: { ...admConfig().model, num_res_blocks: 2, learn_sigma: false },
+        out_channels: undefined,
+      });
     expect(more).toThrow(/missing from the checkpoint \(\d+\):\n  input_blocks\./);
     expect(more).toThrow(/unexpected in the checkpoint|mis-shaped/);
     expect(more).toThrow(/out_channels = 6 \(config: 3/);

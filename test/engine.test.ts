@@ -21,8 +21,10 @@ function rand(n: number, seed = 1): Float32Array {
 describe('engine + vector ops', () => {
   it('axpby, lincomb, clamp match the CPU (exact up to f32 rounding)', async () => {
     const n = 70_001;
-    const a = rand(n, 1), b = rand(n, 2);
-    const ta = e.upload(a, [n]), tb = e.upload(b, [n]);
+    const a = rand(n, 1),
+      b = rand(n, 2);
+    const ta = e.upload(a, [n]),
+      tb = e.upload(b, [n]);
     const tc = lincomb(e, 0.5, ta, -2, tb);
     axpby(e, 3, ta, 0.25, tb);
     const cl = affineClamp(e, ta, 2, 0.5, -1, 1);
@@ -35,20 +37,28 @@ describe('engine + vector ops', () => {
   });
 
   it('row reductions match float64 sums to 1e-5 relative', async () => {
-    const rows = 3, per = 12_345;
-    const a = rand(rows * per, 5), b = rand(rows * per, 6);
+    const rows = 3,
+      per = 12_345;
+    const a = rand(rows * per, 5),
+      b = rand(rows * per, 6);
     const ss = await e.read(rowSumSq(e, e.upload(a, [rows, per])));
     const dd = await e.read(rowDot(e, e.upload(a, [rows, per]), e.upload(b, [rows, per])));
     for (let r = 0; r < rows; r++) {
-      let s = 0, d = 0;
-      for (let j = 0; j < per; j++) { s += a[r * per + j] ** 2; d += a[r * per + j] * b[r * per + j]; }
+      let s = 0,
+        d = 0;
+      for (let j = 0; j < per; j++) {
+        s += a[r * per + j] ** 2;
+        d += a[r * per + j] * b[r * per + j];
+      }
       expect(Math.abs(ss[r] - s) / s).toBeLessThan(1e-5);
       expect(Math.abs(dd[r] - d)).toBeLessThan(1e-5 * per ** 0.5 * 10);
     }
   });
 
   it('names the kernel on a compile error and rejects oversize grids', async () => {
-    expect(() => e.run({ kernel: { family: 'vector', entry: 'copy' }, bindings: [], grid: [1e9] })).toThrow(/maxComputeWorkgroupsPerDimension/);
+    expect(() => e.run({ kernel: { family: 'vector', entry: 'copy' }, bindings: [], grid: [1e9] })).toThrow(
+      /maxComputeWorkgroupsPerDimension/,
+    );
     expect(() => e.tensor([0], 'empty')).toThrow(/invalid shape/);
   });
 

@@ -1,6 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
-import { fft1d, fft2d, fftCols, fftFilterCols, fftRadices, maxWorkgroupFft, nextFftSize, rowsLayout } from '../src/operators/fft.js';
+import {
+  fft1d,
+  fft2d,
+  fftCols,
+  fftFilterCols,
+  fftRadices,
+  maxWorkgroupFft,
+  nextFftSize,
+  rowsLayout,
+} from '../src/operators/fft.js';
 import { getTestEngine, randomArray, relMaxErr } from './helpers.js';
 import { dft, dft2 } from './reference/fft.js';
 
@@ -44,7 +53,11 @@ describe('GPU FFT (Stockham, radix 4/2/3/5)', () => {
   });
 
   it('strided (column) transforms and 2-D transforms equal the DFT; inverse undoes forward', async () => {
-    for (const [h, w] of [[12, 10], [64, 48], [2, 256]]) {
+    for (const [h, w] of [
+      [12, 10],
+      [64, 48],
+      [2, 256],
+    ]) {
       const planes = 3;
       const x = randomArray(planes * h * w * 2, h * w);
       const t = e.upload(x, [planes, h, w, 2]);
@@ -60,10 +73,12 @@ describe('GPU FFT (Stockham, radix 4/2/3/5)', () => {
       for (let p = 0; p < planes; p++)
         for (let j = 0; j < w; j += Math.max(1, w >> 2)) {
           const col = new Float64Array(2 * h);
-          for (let i = 0; i < h; i++) col.set(x.subarray(2 * ((p * h + i) * w + j), 2 * ((p * h + i) * w + j) + 2), 2 * i);
+          for (let i = 0; i < h; i++)
+            col.set(x.subarray(2 * ((p * h + i) * w + j), 2 * ((p * h + i) * w + j) + 2), 2 * i);
           const ref = dft(col, h);
           const got = new Float64Array(2 * h);
-          for (let i = 0; i < h; i++) got.set(gc.subarray(2 * ((p * h + i) * w + j), 2 * ((p * h + i) * w + j) + 2), 2 * i);
+          for (let i = 0; i < h; i++)
+            got.set(gc.subarray(2 * ((p * h + i) * w + j), 2 * ((p * h + i) * w + j) + 2), 2 * i);
           expect(relMaxErr(got, ref)).toBeLessThan(TOL);
         }
       e.release(t, c);
@@ -76,12 +91,16 @@ describe('GPU FFT (Stockham, radix 4/2/3/5)', () => {
     const t = e.upload(x, [planes, h, w, 2]);
     fft2d(e, t, { planes, h, w }, false, 1 / Math.sqrt(h * w));
     const g = await e.read(t);
-    const e0 = x.reduce((s, v) => s + v * v, 0), e1 = g.reduce((s, v) => s + v * v, 0);
+    const e0 = x.reduce((s, v) => s + v * v, 0),
+      e1 = g.reduce((s, v) => s + v * v, 0);
     expect(Math.abs(e1 - e0) / e0).toBeLessThan(1e-6);
   });
 
   it('fused column filter = FFT, multiply by (conj) filter, inverse FFT', async () => {
-    for (const [h, w] of [[20, 6], [128, 5]]) {
+    for (const [h, w] of [
+      [20, 6],
+      [128, 5],
+    ]) {
       const planes = 2;
       const x = randomArray(planes * h * w * 2, 11);
       const f = randomArray(h * w * 2, 12);
@@ -93,10 +112,12 @@ describe('GPU FFT (Stockham, radix 4/2/3/5)', () => {
         for (let p = 0; p < planes; p++)
           for (let j = 0; j < w; j++) {
             const col = new Float64Array(2 * h);
-            for (let i = 0; i < h; i++) col.set(x.subarray(2 * ((p * h + i) * w + j), 2 * ((p * h + i) * w + j) + 2), 2 * i);
+            for (let i = 0; i < h; i++)
+              col.set(x.subarray(2 * ((p * h + i) * w + j), 2 * ((p * h + i) * w + j) + 2), 2 * i);
             const X = dft(col, h);
             for (let i = 0; i < h; i++) {
-              const fr = f[2 * (i * w + j)], fi = (conj ? -1 : 1) * f[2 * (i * w + j) + 1];
+              const fr = f[2 * (i * w + j)],
+                fi = (conj ? -1 : 1) * f[2 * (i * w + j) + 1];
               const [a, b] = [X[2 * i], X[2 * i + 1]];
               X[2 * i] = a * fr - b * fi;
               X[2 * i + 1] = a * fi + b * fr;

@@ -15,8 +15,16 @@ import type { Engine } from '../src/engine/index.js';
 import { groupNorm, groupNormBackward, type GroupNormOptions } from '../src/engine/ops/groupnorm.js';
 import { getTestEngine, randomArray } from './helpers.js';
 import {
-  component, dot, fdJvp, fdMixed, groupNormBackwardRef, groupNormRef, relErr, stack,
-  type GroupNormDims, type GroupNormRefOptions,
+  component,
+  dot,
+  fdJvp,
+  fdMixed,
+  groupNormBackwardRef,
+  groupNormRef,
+  relErr,
+  stack,
+  type GroupNormDims,
+  type GroupNormRefOptions,
 } from './reference/nonlinear.js';
 
 let e: Engine;
@@ -47,17 +55,36 @@ function inputs(c: Case, K: number, seed: number) {
 function run(c: Case, K: 1 | 2 | 4, inp: ReturnType<typeof inputs>) {
   const opts: GroupNormOptions = { groups: c.G, K, silu: c.silu };
   if (inp.ss) opts.scaleShift = e.upload(inp.ss, [c.N, 2 * c.C]);
-  return groupNorm(e, e.upload(inp.x, [K * c.N, c.C, ...c.spatial]), e.upload(inp.gamma, [c.C]), e.upload(inp.beta, [c.C]), opts);
+  return groupNorm(
+    e,
+    e.upload(inp.x, [K * c.N, c.C, ...c.spatial]),
+    e.upload(inp.gamma, [c.C]),
+    e.upload(inp.beta, [c.C]),
+    opts,
+  );
 }
 
-const refOpts = (c: Case, ss?: ArrayLike<number>): GroupNormRefOptions => ({ groups: c.G, silu: c.silu, scaleShift: ss });
+const refOpts = (c: Case, ss?: ArrayLike<number>): GroupNormRefOptions => ({
+  groups: c.G,
+  silu: c.silu,
+  scaleShift: ss,
+});
 
 const cases: Array<[string, Case]> = [
   ['C=64, 32 groups, 8x8', { N: 2, C: 64, S: 64, spatial: [8, 8], G: 32 }],
-  ['C=32, 32 groups (1 ch/group), 6x6, scale-shift + SiLU', { N: 2, C: 32, S: 36, spatial: [6, 6], G: 32, silu: true, ss: true }],
+  [
+    'C=32, 32 groups (1 ch/group), 6x6, scale-shift + SiLU',
+    { N: 2, C: 32, S: 36, spatial: [6, 6], G: 32, silu: true, ss: true },
+  ],
   ['C=48, 16 groups (3 ch/group), [N,C,T] T=20, SiLU', { N: 1, C: 48, S: 20, spatial: [20], G: 16, silu: true }],
-  ['C=64, 2 groups, 20x20: 12800 elements = 2 chunks (last partial), scale-shift', { N: 2, C: 64, S: 400, spatial: [20, 20], G: 2, ss: true, offset: 3 }],
-  ['C=16, 8 groups, 16x16, mean offset 50 sigma, SiLU', { N: 1, C: 16, S: 256, spatial: [16, 16], G: 8, silu: true, offset: 50 }],
+  [
+    'C=64, 2 groups, 20x20: 12800 elements = 2 chunks (last partial), scale-shift',
+    { N: 2, C: 64, S: 400, spatial: [20, 20], G: 2, ss: true, offset: 3 },
+  ],
+  [
+    'C=16, 8 groups, 16x16, mean offset 50 sigma, SiLU',
+    { N: 1, C: 16, S: 256, spatial: [16, 16], G: 8, silu: true, offset: 50 },
+  ],
 ];
 
 describe('groupNorm reference', () => {
@@ -65,27 +92,42 @@ describe('groupNorm reference', () => {
     const d: GroupNormDims = { N: 2, C: 8, S: 6 };
     const M = d.N * d.C * d.S;
     const o: GroupNormRefOptions = { groups: 4, silu: true, scaleShift: randomArray(2 * 2 * 8, 5, 0.5) };
-    const gamma = randomArray(8, 6, 0.5).map((v) => 1 + v), beta = randomArray(8, 7, 0.3);
-    const x = Float64Array.from(randomArray(M, 1, 1.5)), a = randomArray(M, 2), b = randomArray(M, 3), c = randomArray(M, 4);
+    const gamma = randomArray(8, 6, 0.5).map((v) => 1 + v),
+      beta = randomArray(8, 7, 0.3);
+    const x = Float64Array.from(randomArray(M, 1, 1.5)),
+      a = randomArray(M, 2),
+      b = randomArray(M, 3),
+      c = randomArray(M, 4);
     const f = (v: Float64Array) => groupNormRef(v, 1, d, gamma, beta, o);
-    const jvp = (v: Float64Array, t: ArrayLike<number>) => component(groupNormRef(stack(v, t), 2, d, gamma, beta, o), 2, 1);
+    const jvp = (v: Float64Array, t: ArrayLike<number>) =>
+      component(groupNormRef(stack(v, t), 2, d, gamma, beta, o), 2, 1);
     const y = groupNormRef(stack(x, a, b, c), 4, d, gamma, beta, o);
     expect(relErr(component(y, 4, 1), fdJvp(f, x, a))).toBeLessThan(1e-7);
     expect(relErr(component(y, 4, 2), fdJvp(f, x, b))).toBeLessThan(1e-7);
     const jc = fdJvp(f, x, c);
-    expect(relErr(component(y, 4, 3), fdMixed(jvp, x, a, b).map((v, i) => v + jc[i]))).toBeLessThan(1e-6);
+    expect(
+      relErr(
+        component(y, 4, 3),
+        fdMixed(jvp, x, a, b).map((v, i) => v + jc[i]),
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it('backward equals the finite-difference gradient', () => {
     const d: GroupNormDims = { N: 1, C: 4, S: 3 };
     const o: GroupNormRefOptions = { groups: 2, silu: true, scaleShift: randomArray(8, 5, 0.5) };
-    const gamma = randomArray(4, 6, 0.5).map((v) => 1 + v), beta = randomArray(4, 7, 0.3);
-    const x = Float64Array.from(randomArray(12, 1, 1.5)), gy = randomArray(12, 2);
+    const gamma = randomArray(4, 6, 0.5).map((v) => 1 + v),
+      beta = randomArray(4, 7, 0.3);
+    const x = Float64Array.from(randomArray(12, 1, 1.5)),
+      gy = randomArray(12, 2);
     const gx = groupNormBackwardRef(x, d, gamma, beta, gy, o);
     const fd = x.map((_, i) => {
       const ei = new Float64Array(12);
       ei[i] = 1;
-      return dot(fdJvp((v) => groupNormRef(v, 1, d, gamma, beta, o), x, ei), gy);
+      return dot(
+        fdJvp((v) => groupNormRef(v, 1, d, gamma, beta, o), x, ei),
+        gy,
+      );
     });
     expect(relErr(gx, fd)).toBeLessThan(1e-8);
   });
@@ -115,14 +157,23 @@ describe('groupNorm GPU forward', () => {
     const ms = performance.now() - t0;
     // Groups are contiguous, so group g of image 0 is a GroupNorm of its own (C/G channels, 1 group):
     // check four of them against the reference (the full float64 reference takes seconds).
-    const L = (c.C / c.G) * c.S, cpg = c.C / c.G;
+    const L = (c.C / c.G) * c.S,
+      cpg = c.C / c.G;
     let err = 0;
     for (const g of [0, 9, 22, 31]) {
-      const ref = groupNormRef(inp.x.subarray(g * L, (g + 1) * L), 1, { N: 1, C: cpg, S: c.S },
-        inp.gamma.subarray(g * cpg, (g + 1) * cpg), inp.beta.subarray(g * cpg, (g + 1) * cpg), { groups: 1, silu: true });
+      const ref = groupNormRef(
+        inp.x.subarray(g * L, (g + 1) * L),
+        1,
+        { N: 1, C: cpg, S: c.S },
+        inp.gamma.subarray(g * cpg, (g + 1) * cpg),
+        inp.beta.subarray(g * cpg, (g + 1) * cpg),
+        { groups: 1, silu: true },
+      );
       err = Math.max(err, relErr(y.subarray(g * L, (g + 1) * L), ref));
     }
-    console.log(`groupNorm 1x128x256x256 (262144/group): rel err ${err.toExponential(1)}, ${ms.toFixed(0)} ms incl. upload/read`);
+    console.log(
+      `groupNorm 1x128x256x256 (262144/group): rel err ${err.toExponential(1)}, ${ms.toFixed(0)} ms incl. upload/read`,
+    );
     expect(err).toBeLessThan(1e-5);
   });
 });
@@ -136,7 +187,16 @@ describe('groupNorm GPU backward', () => {
       const opts: GroupNormOptions = { groups: c.G, silu: c.silu };
       if (inp.ss) opts.scaleShift = e.upload(inp.ss, [c.N, 2 * c.C]);
       const [tg, tb] = [e.upload(inp.gamma, [c.C]), e.upload(inp.beta, [c.C])];
-      const gx = await e.read(groupNormBackward(e, e.upload(inp.x, [c.N, c.C, ...c.spatial]), tg, tb, e.upload(gy, [c.N, c.C, ...c.spatial]), opts));
+      const gx = await e.read(
+        groupNormBackward(
+          e,
+          e.upload(inp.x, [c.N, c.C, ...c.spatial]),
+          tg,
+          tb,
+          e.upload(gy, [c.N, c.C, ...c.spatial]),
+          opts,
+        ),
+      );
       const ref = groupNormBackwardRef(inp.x, c, inp.gamma, inp.beta, gy, refOpts(c, inp.ss));
       const err = relErr(gx, ref);
       // adjoint identity, GPU against GPU: tangent of the K=2 forward vs the VJP
@@ -144,10 +204,17 @@ describe('groupNorm GPU backward', () => {
       const xa = new Float32Array(2 * M);
       xa.set(inp.x);
       xa.set(a, M);
-      const ja = component(await e.read(groupNorm(e, e.upload(xa, [2 * c.N, c.C, ...c.spatial]), tg, tb, { ...opts, K: 2 })), 2, 1);
-      const lhs = dot(ja, gy), rhs = dot(a, gx);
+      const ja = component(
+        await e.read(groupNorm(e, e.upload(xa, [2 * c.N, c.C, ...c.spatial]), tg, tb, { ...opts, K: 2 })),
+        2,
+        1,
+      );
+      const lhs = dot(ja, gy),
+        rhs = dot(a, gx);
       const scale = Math.sqrt(dot(ja, ja) * dot(gy, gy));
-      console.log(`groupNormBackward ${name}: rel err ${err.toExponential(1)}, adjoint gap ${(Math.abs(lhs - rhs) / scale).toExponential(1)}`);
+      console.log(
+        `groupNormBackward ${name}: rel err ${err.toExponential(1)}, adjoint gap ${(Math.abs(lhs - rhs) / scale).toExponential(1)}`,
+      );
       expect(err).toBeLessThan((c.offset ?? 0) > 10 ? 2e-5 : 5e-6);
       expect(Math.abs(lhs - rhs) / scale).toBeLessThan(1e-5);
     });
@@ -160,7 +227,9 @@ describe('groupNorm input checks', () => {
     expect(() => groupNorm(e, e.tensor([2, 64, 4, 4]), g, g, { groups: 48 })).toThrow(/not divisible into 48 groups/);
     expect(() => groupNorm(e, e.tensor([3, 64, 4, 4]), g, g, { K: 2 })).toThrow(/multiple of K=2/);
     expect(() => groupNorm(e, e.tensor([2, 32, 4, 4]), g, g)).toThrow(/gamma/);
-    expect(() => groupNorm(e, e.tensor([4, 64, 4, 4]), g, g, { K: 2, scaleShift: e.tensor([4, 128]) })).toThrow(/scaleShift/);
+    expect(() => groupNorm(e, e.tensor([4, 64, 4, 4]), g, g, { K: 2, scaleShift: e.tensor([4, 128]) })).toThrow(
+      /scaleShift/,
+    );
     expect(() => groupNormBackward(e, e.tensor([2, 64, 4, 4]), g, g, e.tensor([2, 64, 16]))).toThrow(/gy/);
   });
 });

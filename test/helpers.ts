@@ -24,7 +24,8 @@ export const readFixture = (p: string) => new Uint8Array(readFileSync(fixture(p)
 
 /** max |a - b| / max |b| */
 export function relMaxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.length; i++) {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));

@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
-import { addChannelBias, avgPool2x, avgPool2xAdjoint, concatChannels, sliceChannels, upsample2x, upsample2xAdjoint } from '../src/engine/ops/layout.js';
+import {
+  addChannelBias,
+  avgPool2x,
+  avgPool2xAdjoint,
+  concatChannels,
+  sliceChannels,
+  upsample2x,
+  upsample2xAdjoint,
+} from '../src/engine/ops/layout.js';
 import { avgPool2xRef, concatRef, dot, upsample2xRef } from './reference/layout.js';
 import { getTestEngine, randomArray, relMaxErr } from './helpers.js';
 

@@ -18,7 +18,11 @@ beforeAll(async () => {
 
 describe('blur kernels', () => {
   it('Gaussian 1-D factor: normalised, symmetric, reflect-folded when the support exceeds the size', () => {
-    for (const [size, std] of [[61, 3], [61, 5], [21, 8]]) {
+    for (const [size, std] of [
+      [61, 3],
+      [61, 5],
+      [21, 8],
+    ]) {
       const g = gaussianKernel1d(size, std);
       expect(Math.abs(g.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-14);
       for (let i = 0; i < size; i++) expect(g[i]).toBeCloseTo(g[size - 1 - i], 15);
@@ -40,7 +44,9 @@ describe('blur kernels', () => {
   });
 
   it('motion kernels: normalised, non-negative, reproducible per seed, different across seeds', () => {
-    const a = motionBlurKernel(61, 0.5, 11), b = motionBlurKernel(61, 0.5, 11), c = motionBlurKernel(61, 0.5, 12);
+    const a = motionBlurKernel(61, 0.5, 11),
+      b = motionBlurKernel(61, 0.5, 11),
+      c = motionBlurKernel(61, 0.5, 12);
     expect(a.kernel).toEqual(b.kernel);
     expect(relMaxErr(a.kernel, c.kernel)).toBeGreaterThan(0.1);
     expect(Math.abs(a.kernel.reduce((s, v) => s + v, 0) - 1)).toBeLessThan(1e-5);
@@ -105,16 +111,26 @@ describe('measurement noise (DPS conventions)', () => {
     const a = await e.read(addNoise(e, y, { kind: 'gaussian', level: 0.05 }, 7));
     const b = await e.read(addNoise(e, y, { kind: 'gaussian', level: 0.05 }, 7));
     expect(a).toEqual(b);
-    let m = 0, v = 0;
-    for (let i = 0; i < n; i++) { const d = a[i] - ys[i]; m += d; v += d * d; }
+    let m = 0,
+      v = 0;
+    for (let i = 0; i < n; i++) {
+      const d = a[i] - ys[i];
+      m += d;
+      v += d * d;
+    }
     expect(Math.abs(m / n)).toBeLessThan(0.05 * 0.01);
     expect(Math.abs(Math.sqrt(v / n) / 0.05 - 1)).toBeLessThan(0.01);
   });
 
   it('Poisson: counts have mean = variance = λ in both sampler regimes (λ < 10 and PTRS)', async () => {
     const n = 1 << 16;
-    for (const [rate, t] of [[0.04, 0.2], [1.0, 0.3], [1.0, 0.6]]) {
-      const s = 255 * rate, lam = t * s;
+    for (const [rate, t] of [
+      [0.04, 0.2],
+      [1.0, 0.3],
+      [1.0, 0.6],
+    ]) {
+      const s = 255 * rate,
+        lam = t * s;
       const y = e.upload(new Float32Array(n).fill(2 * t - 1), [n]);
       const out = await e.read(addNoise(e, y, { kind: 'poisson', level: rate }, 3));
       // invert DPS's mapping back to counts (its clamp at 1 cuts k > s: P(k > s) < 1e-5 for these λ)
@@ -131,15 +147,27 @@ describe('measurement noise (DPS conventions)', () => {
   it('log-likelihood gradients: the float64 rule = central differences; the GPU = the rule', async () => {
     const n = 512;
     const f64 = (seed: number) => Float64Array.from(randomArray(n, seed), (v) => 0.9 * v);
-    const ys = f64(1), as = f64(2), vs = f64(3);
-    for (const noise of [{ kind: 'gaussian', level: 0.05 }, { kind: 'poisson', level: 0.5 }] as const) {
+    const ys = f64(1),
+      as = f64(2),
+      vs = f64(3);
+    for (const noise of [
+      { kind: 'gaussian', level: 0.05 },
+      { kind: 'poisson', level: 0.5 },
+    ] as const) {
       const g = logLikGradReference(noise.kind, noise.level, ys, as);
       const h = 1e-6;
-      const f = (s: number) => logLikelihood(noise, ys, as.map((v, i) => v + s * vs[i]));
+      const f = (s: number) =>
+        logLikelihood(
+          noise,
+          ys,
+          as.map((v, i) => v + s * vs[i]),
+        );
       const fd = (f(h) - f(-h)) / (2 * h);
       const dg = g.reduce((s, gi, i) => s + gi * vs[i], 0);
       expect(Math.abs(dg - fd) / Math.abs(fd), noise.kind).toBeLessThan(1e-6);
-      const gpu = await e.read(logLikelihoodGrad(e, noise, e.upload(Float32Array.from(ys), [n]), e.upload(Float32Array.from(as), [n])));
+      const gpu = await e.read(
+        logLikelihoodGrad(e, noise, e.upload(Float32Array.from(ys), [n]), e.upload(Float32Array.from(as), [n])),
+      );
       expect(relMaxErr(gpu, g), noise.kind).toBeLessThan(1e-5);
     }
     expect(() => logLikelihoodGrad(e, { kind: 'none', level: 0 }, e.tensor([4]), e.tensor([4]))).toThrow(/noiseless/);
@@ -148,8 +176,22 @@ describe('measurement noise (DPS conventions)', () => {
 
 describe('CLI option mapping', () => {
   it('maps parsed flags to operator options', () => {
-    const o = operatorOptionsFromFlags({ boxSize: [40], maskPRange: [0.3, 0.7], intensity: 0.3, blurMethod: 'fft', pad: 32, seed: 4 });
-    expect(o).toMatchObject({ boxSize: [40, 40], maskPRange: [0.3, 0.7], motionIntensity: 0.3, blurMethod: 'fft', pad: 32, seed: 4 });
+    const o = operatorOptionsFromFlags({
+      boxSize: [40],
+      maskPRange: [0.3, 0.7],
+      intensity: 0.3,
+      blurMethod: 'fft',
+      pad: 32,
+      seed: 4,
+    });
+    expect(o).toMatchObject({
+      boxSize: [40, 40],
+      maskPRange: [0.3, 0.7],
+      motionIntensity: 0.3,
+      blurMethod: 'fft',
+      pad: 32,
+      seed: 4,
+    });
     expect(() => operatorOptionsFromFlags({ boxSize: [1, 2, 3] })).toThrow(/box-size/);
   });
 });

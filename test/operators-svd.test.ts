@@ -16,7 +16,10 @@ beforeAll(async () => {
 
 function checkSvd(a: Float64Array, m: number, n: number) {
   const { u, s, v } = jacobiSvd(a, m, n);
-  let err = 0, orthU = 0, orthV = 0, amax = 0;
+  let err = 0,
+    orthU = 0,
+    orthV = 0,
+    amax = 0;
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {
       let t = 0;
@@ -24,16 +27,18 @@ function checkSvd(a: Float64Array, m: number, n: number) {
       err = Math.max(err, Math.abs(t - a[i * n + j]));
       amax = Math.max(amax, Math.abs(a[i * n + j]));
     }
-  for (let p = 0; p < m; p++) for (let q = 0; q < m; q++) {
-    let t = 0;
-    for (let i = 0; i < m; i++) t += u[i * m + p] * u[i * m + q];
-    orthU = Math.max(orthU, Math.abs(t - +(p === q)));
-  }
-  for (let p = 0; p < n; p++) for (let q = 0; q < n; q++) {
-    let t = 0;
-    for (let i = 0; i < n; i++) t += v[i * n + p] * v[i * n + q];
-    orthV = Math.max(orthV, Math.abs(t - +(p === q)));
-  }
+  for (let p = 0; p < m; p++)
+    for (let q = 0; q < m; q++) {
+      let t = 0;
+      for (let i = 0; i < m; i++) t += u[i * m + p] * u[i * m + q];
+      orthU = Math.max(orthU, Math.abs(t - +(p === q)));
+    }
+  for (let p = 0; p < n; p++)
+    for (let q = 0; q < n; q++) {
+      let t = 0;
+      for (let i = 0; i < n; i++) t += v[i * n + p] * v[i * n + q];
+      orthV = Math.max(orthV, Math.abs(t - +(p === q)));
+    }
   for (let k = 1; k < s.length; k++) expect(s[k]).toBeLessThanOrEqual(s[k - 1]);
   return { err: err / amax, orthU, orthV };
 }
@@ -57,7 +62,8 @@ describe('float64 Jacobi SVD', () => {
 });
 
 async function scaleBySingulars(svd: SvdView, z: Tensor, N: number): Promise<Tensor> {
-  const zz = await e.read(z), s = await e.read(svd.singulars);
+  const zz = await e.read(z),
+    s = await e.read(svd.singulars);
   const per = zz.length / N;
   const out = new Float32Array(N * svd.rank);
   for (let n = 0; n < N; n++) for (let k = 0; k < svd.rank; k++) out[n * svd.rank + k] = zz[n * per + k] * s[k];
@@ -68,7 +74,10 @@ async function scaleBySingulars(svd: SvdView, z: Tensor, N: number): Promise<Ten
 async function checkView(op: MeasurementOperator, seed: number) {
   const svd = op.svd!;
   const N = op.inputShape[0];
-  const xs = randomArray(op.inputShape.reduce((a, b) => a * b), seed);
+  const xs = randomArray(
+    op.inputShape.reduce((a, b) => a * b),
+    seed,
+  );
   const x = e.upload(xs, op.inputShape);
   const vt = svd.vt(x);
   const usvx = await e.read(svd.u(await scaleBySingulars(svd, vt, N)));
@@ -86,7 +95,10 @@ describe('SVD views (DDRM layouts)', () => {
   const TOL = 1e-5;
 
   it('separable Gaussian blur: U Σ Vᵀ = A, sorted singular values interleaved over channels', async () => {
-    const op = new BlurOperator(e, [2, 3, 24, 20], gaussianKernel(13, 2.0), 13, { separable: gaussianKernel1d(13, 2.0), svdZero: 0 });
+    const op = new BlurOperator(e, [2, 3, 24, 20], gaussianKernel(13, 2.0), 13, {
+      separable: gaussianKernel1d(13, 2.0),
+      svdZero: 0,
+    });
     const r = await checkView(op, 5);
     expect(r.reconstruct).toBeLessThan(TOL);
     expect(r.vOrth).toBeLessThan(TOL);
@@ -98,7 +110,9 @@ describe('SVD views (DDRM layouts)', () => {
       expect(s[3 * k + 2]).toBeGreaterThanOrEqual(s[3 * k + 3]);
     }
     // DDRM's ZERO threshold: products of 1-D values below 3e-2 vanish
-    const thr = new BlurOperator(e, [1, 3, 24, 20], gaussianKernel(13, 2.0), 13, { separable: gaussianKernel1d(13, 2.0) });
+    const thr = new BlurOperator(e, [1, 3, 24, 20], gaussianKernel(13, 2.0), 13, {
+      separable: gaussianKernel1d(13, 2.0),
+    });
     const st = await e.read(thr.svd!.singulars);
     expect(st.filter((v) => v === 0).length).toBeGreaterThan(0);
     expect(st[0]).toBeCloseTo(s[0], 6);
@@ -114,7 +128,12 @@ describe('SVD views (DDRM layouts)', () => {
     const s = await e.read(op.svd.singulars);
     expect(op.svd.rank).toBe(3 * 8 * 6);
     // entry (i·ow + j)·C + c holds s_h[i]·s_w[j]
-    for (const [i, j] of [[0, 0], [3, 5], [7, 2]]) expect(s[(i * 6 + j) * 3 + 2]).toBeCloseTo(sh.s[i] * sw.s[j], 6);
+    for (const [i, j] of [
+      [0, 0],
+      [3, 5],
+      [7, 2],
+    ])
+      expect(s[(i * 6 + j) * 3 + 2]).toBeCloseTo(sh.s[i] * sw.s[j], 6);
   });
 
   it('inpainting: kept entries first (pixel·C + c), Σ = I, U = I on them', async () => {

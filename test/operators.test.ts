@@ -30,12 +30,20 @@ function normalizedKernel(k: number, seed: number): Float64Array {
  * ⟨A x, u⟩ = ⟨x, Aᵀ u⟩ with x, u > 0 (so neither side is a cancellation-prone small number). The sides
  * are f32 GPU results summed in float64: their mismatch is the f32 rounding of A and Aᵀ, ~1e-7 … 1e-6.
  */
-async function adjointGap(op: MeasurementOperator, seed: number, adjoint = (u: import('../src/engine/index.js').Tensor) => op.adjoint!(u), forward = (x: import('../src/engine/index.js').Tensor) => op.forward(x)) {
-  const n = op.inputShape.reduce((a, b) => a * b), m = op.outputShape.reduce((a, b) => a * b);
-  const x = positive(n, seed), u = positive(m, seed + 1);
+async function adjointGap(
+  op: MeasurementOperator,
+  seed: number,
+  adjoint = (u: import('../src/engine/index.js').Tensor) => op.adjoint!(u),
+  forward = (x: import('../src/engine/index.js').Tensor) => op.forward(x),
+) {
+  const n = op.inputShape.reduce((a, b) => a * b),
+    m = op.outputShape.reduce((a, b) => a * b);
+  const x = positive(n, seed),
+    u = positive(m, seed + 1);
   const ax = await e.read(forward(e.upload(x, op.inputShape)));
   const atu = await e.read(adjoint(e.upload(u, op.outputShape)));
-  const l = dot(ax, u), r = dot(x, atu);
+  const l = dot(ax, u),
+    r = dot(x, atu);
   return Math.abs(l - r) / Math.abs(l);
 }
 
@@ -63,13 +71,19 @@ describe('golden fixture (DPS operators in PyTorch)', () => {
 describe('blur', () => {
   // FFT and direct are both f32; the direct sum of k² terms (sequential) drifts most: 3e-6 at k = 61.
   it('FFT blur = direct blur = float64 reference (1e-5 relative) for several image and kernel sizes', async () => {
-    for (const [N, C, H, W, k, pow2] of [[1, 3, 16, 20, 5, false], [2, 1, 32, 32, 13, true], [1, 3, 40, 36, 31, false], [1, 3, 64, 64, 61, false]] as const) {
+    for (const [N, C, H, W, k, pow2] of [
+      [1, 3, 16, 20, 5, false],
+      [2, 1, 32, 32, 13, true],
+      [1, 3, 40, 36, 31, false],
+      [1, 3, 64, 64, 61, false],
+    ] as const) {
       const kernel = normalizedKernel(k, k);
       const op = new BlurOperator(e, [N, C, H, W], kernel, k, { fftSize: pow2 ? 'pow2' : 'smooth' });
       for (const xs of [randomArray(N * C * H * W, H), positive(N * C * H * W, W)]) {
         const x = e.upload(xs, op.inputShape);
         const ref = blurReference(xs, N * C, H, W, op.kernel, k);
-        const yf = await e.read(op.forwardFft(x)), yd = await e.read(op.forwardDirect(x));
+        const yf = await e.read(op.forwardFft(x)),
+          yd = await e.read(op.forwardDirect(x));
         expect(relMaxErr(yf, ref), `fft ${H}x${W} k${k}`).toBeLessThan(1e-5);
         expect(relMaxErr(yd, ref), `direct ${H}x${W} k${k}`).toBeLessThan(1e-5);
         expect(relMaxErr(yf, yd), `fft vs direct ${H}x${W} k${k}`).toBeLessThan(1e-5);
@@ -78,10 +92,30 @@ describe('blur', () => {
   });
 
   it('adjoints (fold-back of the reflect padding) pass ⟨Ax, u⟩ = ⟨x, Aᵀu⟩ to 1e-5', async () => {
-    for (const [H, W, k] of [[16, 20, 5], [24, 24, 15], [40, 36, 31]]) {
+    for (const [H, W, k] of [
+      [16, 20, 5],
+      [24, 24, 15],
+      [40, 36, 31],
+    ]) {
       const op = new BlurOperator(e, [1, 3, H, W], normalizedKernel(k, 3 * k), k);
-      expect(await adjointGap(op, k, (u) => op.adjointFft(u), (x) => op.forwardFft(x)), `fft ${k}`).toBeLessThan(1e-5);
-      expect(await adjointGap(op, k, (u) => op.adjointDirect(u), (x) => op.forwardDirect(x)), `direct ${k}`).toBeLessThan(1e-5);
+      expect(
+        await adjointGap(
+          op,
+          k,
+          (u) => op.adjointFft(u),
+          (x) => op.forwardFft(x),
+        ),
+        `fft ${k}`,
+      ).toBeLessThan(1e-5);
+      expect(
+        await adjointGap(
+          op,
+          k,
+          (u) => op.adjointDirect(u),
+          (x) => op.forwardDirect(x),
+        ),
+        `direct ${k}`,
+      ).toBeLessThan(1e-5);
     }
   });
 
@@ -95,7 +129,11 @@ describe('blur', () => {
 
 describe('super-resolution (DPS Resizer)', () => {
   it('equals the Resizer reference for square, rectangular and odd sizes; exact adjoint', async () => {
-    for (const [H, W, s] of [[32, 32, 4], [20, 28, 4], [33, 17, 2]]) {
+    for (const [H, W, s] of [
+      [32, 32, 4],
+      [20, 28, 4],
+      [33, 17, 2],
+    ]) {
       const op = new SuperResolutionOperator(e, [2, 3, H, W], s);
       const xs = randomArray(6 * H * W, H + W);
       const ref = resizeReference(xs, 6, H, W, 1 / s);
@@ -128,11 +166,17 @@ describe('inpainting', () => {
 
 describe('phase retrieval', () => {
   it('|fft2c| of the padded image matches the float64 DFT reference (sizes 2^a·3^b·5^c)', async () => {
-    for (const [C, H, W, pad] of [[2, 6, 6, 3], [3, 8, 4, 4], [1, 10, 10, 5]]) {
+    for (const [C, H, W, pad] of [
+      [2, 6, 6, 3],
+      [3, 8, 4, 4],
+      [1, 10, 10, 5],
+    ]) {
       const op = new PhaseRetrievalOperator(e, [1, C, H, W], { pad });
       const xs = randomArray(C * H * W, H * pad);
       const ref = phaseReference(xs, C, H, W, pad);
-      expect(relMaxErr(await e.read(op.forward(e.upload(xs, op.inputShape))), ref), `${H}x${W}+${pad}`).toBeLessThan(1e-5);
+      expect(relMaxErr(await e.read(op.forward(e.upload(xs, op.inputShape))), ref), `${H}x${W}+${pad}`).toBeLessThan(
+        1e-5,
+      );
     }
     expect(() => new PhaseRetrievalOperator(e, [1, 1, 7, 7], { pad: 0 })).toThrow(/2\^a·3\^b·5\^c/);
     expect(new PhaseRetrievalOperator(e, [1, 3, 256, 256]).outputShape).toEqual([1, 3, 384, 384]);
@@ -142,11 +186,24 @@ describe('phase retrieval', () => {
     // 3 planes: one shared complex FFT and one with a zero imaginary part
     const [H, W, pad] = [6, 6, 3];
     const op = new PhaseRetrievalOperator(e, [1, 3, H, W], { pad });
-    const n = 3 * H * W, m = 3 * 12 * 12;
-    const xs = Float64Array.from(randomArray(n, 21)), us = randomArray(m, 22), vs = randomArray(n, 23);
+    const n = 3 * H * W,
+      m = 3 * 12 * 12;
+    const xs = Float64Array.from(randomArray(n, 21)),
+      us = randomArray(m, 22),
+      vs = randomArray(n, 23);
     // d/dε ⟨u, |F P (x + εv)|⟩ by central differences in float64 (h = 1e-6: error O(h²) + 1e-10 rounding)
     const h = 1e-6;
-    const f = (s: number) => dot(us, phaseReference(xs.map((v, i) => v + s * vs[i]), 3, H, W, pad));
+    const f = (s: number) =>
+      dot(
+        us,
+        phaseReference(
+          xs.map((v, i) => v + s * vs[i]),
+          3,
+          H,
+          W,
+          pad,
+        ),
+      );
     const fd = (f(h) - f(-h)) / (2 * h);
     const g = await e.read(op.vjp(e.upload(Float32Array.from(xs), op.inputShape), e.upload(us, op.outputShape)));
     expect(Math.abs(dot(g, vs) - fd) / Math.abs(fd)).toBeLessThan(1e-5);

@@ -19,7 +19,23 @@ describe('restricted pickle VM', () => {
     it(`decodes plain data pickled by CPython (protocol ${proto})`, () => {
       const v = unpickle(hex(h)) as Map<string, unknown>;
       expect(v).toBeInstanceOf(Map);
-      expect(v.get('a')).toEqual([1, -2, 300, 70000, -70000, 3.5, 2n ** 70n, -(2n ** 70n), null, true, false, 'é✓', [1, 2], [], [1, 2, 3, 4]]);
+      expect(v.get('a')).toEqual([
+        1,
+        -2,
+        300,
+        70000,
+        -70000,
+        3.5,
+        2n ** 70n,
+        -(2n ** 70n),
+        null,
+        true,
+        false,
+        'é✓',
+        [1, 2],
+        [],
+        [1, 2, 3, 4],
+      ]);
       const k = v.get('k') as unknown[][];
       expect(k).toEqual([[1], [1]]);
       expect(k[0]).toBe(k[1]); // memo keeps shared references shared
@@ -32,7 +48,7 @@ describe('restricted pickle VM', () => {
 
   it('refuses os.system via GLOBAL, naming it and the weights_only policy', () => {
     // cos\nsystem\n (X'echo pwned' tR. : the classic malicious pickle
-    const evil = latin1("\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.");
+    const evil = latin1('\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.');
     expect(() => unpickle(evil)).toThrow(UnsafePickleError);
     expect(() => unpickle(evil)).toThrow(/"os\.system".*weights_only=True/);
   });
@@ -43,9 +59,15 @@ describe('restricted pickle VM', () => {
   });
 
   it('refuses torch.storage._load_from_bytes and _codecs.encode', () => {
-    expect(() => unpickle(latin1('\x80\x02ctorch.storage\n_load_from_bytes\n)R.'))).toThrow(/torch\.storage\._load_from_bytes/);
+    expect(() => unpickle(latin1('\x80\x02ctorch.storage\n_load_from_bytes\n)R.'))).toThrow(
+      /torch\.storage\._load_from_bytes/,
+    );
     // protocol 2 pickles bytes via _codecs.encode; not needed for state dicts, so refused
-    expect(() => unpickle(hex('8002635f636f646563730a656e636f64650a710058020000007879710158060000006c6174696e3171028671035271042e'))).toThrow(UnsafePickleError);
+    expect(() =>
+      unpickle(
+        hex('8002635f636f646563730a656e636f64650a710058020000007879710158060000006c6174696e3171028671035271042e'),
+      ),
+    ).toThrow(UnsafePickleError);
   });
 
   it('rejects unknown opcodes, truncation and stack corruption with clear errors', () => {

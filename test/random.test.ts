@@ -1,7 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import {
-  cpuRademacher, cpuRandn, cpuUniform, philox4x32, PhiloxStream, randn, randRademacher, randUniform,
+  cpuRademacher,
+  cpuRandn,
+  cpuUniform,
+  philox4x32,
+  PhiloxStream,
+  randn,
+  randRademacher,
+  randUniform,
 } from '../src/engine/ops/random.js';
 import { getTestEngine } from './helpers.js';
 
@@ -24,7 +31,9 @@ describe('Philox4x32-10 random tensors', () => {
 
   it('GPU uniform and Rademacher equal the CPU generator exactly; randn to f32 rounding', async () => {
     // 1e3+3 elements: a partial last block. Seeds above 2^32 exercise the high key word.
-    const n = 1003, seed = 2 ** 33 + 12345, off = 7;
+    const n = 1003,
+      seed = 2 ** 33 + 12345,
+      off = 7;
     const u = await e.read(randUniform(e, [n], seed, off));
     const r = await e.read(randRademacher(e, [n], seed, off));
     const z = await e.read(randn(e, [n], seed, off));
@@ -51,10 +60,13 @@ describe('Philox4x32-10 random tensors', () => {
   it('randn has mean 0, variance 1, normal tails (n = 2^18)', async () => {
     const n = 1 << 18;
     const z = await e.read(randn(e, [n], 42, 0, 2, 1));
-    let s = 0, s2 = 0, tail = 0;
+    let s = 0,
+      s2 = 0,
+      tail = 0;
     for (const v of z) {
       const w = (v - 1) / 2;
-      s += w; s2 += w * w;
+      s += w;
+      s2 += w * w;
       if (Math.abs(w) > 2) tail++;
     }
     // standard errors: mean 1/√n = 0.002, variance √(2/n) = 0.0028, P(|z|>2) = 0.0455 ± 0.0004
@@ -66,7 +78,8 @@ describe('Philox4x32-10 random tensors', () => {
   it('rejects bad seeds; the CPU stream is reproducible', () => {
     expect(() => randn(e, [4], -1)).toThrow(/seed/);
     expect(() => randn(e, [4], 1.5)).toThrow(/seed/);
-    const s1 = new PhiloxStream(9), s2 = new PhiloxStream(9);
+    const s1 = new PhiloxStream(9),
+      s2 = new PhiloxStream(9);
     const xs = Array.from({ length: 10 }, () => s1.uniform());
     expect(xs).toEqual(Array.from({ length: 10 }, () => s2.uniform()));
     for (const x of xs) expect(x > 0 && x < 1).toBe(true);

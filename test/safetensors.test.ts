@@ -12,7 +12,10 @@ import {
 import { readSafetensorsFile, writeSafetensorsFile } from '../src/engine/safetensors-node.ts';
 
 /** Hand-build a safetensors file with arbitrary dtypes (the writer only emits F32/I32). */
-function build(entries: Array<[string, SafetensorsDtype, number[], Uint8Array]>, metadata?: Record<string, string>): Uint8Array {
+function build(
+  entries: Array<[string, SafetensorsDtype, number[], Uint8Array]>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   let off = 0;
   for (const [name, dtype, shape, data] of entries) {
@@ -37,7 +40,10 @@ describe('safetensors', () => {
   it('round-trips F32 and I32 tensors with metadata, in insertion order', () => {
     const a = new Float32Array([1.5, -2, 3e-8, Infinity, 0, 7]);
     const b = new Int32Array([-1, 2, 16777216]);
-    const bytes = serializeSafetensors({ 'w.weight': { shape: [2, 3], data: a }, idx: { shape: [3], data: b } }, { format: 'x', note: 'é' });
+    const bytes = serializeSafetensors(
+      { 'w.weight': { shape: [2, 3], data: a }, idx: { shape: [3], data: b } },
+      { format: 'x', note: 'é' },
+    );
     // header is padded so the data section starts 8-byte aligned
     expect(Number(new DataView(bytes.buffer).getBigUint64(0, true)) % 8).toBe(0);
     const st = parseSafetensors(bytes);
@@ -94,9 +100,13 @@ describe('safetensors', () => {
 
   it('names the problem for truncated or malformed files', () => {
     const good = serializeSafetensors({ a: { shape: [4], data: new Float32Array(4) } });
-    expect(() => parseSafetensors(good.subarray(0, 5), 'x.safetensors')).toThrow(/x\.safetensors.*too short.*truncated/);
+    expect(() => parseSafetensors(good.subarray(0, 5), 'x.safetensors')).toThrow(
+      /x\.safetensors.*too short.*truncated/,
+    );
     expect(() => parseSafetensors(good.subarray(0, 20), 'x.safetensors')).toThrow(/header length.*truncated/);
-    expect(() => parseSafetensors(good.subarray(0, good.length - 4), 'x.safetensors')).toThrow(/tensor "a" ends at byte 16.*truncated/);
+    expect(() => parseSafetensors(good.subarray(0, good.length - 4), 'x.safetensors')).toThrow(
+      /tensor "a" ends at byte 16.*truncated/,
+    );
     const bad = good.slice();
     bad[8] = 0x5b; // '[' -> header no longer a JSON object
     expect(() => parseSafetensors(bad)).toThrow(/not valid UTF-8 JSON|not a JSON object/);
@@ -110,7 +120,9 @@ describe('safetensors', () => {
   });
 
   it('rejects data that does not match the shape when serializing', () => {
-    expect(() => serializeSafetensors({ a: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(/4 elements but data has 3/);
+    expect(() => serializeSafetensors({ a: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(
+      /4 elements but data has 3/,
+    );
   });
 
   it('writes and reads files (streamed writer equals in-memory serializer)', () => {

@@ -79,7 +79,9 @@ describe('adm-tiny UNet vs guided-diffusion (float64 reference)', () => {
   });
 
   it('rejects a wrongly shaped input with a clear error', () => {
-    expect(() => net.forward(e.upload(new Float32Array(3 * 16 * 16), [1, 3, 16, 16]), [5])).toThrow(/x must be \[N, 3, 32, 32\]/);
+    expect(() => net.forward(e.upload(new Float32Array(3 * 16 * 16), [1, 3, 16, 16]), [5])).toThrow(
+      /x must be \[N, 3, 32, 32\]/,
+    );
     expect(() => net.forward(up('x'), [1])).toThrow(/1 timesteps for a batch of 2/);
   });
 });
@@ -87,6 +89,11 @@ describe('adm-tiny UNet vs guided-diffusion (float64 reference)', () => {
 function copyOf(h: Tensor): Tensor {
   const c = e.tensor(h.shape, 'act');
   // record a copy so that later frees of h do not disturb the check
-  e.run({ kernel: { family: 'vector', entry: 'copy' }, bindings: [h, c], uniforms: new Uint32Array([h.size, 0, 0, 0, 0, 0, 0, 0]).buffer, grid: [Math.ceil(h.size / 256)] });
+  e.run({
+    kernel: { family: 'vector', entry: 'copy' },
+    bindings: [h, c],
+    uniforms: new Uint32Array([h.size, 0, 0, 0, 0, 0, 0, 0]).buffer,
+    grid: [Math.ceil(h.size / 256)],
+  });
   return c;
 }

@@ -74,7 +74,12 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
 }
 
 /** A measurement as a viewable image: masked images show the mask's holes grey; phase is not viewable. */
-export function measurementImage(task: Task, y: Float32Array, yShape: readonly number[], n: number): { data: Float32Array; shape: number[] } | null {
+export function measurementImage(
+  task: Task,
+  y: Float32Array,
+  yShape: readonly number[],
+  n: number,
+): { data: Float32Array; shape: number[] } | null {
   if (task === 'phase') return null;
   const [, c, h, w] = yShape;
   const size = c * h * w;

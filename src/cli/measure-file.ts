@@ -12,7 +12,13 @@ export function parseTask(s: string): Task {
 
 /** Task name → the samplers' task words (for default step sizes). */
 export function samplerTask(task: Task): string {
-  return task.startsWith('inpaint') ? 'inpainting' : task === 'sr4' ? 'super-resolution' : task === 'phase' ? 'phase-retrieval' : 'deblur';
+  return task.startsWith('inpaint')
+    ? 'inpainting'
+    : task === 'sr4'
+      ? 'super-resolution'
+      : task === 'phase'
+        ? 'phase-retrieval'
+        : 'deblur';
 }
 
 export interface LoadedMeasurement {
@@ -38,7 +44,13 @@ export function readMeasurement(path: string): LoadedMeasurement {
     opts.kernel = kernel.data;
     opts.kernelSize = kernel.shape[kernel.shape.length - 1];
   }
-  return { task, y, sigmaY: Number(meta.sigma_y ?? 0), noise: (meta.noise ?? 'gaussian') as LoadedMeasurement['noise'], opts };
+  return {
+    task,
+    y,
+    sigmaY: Number(meta.sigma_y ?? 0),
+    noise: (meta.noise ?? 'gaussian') as LoadedMeasurement['noise'],
+    opts,
+  };
 }
 
 export function operatorFor(e: Engine, task: Task, opts: OperatorOptions, imageShape: readonly number[]): TaskOperator {

@@ -5,15 +5,31 @@ import { METHOD_NAMES, parseEtaSchedule, type CmiOptions } from '../samplers/ind
 export const SAMPLING_FLAGS = {
   steps: { type: 'string', default: '100', help: 'respacing: section count "N" (guided-diffusion), "a,b" or "ddimN"' },
   seed: { type: 'int', default: 0, help: 'seed of image 0 (image n uses seed + n)' },
-  scale: { type: 'number', help: 'ζ: DPS/MCG step size (default per task: inpainting 0.5, SR/deblur 0.3, phase 1.0); ΠGDM weight' },
+  scale: {
+    type: 'number',
+    help: 'ζ: DPS/MCG step size (default per task: inpainting 0.5, SR/deblur 0.3, phase 1.0); ΠGDM weight',
+  },
   eta: { type: 'number', help: 'DDIM η (default: 0 for ddim, 1 for pigdm and dsg)' },
   'cmi-r': { type: 'int', default: 1, help: '+cmi: Hutchinson probes per step' },
-  'cmi-eta': { type: 'string', default: 'relative:0.2', help: '+cmi: η_t schedule — constant:η, relative:η (‖guidance‖-scaled) or residual:η' },
-  'cmi-sigma-inv': { type: 'string', choices: ['isotropic', 'exact'], default: 'isotropic', help: '+cmi: how Σ⁻¹ is applied (exact = CG on JVPs)' },
+  'cmi-eta': {
+    type: 'string',
+    default: 'relative:0.2',
+    help: '+cmi: η_t schedule — constant:η, relative:η (‖guidance‖-scaled) or residual:η',
+  },
+  'cmi-sigma-inv': {
+    type: 'string',
+    choices: ['isotropic', 'exact'],
+    default: 'isotropic',
+    help: '+cmi: how Σ⁻¹ is applied (exact = CG on JVPs)',
+  },
 } as const satisfies FlagTable;
 
 export const METHOD_HELP = `one of ${METHOD_NAMES.join(', ')}`;
 
 export function cmiOptions(f: { cmiR: number; cmiEta: string; cmiSigmaInv: string }): CmiOptions {
-  return { r: f.cmiR, eta: parseEtaSchedule(f.cmiEta) as CmiOptions['eta'], sigmaInv: f.cmiSigmaInv as CmiOptions['sigmaInv'] };
+  return {
+    r: f.cmiR,
+    eta: parseEtaSchedule(f.cmiEta) as CmiOptions['eta'],
+    sigmaInv: f.cmiSigmaInv as CmiOptions['sigmaInv'],
+  };
 }

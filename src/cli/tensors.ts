@@ -24,9 +24,12 @@ export function readImage(path: string, opts: { channels?: number; size?: number
     const img = readPng(path, { channels: opts.channels as 1 | 3 | undefined });
     const [, c, h, w] = img.shape;
     if (opts.size && (h !== opts.size || w !== opts.size)) {
-      throw new Error(`${path}: the model takes ${opts.size}×${opts.size} images, this one is ${h}×${w} (resize it first)`);
+      throw new Error(
+        `${path}: the model takes ${opts.size}×${opts.size} images, this one is ${h}×${w} (resize it first)`,
+      );
     }
-    if (opts.channels && c !== opts.channels) throw new Error(`${path}: the model takes ${opts.channels}-channel images, this one has ${c}`);
+    if (opts.channels && c !== opts.channels)
+      throw new Error(`${path}: the model takes ${opts.channels}-channel images, this one has ${c}`);
     return { data: img.data, shape: [...img.shape] };
   }
   if (isSafetensors(path)) return readTensor(path, opts.name ?? 'x');
@@ -53,7 +56,12 @@ export function readMetadata(path: string): Record<string, string> {
 }
 
 /** Writes tensors to a safetensors file, or — for a .png path — `main` as PNG and the others beside it. */
-export function writeOutputs(path: string, tensors: Record<string, HostTensor>, main: string, metadata: Record<string, string> = {}): string[] {
+export function writeOutputs(
+  path: string,
+  tensors: Record<string, HostTensor>,
+  main: string,
+  metadata: Record<string, string> = {},
+): string[] {
   if (isSafetensors(path)) {
     const st: Record<string, SerializableTensor> = {};
     for (const [k, v] of Object.entries(tensors)) st[k] = { shape: v.shape, data: v.data };

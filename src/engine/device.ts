@@ -65,7 +65,8 @@ export async function acquireGpu(opts: { powerPreference?: GPUPowerPreference } 
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null');
   const want = (f: string) => adapter.features.has(f as GPUFeatureName);
   const requiredFeatures: GPUFeatureName[] = [];
-  for (const f of ['timestamp-query', 'shader-f16', 'subgroups']) if (want(f)) requiredFeatures.push(f as GPUFeatureName);
+  for (const f of ['timestamp-query', 'shader-f16', 'subgroups'])
+    if (want(f)) requiredFeatures.push(f as GPUFeatureName);
   const L = adapter.limits;
   const requiredLimits: Record<string, number> = {
     maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,

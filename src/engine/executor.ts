@@ -93,7 +93,10 @@ export class Engine {
     this.device = gpu.device;
     this.limits = gpu.device.limits;
     this.flushEvery = opts.flushEvery ?? 64;
-    this.pool = new BufferPool(this.device, Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize));
+    this.pool = new BufferPool(
+      this.device,
+      Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize),
+    );
     this.pipelines = new PipelineCache(this.device);
     this.uniformAlign = this.limits.minUniformBufferOffsetAlignment;
     this.storageAlign = this.limits.minStorageBufferOffsetAlignment;
@@ -149,7 +152,10 @@ export class Engine {
 
   private async readBytes(t: Tensor): Promise<ArrayBuffer> {
     this.flush();
-    const staging = this.device.createBuffer({ size: t.byteSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.device.createBuffer({
+      size: t.byteSize,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     const enc = this.device.createCommandEncoder();
     enc.copyBufferToBuffer(t.buffer, t.offset * 4, staging, 0, t.byteSize);
     this.device.queue.submit([enc.finish()]);
@@ -202,7 +208,9 @@ export class Engine {
         );
       }
       if ((res.offset ?? 0) % this.storageAlign) {
-        throw new Error(`kernel '${name}': binding ${i + 1} offset ${res.offset} is not ${this.storageAlign}-byte aligned`);
+        throw new Error(
+          `kernel '${name}': binding ${i + 1} offset ${res.offset} is not ${this.storageAlign}-byte aligned`,
+        );
       }
       entries.push({ binding: i + 1, resource: { buffer: res.buffer, offset: res.offset ?? 0, size } });
     });
@@ -268,27 +276,34 @@ export class Engine {
     let readTimestamps: (() => void) | null = null;
     if (this.pendingRecords.length) {
       const n = this.queriesUsed;
-      const resolve = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      const staging = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const resolve = this.device.createBuffer({
+        size: n * 8,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+      const staging = this.device.createBuffer({
+        size: n * 8,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
       this.encoder.resolveQuerySet(this.querySet!, 0, n, resolve, 0);
       this.encoder.copyBufferToBuffer(resolve, 0, staging, 0, n * 8);
       const recs = this.pendingRecords;
       this.pendingRecords = [];
       this.queriesUsed = 0;
       this.records.push(...recs);
-      readTimestamps = () => this.resolved.push(
-        (async () => {
-          await staging.mapAsync(GPUMapMode.READ);
-          const ts = new BigInt64Array(staging.getMappedRange());
-          for (const r of recs) {
-            r.ms = Number(ts[r.query + 1] - ts[r.query]) / 1e6;
-            r.startMs = Number(ts[r.query]) / 1e6;
-          }
-          staging.unmap();
-          staging.destroy();
-          resolve.destroy();
-        })(),
-      );
+      readTimestamps = () =>
+        this.resolved.push(
+          (async () => {
+            await staging.mapAsync(GPUMapMode.READ);
+            const ts = new BigInt64Array(staging.getMappedRange());
+            for (const r of recs) {
+              r.ms = Number(ts[r.query + 1] - ts[r.query]) / 1e6;
+              r.startMs = Number(ts[r.query]) / 1e6;
+            }
+            staging.unmap();
+            staging.destroy();
+            resolve.destroy();
+          })(),
+        );
     }
     if (this.arenaUsed) this.device.queue.writeBuffer(this.arena, 0, this.arenaCpu, 0, this.arenaUsed);
     this.arenaUsed = 0;
@@ -298,7 +313,8 @@ export class Engine {
     this.encoder = null;
     this.recorded = 0;
     const err = this.device.popErrorScope().then((e) => {
-      if (e) throw new Error(`WebGPU validation error (kernel '${this.lastKernel}' or earlier in this batch): ${e.message}`);
+      if (e)
+        throw new Error(`WebGPU validation error (kernel '${this.lastKernel}' or earlier in this batch): ${e.message}`);
     });
     this.errors.push(err);
   }

@@ -59,10 +59,11 @@ export class BufferPool {
   }
 
   destroyFree(): void {
-    for (const list of this.free.values()) for (const b of list) {
-      this.bytesAllocated -= b.size;
-      b.destroy();
-    }
+    for (const list of this.free.values())
+      for (const b of list) {
+        this.bytesAllocated -= b.size;
+        b.destroy();
+      }
     this.free.clear();
   }
 }

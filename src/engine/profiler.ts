@@ -55,7 +55,16 @@ export function chromeTrace(records: KernelRecord[]): object {
   const events = records.map((r) => {
     const ts = r.startMs ?? t;
     t = ts + r.ms;
-    return { name: r.kernel, cat: 'gpu', ph: 'X', ts: ts * 1000, dur: r.ms * 1000, pid: 1, tid: 1, args: { label: r.label, flops: r.flops, bytes: r.bytes } };
+    return {
+      name: r.kernel,
+      cat: 'gpu',
+      ph: 'X',
+      ts: ts * 1000,
+      dur: r.ms * 1000,
+      pid: 1,
+      tid: 1,
+      args: { label: r.label, flops: r.flops, bytes: r.bytes },
+    };
   });
   return { traceEvents: events, displayTimeUnit: 'ms' };
 }

@@ -1,12 +1,7 @@
 // Node-only file access for safetensors (kept apart from safetensors.ts so browser bundles never
 // pull in node:fs).
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import {
-  parseSafetensors,
-  safetensorsParts,
-  type ParsedSafetensors,
-  type SerializableTensors,
-} from './safetensors.ts';
+import { parseSafetensors, safetensorsParts, type ParsedSafetensors, type SerializableTensors } from './safetensors.ts';
 
 /**
  * Read a whole file into memory. Unlike fs.readFileSync this also works above 2 GiB (the
@@ -47,6 +42,10 @@ export function readSafetensorsFile(path: string): ParsedSafetensors {
   return parseSafetensors(readFileBytes(path), path);
 }
 
-export function writeSafetensorsFile(path: string, tensors: SerializableTensors, metadata?: Record<string, string>): void {
+export function writeSafetensorsFile(
+  path: string,
+  tensors: SerializableTensors,
+  metadata?: Record<string, string>,
+): void {
   writeFileParts(path, safetensorsParts(tensors, metadata));
 }

@@ -5,15 +5,21 @@
 // No node: imports here; file access lives in safetensors-node.ts.
 
 export type SafetensorsDtype =
-  | 'F64' | 'F32' | 'F16' | 'BF16'
-  | 'I64' | 'I32' | 'I16' | 'I8'
-  | 'U64' | 'U32' | 'U16' | 'U8'
-  | 'BOOL';
+  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2,
-  I64: 8, I32: 4, I16: 2, I8: 1,
-  U64: 8, U32: 4, U16: 2, U8: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
   BOOL: 1,
 };
 
@@ -91,18 +97,27 @@ export function parseSafetensors(bytes: Uint8Array, label = 'safetensors data'):
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e === null || typeof e !== 'object') fail(`entry "${name}" is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) fail(`tensor "${name}" has unsupported dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES))
+      fail(`tensor "${name}" has unsupported dtype ${JSON.stringify(e.dtype)}`);
     const dtype = e.dtype as SafetensorsDtype;
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor "${name}" has a bad shape`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(`tensor "${name}" has a bad shape`);
     const shape = e.shape as number[];
     const off = e.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) {
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((o) => Number.isInteger(o) && o >= 0) ||
+      off[0] > off[1]
+    ) {
       fail(`tensor "${name}" has bad data_offsets ${JSON.stringify(off)}`);
     }
     const [begin, end] = off as [number, number];
     const expected = numelOf(shape) * DTYPE_BYTES[dtype];
-    if (end - begin !== expected) fail(`tensor "${name}" spans ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${expected}`);
-    if (end > dataLen) fail(`tensor "${name}" ends at byte ${end} of the data section, which has only ${dataLen} bytes (truncated?)`);
+    if (end - begin !== expected)
+      fail(`tensor "${name}" spans ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${expected}`);
+    if (end > dataLen)
+      fail(`tensor "${name}" ends at byte ${end} of the data section, which has only ${dataLen} bytes (truncated?)`);
     tensors.set(name, { dtype, shape: [...shape], data: bytes.subarray(dataStart + begin, dataStart + end) });
   }
   return { tensors, metadata };
@@ -180,7 +195,9 @@ export function safetensorsParts(tensors: SerializableTensors, metadata?: Record
     if (name === '__metadata__') throw new Error('a tensor may not be named __metadata__');
     const n = numelOf(t.shape);
     if (n !== t.data.length) {
-      throw new Error(`tensor "${name}": shape ${JSON.stringify(t.shape)} has ${n} elements but data has ${t.data.length}`);
+      throw new Error(
+        `tensor "${name}": shape ${JSON.stringify(t.shape)} has ${n} elements but data has ${t.data.length}`,
+      );
     }
     const dtype = t.data instanceof Float32Array ? 'F32' : 'I32';
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -211,7 +228,10 @@ export function serializeSafetensors(tensors: SerializableTensors, metadata?: Re
 function byteswap32(b: Uint8Array): Uint8Array {
   const out = new Uint8Array(b.length);
   for (let i = 0; i < b.length; i += 4) {
-    out[i] = b[i + 3]; out[i + 1] = b[i + 2]; out[i + 2] = b[i + 1]; out[i + 3] = b[i];
+    out[i] = b[i + 3];
+    out[i + 1] = b[i + 2];
+    out[i + 2] = b[i + 1];
+    out[i + 3] = b[i];
   }
   return out;
 }

@@ -11,7 +11,8 @@ export function shaderSource(family: string): string {
   if (text !== undefined) return text;
   const proc = (globalThis as any).process;
   const fs = proc?.getBuiltinModule?.('fs');
-  if (!fs) throw new Error(`WGSL family '${family}' is not registered (browser builds must call registerShaderSources)`);
+  if (!fs)
+    throw new Error(`WGSL family '${family}' is not registered (browser builds must call registerShaderSources)`);
   const url = new URL(`../../shaders/${family}.wgsl`, import.meta.url);
   try {
     text = fs.readFileSync(url, 'utf8') as string;

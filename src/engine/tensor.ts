@@ -19,7 +19,9 @@ export class Tensor {
   /** Same memory, another shape of equal size (no copy). */
   reshape(shape: readonly number[]): Tensor {
     if (shapeSize(shape) !== this.size) {
-      throw new Error(`reshape '${this.label}': [${this.shape}] has ${this.size} elements, [${shape}] has ${shapeSize(shape)}`);
+      throw new Error(
+        `reshape '${this.label}': [${this.shape}] has ${this.size} elements, [${shape}] has ${shapeSize(shape)}`,
+      );
     }
     return new Tensor(this.buffer, shape, this.label, this.offset);
   }

@@ -17,12 +17,18 @@ export class AxisMatrix {
     readonly cols: number,
     label = 'axis_matrix',
   ) {
-    if (host.length !== rows * cols) throw new Error(`AxisMatrix '${label}': ${host.length} values for ${rows}×${cols}`);
+    if (host.length !== rows * cols)
+      throw new Error(`AxisMatrix '${label}': ${host.length} values for ${rows}×${cols}`);
     const band = new Uint32Array(2 * rows);
     let nnz = 0;
     for (let o = 0; o < rows; o++) {
-      let lo = cols, hi = 0;
-      for (let j = 0; j < cols; j++) if (host[o * cols + j] !== 0) { lo = Math.min(lo, j); hi = j + 1; }
+      let lo = cols,
+        hi = 0;
+      for (let j = 0; j < cols; j++)
+        if (host[o * cols + j] !== 0) {
+          lo = Math.min(lo, j);
+          hi = j + 1;
+        }
       if (hi === 0) lo = 0;
       band[2 * o] = lo;
       band[2 * o + 1] = hi;
@@ -36,7 +42,8 @@ export class AxisMatrix {
   /** Mᵀ as a new AxisMatrix. */
   transpose(e: Engine, label = 'axis_matrix_t'): AxisMatrix {
     const t = new Float64Array(this.rows * this.cols);
-    for (let i = 0; i < this.rows; i++) for (let j = 0; j < this.cols; j++) t[j * this.rows + i] = this.host[i * this.cols + j];
+    for (let i = 0; i < this.rows; i++)
+      for (let j = 0; j < this.cols; j++) t[j * this.rows + i] = this.host[i * this.cols + j];
     return new AxisMatrix(e, t, this.cols, this.rows, label);
   }
 
@@ -45,10 +52,18 @@ export class AxisMatrix {
     this.check(x, planes * this.cols * other, 'alongH');
     const out = e.tensor(outShape ?? [planes, this.rows, other], 'along_h');
     const total = planes * this.rows * other;
-    runFlat(e, 'resize', 'along_h', [x, this.tensor, this.bands, out], uniforms(planes, this.cols, this.rows, other, total), total, {
-      flops: (2 * this.nnz * planes * other),
-      bytes: 4 * (total + planes * this.cols * other),
-    });
+    runFlat(
+      e,
+      'resize',
+      'along_h',
+      [x, this.tensor, this.bands, out],
+      uniforms(planes, this.cols, this.rows, other, total),
+      total,
+      {
+        flops: 2 * this.nnz * planes * other,
+        bytes: 4 * (total + planes * this.cols * other),
+      },
+    );
     return out;
   }
 
@@ -57,15 +72,30 @@ export class AxisMatrix {
     this.check(x, planes * this.cols * other, 'alongW');
     const out = e.tensor(outShape ?? [planes, other, this.rows], 'along_w');
     const total = planes * this.rows * other;
-    runFlat(e, 'resize', 'along_w', [x, this.tensor, this.bands, out], uniforms(planes, this.cols, this.rows, other, total), total, {
-      flops: 2 * this.nnz * planes * other,
-      bytes: 4 * (total + planes * this.cols * other),
-    });
+    runFlat(
+      e,
+      'resize',
+      'along_w',
+      [x, this.tensor, this.bands, out],
+      uniforms(planes, this.cols, this.rows, other, total),
+      total,
+      {
+        flops: 2 * this.nnz * planes * other,
+        bytes: 4 * (total + planes * this.cols * other),
+      },
+    );
     return out;
   }
 
   /** Y = A X Bᵀ for each plane: A = this along H (x: [planes, A.cols, B.cols]), B along W. */
-  static sandwich(e: Engine, a: AxisMatrix, b: AxisMatrix, x: Tensor, planes: number, outShape?: readonly number[]): Tensor {
+  static sandwich(
+    e: Engine,
+    a: AxisMatrix,
+    b: AxisMatrix,
+    x: Tensor,
+    planes: number,
+    outShape?: readonly number[],
+  ): Tensor {
     const t = a.alongH(e, x, planes, b.cols);
     const y = b.alongW(e, t, planes, a.rows, outShape ?? [planes, a.rows, b.rows]);
     e.release(t);

@@ -58,7 +58,9 @@ export class BlurOperator implements MeasurementOperator {
     const [, , H, W] = this.inputShape;
     this.r = (size - 1) / 2;
     if (this.r >= H || this.r >= W) {
-      throw new Error(`blur: reflect padding ${this.r} (kernel ${size}) must be smaller than the image (${H}×${W}), as in PyTorch`);
+      throw new Error(
+        `blur: reflect padding ${this.r} (kernel ${size}) must be smaller than the image (${H}×${W}), as in PyTorch`,
+      );
     }
     this.kernel = Float64Array.from(kernel, Math.fround);
     this.kernelTensor = engine.upload(Float32Array.from(this.kernel), [1, 1, size, size], 'blur_kernel');
@@ -92,12 +94,18 @@ export class BlurOperator implements MeasurementOperator {
   /** A⁺y ≈ Aᵀ(AAᵀ)⁻¹y by `cgIterations` CG steps (blur has no cheap exact inverse with reflect padding). */
   pinv(y: Tensor): Tensor {
     expectShape(y, this.outputShape, `${this.name}.pinv`);
-    const z = cgNormal(this.engine, (t) => {
-      const a = this.adjoint(t);
-      const b = this.forward(a);
-      this.engine.release(a);
-      return b;
-    }, y, this.inputShape[0], this.opts.cgIterations ?? 20);
+    const z = cgNormal(
+      this.engine,
+      (t) => {
+        const a = this.adjoint(t);
+        const b = this.forward(a);
+        this.engine.release(a);
+        return b;
+      },
+      y,
+      this.inputShape[0],
+      this.opts.cgIterations ?? 20,
+    );
     const x = this.adjoint(z);
     this.engine.release(z);
     return x;
@@ -109,7 +117,8 @@ export class BlurOperator implements MeasurementOperator {
     if (!g) return undefined;
     if (!this.svdView) {
       const [, , H, W] = this.inputShape;
-      const bh = reflectCorrelationMatrix(g, H), bw = W === H ? bh : reflectCorrelationMatrix(g, W);
+      const bh = reflectCorrelationMatrix(g, H),
+        bw = W === H ? bh : reflectCorrelationMatrix(g, W);
       const sh = jacobiSvd(bh, H, H);
       const sw = W === H ? sh : jacobiSvd(bw, W, W);
       this.svdView = new SeparableSvd(this.engine, this.inputShape, sh, sw, 'sorted', this.opts.svdZero ?? 3e-2);
@@ -136,18 +145,26 @@ export class BlurOperator implements MeasurementOperator {
     const { l1, l2 } = this.grid;
     const k = this.size;
     const cs = (n: number) => {
-      const c = new Float64Array(n), s = new Float64Array(n);
-      for (let t = 0; t < n; t++) { c[t] = Math.cos((2 * Math.PI * t) / n); s[t] = -Math.sin((2 * Math.PI * t) / n); }
+      const c = new Float64Array(n),
+        s = new Float64Array(n);
+      for (let t = 0; t < n; t++) {
+        c[t] = Math.cos((2 * Math.PI * t) / n);
+        s[t] = -Math.sin((2 * Math.PI * t) / n);
+      }
       return [c, s];
     };
-    const [c2, s2] = cs(l2), [c1, s1] = cs(l1);
+    const [c2, s2] = cs(l2),
+      [c1, s1] = cs(l1);
     // rows: R[a][v] = Σ_b k[a][b] e^{-2πi bv/l2}
-    const rre = new Float64Array(k * l2), rim = new Float64Array(k * l2);
+    const rre = new Float64Array(k * l2),
+      rim = new Float64Array(k * l2);
     for (let a = 0; a < k; a++)
       for (let v = 0; v < l2; v++) {
-        let re = 0, im = 0;
+        let re = 0,
+          im = 0;
         for (let b = 0; b < k; b++) {
-          const w = this.kernel[a * k + b], t = (b * v) % l2;
+          const w = this.kernel[a * k + b],
+            t = (b * v) % l2;
           re += w * c2[t];
           im += w * s2[t];
         }
@@ -157,9 +174,12 @@ export class BlurOperator implements MeasurementOperator {
     const out = new Float32Array(l1 * l2 * 2);
     for (let u = 0; u < l1; u++)
       for (let v = 0; v < l2; v++) {
-        let re = 0, im = 0;
+        let re = 0,
+          im = 0;
         for (let a = 0; a < k; a++) {
-          const t = (a * u) % l1, x = rre[a * l2 + v], y = rim[a * l2 + v];
+          const t = (a * u) % l1,
+            x = rre[a * l2 + v],
+            y = rim[a * l2 + v];
           re += x * c1[t] - y * s1[t];
           im += x * s1[t] + y * c1[t];
         }
@@ -226,7 +246,10 @@ export class BlurOperator implements MeasurementOperator {
         label: 'blur:conv_direct',
       });
     } else {
-      runFlat(e, 'blur', 'conv_direct_naive', [x, y, this.kernelTensor], this.params(y.size), y.size, { flops, bytes: 8 * y.size });
+      runFlat(e, 'blur', 'conv_direct_naive', [x, y, this.kernelTensor], this.params(y.size), y.size, {
+        flops,
+        bytes: 8 * y.size,
+      });
     }
     return y;
   }
@@ -235,9 +258,13 @@ export class BlurOperator implements MeasurementOperator {
     const e = this.engine;
     expectShape(y, this.outputShape, `${this.name}.adjoint`);
     const [N, C, H, W] = this.inputShape;
-    const hp = H + 2 * this.r, wp = W + 2 * this.r;
+    const hp = H + 2 * this.r,
+      wp = W + 2 * this.r;
     const z = e.tensor([N, C, hp, wp], 'blur_padded');
-    runFlat(e, 'blur', 'conv_direct_t', [y, z, this.kernelTensor], this.params(z.size), z.size, { flops: 2 * this.size ** 2 * y.size, bytes: 8 * z.size });
+    runFlat(e, 'blur', 'conv_direct_t', [y, z, this.kernelTensor], this.params(z.size), z.size, {
+      flops: 2 * this.size ** 2 * y.size,
+      bytes: 8 * z.size,
+    });
     const x = e.tensor(this.inputShape, `${this.name}_adj`);
     runFlat(e, 'blur', 'fold_real', [z, x], this.params(x.size), x.size, { bytes: 40 * x.size });
     e.release(z);
@@ -247,7 +274,8 @@ export class BlurOperator implements MeasurementOperator {
 
 /** The n×n matrix of 1-D correlation with g under reflect padding of g.length/2 (one axis of the blur). */
 export function reflectCorrelationMatrix(g: ArrayLike<number>, n: number): Float64Array {
-  const k = g.length, r = (k - 1) / 2;
+  const k = g.length,
+    r = (k - 1) / 2;
   const m = new Float64Array(n * n);
   for (let i = 0; i < n; i++)
     for (let a = 0; a < k; a++) {

@@ -8,7 +8,8 @@ import { runFlat } from './util.js';
 
 /** z ≈ (A Aᵀ)⁻¹ y after `iters` CG steps from z = 0; `normal(t)` returns A Aᵀ t (a new tensor). */
 export function cgNormal(e: Engine, normal: (t: Tensor) => Tensor, y: Tensor, rows: number, iters: number): Tensor {
-  if (!(Number.isInteger(iters) && iters >= 0)) throw new Error(`CG: iterations must be a non-negative integer, got ${iters}`);
+  if (!(Number.isInteger(iters) && iters >= 0))
+    throw new Error(`CG: iterations must be a non-negative integer, got ${iters}`);
   const per = y.size / rows;
   const z = e.tensor(y.shape, 'cg_z');
   e.write(z, new Float32Array(y.size));

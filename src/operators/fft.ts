@@ -23,10 +23,22 @@ export function fftRadices(n: number): number[] | null {
   if (!Number.isInteger(n) || n < 1) return null;
   const out: number[] = [];
   let m = n;
-  while (m % 4 === 0) { out.push(4); m /= 4; }
-  if (m % 2 === 0) { out.push(2); m /= 2; }
-  while (m % 3 === 0) { out.push(3); m /= 3; }
-  while (m % 5 === 0) { out.push(5); m /= 5; }
+  while (m % 4 === 0) {
+    out.push(4);
+    m /= 4;
+  }
+  if (m % 2 === 0) {
+    out.push(2);
+    m /= 2;
+  }
+  while (m % 3 === 0) {
+    out.push(3);
+    m /= 3;
+  }
+  while (m % 5 === 0) {
+    out.push(5);
+    m /= 5;
+  }
   return m === 1 ? out : null;
 }
 
@@ -85,19 +97,44 @@ function grid2(e: Engine, wgs: number): [number, number] {
 
 function checkData(data: Tensor, n: number, L: FftLayout, what: string) {
   const last = (Math.ceil(L.batch / L.inner) - 1) * L.so + (Math.min(L.batch, L.inner) - 1) * L.si + (n - 1) * L.es;
-  if (data.shape[data.shape.length - 1] !== 2) throw new Error(`${what}: expected a complex tensor [..., 2], got [${data.shape}]`);
-  if (last >= data.size / 2) throw new Error(`${what}: layout reaches element ${last} of a tensor of ${data.size / 2} complex values`);
+  if (data.shape[data.shape.length - 1] !== 2)
+    throw new Error(`${what}: expected a complex tensor [..., 2], got [${data.shape}]`);
+  if (last >= data.size / 2)
+    throw new Error(`${what}: layout reaches element ${last} of a tensor of ${data.size / 2} complex values`);
 }
 
-function params(L: FftLayout, extra: { n?: number; r?: number; pp?: number; dir: number; scale: number; conj?: number; fstride?: number }) {
-  return uniforms(L.batch, L.inner, L.so, L.si, L.es, extra.n ?? 0, extra.r ?? 0, extra.pp ?? 0, f32(extra.dir), f32(extra.scale), extra.conj ?? 0, extra.fstride ?? 0);
+function params(
+  L: FftLayout,
+  extra: { n?: number; r?: number; pp?: number; dir: number; scale: number; conj?: number; fstride?: number },
+) {
+  return uniforms(
+    L.batch,
+    L.inner,
+    L.so,
+    L.si,
+    L.es,
+    extra.n ?? 0,
+    extra.r ?? 0,
+    extra.pp ?? 0,
+    f32(extra.dir),
+    f32(extra.scale),
+    extra.conj ?? 0,
+    extra.fstride ?? 0,
+  );
 }
 
 /**
  * In-place batched 1-D FFT of length n: X[k] = scale · Σ_j x[j] e^(∓2πi jk/n), `inverse` taking the + sign.
  * `scale` defaults to 1 forward and 1/n inverse; pass 1/√n both ways for the orthonormal transform.
  */
-export function fft1d(e: Engine, data: Tensor, n: number, layout: FftLayout, inverse = false, scale = inverse ? 1 / n : 1): void {
+export function fft1d(
+  e: Engine,
+  data: Tensor,
+  n: number,
+  layout: FftLayout,
+  inverse = false,
+  scale = inverse ? 1 / n : 1,
+): void {
   checkData(data, n, layout, 'fft1d');
   const radices = checkLength(n);
   const dir = inverse ? 1 : -1;
@@ -158,7 +195,13 @@ export function fftCols(e: Engine, data: Tensor, s: PlaneShape, inverse: boolean
 }
 
 /** In-place 2-D FFT of each plane (rows, then columns). Default scale: 1 forward, 1/(hw) inverse. */
-export function fft2d(e: Engine, data: Tensor, s: PlaneShape, inverse = false, scale = inverse ? 1 / (s.h * s.w) : 1): void {
+export function fft2d(
+  e: Engine,
+  data: Tensor,
+  s: PlaneShape,
+  inverse = false,
+  scale = inverse ? 1 / (s.h * s.w) : 1,
+): void {
   fftRows(e, data, s, inverse, 1);
   fftCols(e, data, s, inverse, scale);
 }
@@ -168,8 +211,16 @@ export function fft2d(e: Engine, data: Tensor, s: PlaneShape, inverse = false, s
  * the matching column of `filter` ([h, w, 2], shared by all planes; conjugated when `conj`), inverse FFT
  * along h scaled by `scale` (default 1/h). One dispatch when h fits in workgroup memory.
  */
-export function fftFilterCols(e: Engine, data: Tensor, s: PlaneShape, filter: Tensor, conj: boolean, scale = 1 / s.h): void {
-  if (filter.size !== s.h * s.w * 2) throw new Error(`fftFilterCols: filter [${filter.shape}] is not [${s.h}, ${s.w}, 2]`);
+export function fftFilterCols(
+  e: Engine,
+  data: Tensor,
+  s: PlaneShape,
+  filter: Tensor,
+  conj: boolean,
+  scale = 1 / s.h,
+): void {
+  if (filter.size !== s.h * s.w * 2)
+    throw new Error(`fftFilterCols: filter [${filter.shape}] is not [${s.h}, ${s.w}, 2]`);
   const layout: FftLayout = { batch: s.planes * s.w, inner: s.w, so: s.h * s.w, si: 1, es: s.w };
   checkData(data, s.h, layout, 'fftFilterCols');
   const radices = checkLength(s.h);
@@ -192,7 +243,14 @@ export function fftFilterCols(e: Engine, data: Tensor, s: PlaneShape, filter: Te
 }
 
 /** data[plane, i] ← data[plane, i] · filter[i] (or its conjugate), complex, in place. */
-export function complexMulFilter(e: Engine, data: Tensor, filter: Tensor, planes: number, per: number, conj: boolean): void {
+export function complexMulFilter(
+  e: Engine,
+  data: Tensor,
+  filter: Tensor,
+  planes: number,
+  per: number,
+  conj: boolean,
+): void {
   const n = planes * per;
   e.run({
     kernel: { family: 'complex', entry: 'mul_filter' },

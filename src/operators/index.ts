@@ -70,12 +70,22 @@ export interface TaskOperator extends MeasurementOperator {
   readonly info: Readonly<Record<string, string>>;
 }
 
-function withTask<T extends MeasurementOperator & { destroy(): void }>(op: T, task: Task, extras: Record<string, Tensor>, info: Record<string, string>): T & TaskOperator {
+function withTask<T extends MeasurementOperator & { destroy(): void }>(
+  op: T,
+  task: Task,
+  extras: Record<string, Tensor>,
+  info: Record<string, string>,
+): T & TaskOperator {
   return Object.assign(op, { task, extras, info });
 }
 
 /** The operator of a benchmark task for images of `inputShape` ([N, C, H, W]). */
-export function createOperator(task: Task, opts: OperatorOptions, engine: Engine, inputShape: readonly number[]): TaskOperator {
+export function createOperator(
+  task: Task,
+  opts: OperatorOptions,
+  engine: Engine,
+  inputShape: readonly number[],
+): TaskOperator {
   const shape = imageShape(inputShape, task);
   const [, , H, W] = shape;
   const seed = opts.seed ?? 0;
@@ -88,7 +98,13 @@ export function createOperator(task: Task, opts: OperatorOptions, engine: Engine
         mask = opts.mask;
         info.mask = 'user';
       } else if (task === 'inpaint-box') {
-        const b = boxMask(H, W, { size: opts.boxSize, top: opts.boxTop, left: opts.boxLeft, margin: opts.boxMargin, seed });
+        const b = boxMask(H, W, {
+          size: opts.boxSize,
+          top: opts.boxTop,
+          left: opts.boxLeft,
+          margin: opts.boxMargin,
+          seed,
+        });
         mask = b.mask;
         Object.assign(info, { box: `${b.size[0]}x${b.size[1]}`, top: String(b.top), left: String(b.left) });
       } else {
@@ -143,7 +159,14 @@ export function createOperator(task: Task, opts: OperatorOptions, engine: Engine
 }
 
 /** y = A(x) + noise, plus the operator's extras (`mask` / `kernel`): the contents of a measurement file. */
-export function measure(e: Engine, op: TaskOperator, x: Tensor, noise: NoiseModel, seed: number, offset = 0): Record<string, Tensor> {
+export function measure(
+  e: Engine,
+  op: TaskOperator,
+  x: Tensor,
+  noise: NoiseModel,
+  seed: number,
+  offset = 0,
+): Record<string, Tensor> {
   const ax = op.forward(x);
   const y = addNoise(e, ax, noise, seed, offset);
   e.release(ax);

@@ -17,7 +17,8 @@ function reflectScipy(t: number, n: number): number {
 
 /** scipy.ndimage.gaussian_filter1d of a centred delta of length `size` (float64). */
 export function gaussianKernel1d(size: number, std: number, truncate = 4.0): Float64Array {
-  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`gaussian kernel: size must be a positive integer, got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new Error(`gaussian kernel: size must be a positive integer, got ${size}`);
   if (!(std > 0)) throw new Error(`gaussian kernel: std must be > 0, got ${std}`);
   const radius = Math.trunc(truncate * std + 0.5);
   const w = new Float64Array(2 * radius + 1);
@@ -54,7 +55,8 @@ export interface MotionKernel {
 
 /** numpy's legacy triangular(left, mode, right) by inversion. */
 function triangular(rng: PhiloxStream, left: number, mode: number, right: number): number {
-  const base = right - left, leftbase = mode - left;
+  const base = right - left,
+    leftbase = mode - left;
   const u = rng.uniform();
   if (u <= leftbase / base) return left + Math.sqrt(u * leftbase * base);
   return right - Math.sqrt((1 - u) * (right - mode) * base);
@@ -77,7 +79,8 @@ function beta(rng: PhiloxStream, a: number, b: number): number {
 /** motionblur.Kernel._createPath: random steps and angles → a centred, randomly rotated path. */
 function motionPath(rng: PhiloxStream, size: number, intensity: number): Array<[number, number]> {
   const eps = 0.1;
-  const X = 2 * size, Y = 2 * size;
+  const X = 2 * size,
+    Y = 2 * size;
   const diagonal = Math.hypot(X, Y);
   const maxPathLen = 0.75 * diagonal * (rng.uniform() + rng.range(0, intensity ** 2));
   const steps: number[] = [];
@@ -99,7 +102,8 @@ function motionPath(rng: PhiloxStream, size: number, intensity: number): Array<[
     angles.push(angle);
   }
   // cumulative sum of r·e^(iθ), centred on its mean, rotated by U(0, π), moved to the canvas centre
-  let re = 0, im = 0;
+  let re = 0,
+    im = 0;
   const pts: Array<[number, number]> = steps.map((r, i) => {
     re += r * Math.cos(angles[i]);
     im += r * Math.sin(angles[i]);
@@ -108,9 +112,11 @@ function motionPath(rng: PhiloxStream, size: number, intensity: number): Array<[
   const comRe = pts.reduce((s, p) => s + p[0], 0) / steps.length;
   const comIm = pts.reduce((s, p) => s + p[1], 0) / steps.length;
   const rot = rng.range(0, Math.PI);
-  const c = Math.cos(rot), s = Math.sin(rot);
+  const c = Math.cos(rot),
+    s = Math.sin(rot);
   return pts.map(([a, b]) => {
-    const x = a - comRe, y = b - comIm;
+    const x = a - comRe,
+      y = b - comIm;
     return [x * c - y * s + X / 2, x * s + y * c + Y / 2];
   });
 }
@@ -121,8 +127,10 @@ function drawPolyline(img: Uint8Array, w: number, h: number, pts: ReadonlyArray<
     if (x >= 0 && x < w && y >= 0 && y < h) img[y * w + x] = 255;
   };
   const line = (x0: number, y0: number, x1: number, y1: number) => {
-    let dx = x1 - x0, dy = y1 - y0;
-    const xs = dx < 0 ? -1 : 1, ys = dy < 0 ? -1 : 1;
+    let dx = x1 - x0,
+      dy = y1 - y0;
+    const xs = dx < 0 ? -1 : 1,
+      ys = dy < 0 ? -1 : 1;
     dx = Math.abs(dx);
     dy = Math.abs(dy);
     if (dx === 0) {
@@ -136,7 +144,10 @@ function drawPolyline(img: Uint8Array, w: number, h: number, pts: ReadonlyArray<
       dx += dx;
       for (let i = 0; i < n; i++) {
         point(x0, y0);
-        if (e >= 0) { y0 += ys; e -= dx; }
+        if (e >= 0) {
+          y0 += ys;
+          e -= dx;
+        }
         e += dy;
         x0 += xs;
       }
@@ -147,7 +158,10 @@ function drawPolyline(img: Uint8Array, w: number, h: number, pts: ReadonlyArray<
       dy += dy;
       for (let i = 0; i < n; i++) {
         point(x0, y0);
-        if (e >= 0) { x0 += xs; e -= dy; }
+        if (e >= 0) {
+          x0 += xs;
+          e -= dy;
+        }
         e += dx;
         y0 += ys;
       }
@@ -160,11 +174,13 @@ function drawPolyline(img: Uint8Array, w: number, h: number, pts: ReadonlyArray<
 
 /** Pillow's fractional box blur of one line (BoxBlur.c ImagingLineBoxBlur8), 8.24 fixed point. */
 function boxBlurLine(out: Uint8Array, inp: Uint8Array, radiusF: number) {
-  const n = inp.length, last = n - 1;
+  const n = inp.length,
+    last = n - 1;
   const radius = Math.trunc(radiusF);
   const ww = Math.trunc(Math.fround(16777216 / Math.fround(radiusF * 2 + 1)));
   const fw = Math.floor((16777216 - (radius * 2 + 1) * ww) / 2);
-  const edgeA = Math.min(radius + 1, n), edgeB = Math.max(n - radius - 1, 0);
+  const edgeA = Math.min(radius + 1, n),
+    edgeB = Math.max(n - radius - 1, 0);
   const at = (i: number) => inp[i];
   let acc = at(0) * (radius + 1);
   for (let x = 0; x < edgeA - 1; x++) acc += at(x);
@@ -174,13 +190,31 @@ function boxBlurLine(out: Uint8Array, inp: Uint8Array, radiusF: number) {
     out[x] = Math.floor((bulk + (1 << 23)) / 16777216) & 255;
   };
   if (edgeA <= edgeB) {
-    for (let x = 0; x < edgeA; x++) { acc += at(x + radius) - at(0); save(x, 0, x + radius + 1); }
-    for (let x = edgeA; x < edgeB; x++) { acc += at(x + radius) - at(x - radius - 1); save(x, x - radius - 1, x + radius + 1); }
-    for (let x = edgeB; x <= last; x++) { acc += at(last) - at(x - radius - 1); save(x, x - radius - 1, last); }
+    for (let x = 0; x < edgeA; x++) {
+      acc += at(x + radius) - at(0);
+      save(x, 0, x + radius + 1);
+    }
+    for (let x = edgeA; x < edgeB; x++) {
+      acc += at(x + radius) - at(x - radius - 1);
+      save(x, x - radius - 1, x + radius + 1);
+    }
+    for (let x = edgeB; x <= last; x++) {
+      acc += at(last) - at(x - radius - 1);
+      save(x, x - radius - 1, last);
+    }
   } else {
-    for (let x = 0; x < edgeB; x++) { acc += at(x + radius) - at(0); save(x, 0, x + radius + 1); }
-    for (let x = edgeB; x < edgeA; x++) { acc += at(last) - at(0); save(x, 0, last); }
-    for (let x = edgeA; x <= last; x++) { acc += at(last) - at(x - radius - 1); save(x, x - radius - 1, last); }
+    for (let x = 0; x < edgeB; x++) {
+      acc += at(x + radius) - at(0);
+      save(x, 0, x + radius + 1);
+    }
+    for (let x = edgeB; x < edgeA; x++) {
+      acc += at(last) - at(0);
+      save(x, 0, last);
+    }
+    for (let x = edgeA; x <= last; x++) {
+      acc += at(last) - at(x - radius - 1);
+      save(x, x - radius - 1, last);
+    }
   }
 }
 
@@ -196,7 +230,8 @@ function pillowGaussianBlur(img: Uint8Array, w: number, h: number, radius: numbe
   a = f(a / f(6 * f(sigma2 - (l + 1) * (l + 1))));
   const r = f(l + a);
   const cur = Uint8Array.from(img);
-  const lineIn = new Uint8Array(Math.max(w, h)), lineOut = new Uint8Array(Math.max(w, h));
+  const lineIn = new Uint8Array(Math.max(w, h)),
+    lineOut = new Uint8Array(Math.max(w, h));
   for (let y = 0; y < h; y++) {
     const row = cur.subarray(y * w, (y + 1) * w);
     for (let p = 0; p < passes; p++) {
@@ -247,7 +282,8 @@ const clip8 = (ss: number) => Math.min(255, Math.max(0, Math.floor(ss / (1 << 22
 
 /** Pillow Image.resize((outW, outH), LANCZOS) on an 8-bit image: horizontal pass, then vertical. */
 function pillowLanczosResize(img: Uint8Array, w: number, h: number, ow: number, oh: number): Uint8Array {
-  const cx = lanczosCoeffs(w, ow), cy = lanczosCoeffs(h, oh);
+  const cx = lanczosCoeffs(w, ow),
+    cy = lanczosCoeffs(h, oh);
   const tmp = new Uint8Array(ow * h);
   for (let y = 0; y < h; y++) {
     for (let xx = 0; xx < ow; xx++) {
@@ -275,8 +311,10 @@ function pillowLanczosResize(img: Uint8Array, w: number, h: number, ow: number, 
  * a numpy run.
  */
 export function motionBlurKernel(size = 61, intensity = 0.5, seed = 0): MotionKernel {
-  if (!(Number.isInteger(size) && size >= 3)) throw new Error(`motion kernel: size must be an integer ≥ 3, got ${size}`);
-  if (!(intensity >= 0 && intensity <= 1)) throw new Error(`motion kernel: intensity must be in [0, 1], got ${intensity}`);
+  if (!(Number.isInteger(size) && size >= 3))
+    throw new Error(`motion kernel: size must be an integer ≥ 3, got ${size}`);
+  if (!(intensity >= 0 && intensity <= 1))
+    throw new Error(`motion kernel: intensity must be in [0, 1], got ${intensity}`);
   const rng = new PhiloxStream(seed, 0x6d6f74); // offset tags the stream ("mot")
   const path = motionPath(rng, size, intensity);
   const counts = rasterizeMotionPath(path, size);
@@ -306,13 +344,15 @@ export function rasterizeMotionPath(path: ReadonlyArray<readonly [number, number
 
 function dilate(img: Uint8Array, w: number, h: number, width: number): Uint8Array {
   const out = new Uint8Array(img.length);
-  const r0 = Math.floor((width - 1) / 2), r1 = width - 1 - r0;
+  const r0 = Math.floor((width - 1) / 2),
+    r1 = width - 1 - r0;
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       if (!img[y * w + x]) continue;
       for (let dy = -r0; dy <= r1; dy++)
         for (let dx = -r0; dx <= r1; dx++) {
-          const yy = y + dy, xx = x + dx;
+          const yy = y + dy,
+            xx = x + dx;
           if (yy >= 0 && yy < h && xx >= 0 && xx < w) out[yy * w + xx] = 255;
         }
     }
@@ -321,7 +361,8 @@ function dilate(img: Uint8Array, w: number, h: number, width: number): Uint8Arra
 
 /** Checks a user kernel: square, odd size, finite. Returns it as float64. */
 export function checkKernel(k: ArrayLike<number>, size: number): Float64Array {
-  if (!(Number.isInteger(size) && size >= 1 && size % 2 === 1)) throw new Error(`blur kernel: size must be odd (k//2 padding), got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1 && size % 2 === 1))
+    throw new Error(`blur kernel: size must be odd (k//2 padding), got ${size}`);
   if (k.length !== size * size) throw new Error(`blur kernel: ${k.length} values for a ${size}×${size} kernel`);
   const out = Float64Array.from(k);
   if (!out.every(Number.isFinite)) throw new Error('blur kernel: non-finite value');

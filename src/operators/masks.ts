@@ -26,10 +26,15 @@ export interface BoxMaskOptions {
   seed?: number;
 }
 
-const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+const pair = (v: number | readonly [number, number]): [number, number] =>
+  typeof v === 'number' ? [v, v] : [v[0], v[1]];
 
 /** 1 outside a box, 0 inside ([h·w], row-major). Also returns where the box went. */
-export function boxMask(h: number, w: number, o: BoxMaskOptions = {}): { mask: Float32Array; top: number; left: number; size: [number, number] } {
+export function boxMask(
+  h: number,
+  w: number,
+  o: BoxMaskOptions = {},
+): { mask: Float32Array; top: number; left: number; size: [number, number] } {
   const [bh, bw] = pair(o.size ?? [Math.round(h / 2), Math.round(w / 2)]);
   if (!(Number.isInteger(bh) && Number.isInteger(bw) && bh > 0 && bw > 0 && bh <= h && bw <= w)) {
     throw new Error(`box mask: size ${bh}×${bw} must be positive integers within the ${h}×${w} image`);
@@ -62,7 +67,8 @@ export function randomMask(h: number, w: number, o: RandomMaskOptions = {}): { m
   const rng = new PhiloxStream(o.seed ?? 0, 0x726e64); // "rnd"
   const p = o.pRange ? rng.range(o.pRange[0], o.pRange[1]) : (o.p ?? 0.92);
   if (!(p >= 0 && p <= 1)) throw new Error(`random mask: drop fraction must be in [0, 1], got ${p}`);
-  const n = h * w, drop = Math.floor(n * p);
+  const n = h * w,
+    drop = Math.floor(n * p);
   const idx = new Uint32Array(n).map((_, i) => i);
   for (let i = 0; i < drop; i++) {
     const j = rng.int(i, n);
@@ -79,7 +85,12 @@ export function randomMask(h: number, w: number, o: RandomMaskOptions = {}): { m
  * A user mask from PNG bytes: white (≥ threshold of the 8-bit luma) = observed, black = missing (`invert`
  * swaps). The PNG must have the image's size.
  */
-export function maskFromPng(bytes: Uint8Array, h: number, w: number, o: { threshold?: number; invert?: boolean; label?: string } = {}): Float32Array {
+export function maskFromPng(
+  bytes: Uint8Array,
+  h: number,
+  w: number,
+  o: { threshold?: number; invert?: boolean; label?: string } = {},
+): Float32Array {
   const label = o.label ?? 'mask PNG';
   let png: ReturnType<typeof PNG.sync.read>;
   try {
@@ -87,19 +98,21 @@ export function maskFromPng(bytes: Uint8Array, h: number, w: number, o: { thresh
   } catch (err) {
     throw new Error(`${label}: not a readable PNG (${(err as Error).message})`);
   }
-  if (png.height !== h || png.width !== w) throw new Error(`${label}: mask is ${png.width}×${png.height}, the image is ${w}×${h}`);
+  if (png.height !== h || png.width !== w)
+    throw new Error(`${label}: mask is ${png.width}×${png.height}, the image is ${w}×${h}`);
   const t = o.threshold ?? 128;
   const mask = new Float32Array(h * w);
   for (let i = 0; i < h * w; i++) {
     const d = png.data;
     const luma = 0.299 * d[4 * i] + 0.587 * d[4 * i + 1] + 0.114 * d[4 * i + 2];
-    mask[i] = (luma >= t) !== !!o.invert ? 1 : 0;
+    mask[i] = luma >= t !== !!o.invert ? 1 : 0;
   }
   return mask;
 }
 
 function checkMask(mask: Float32Array, h: number, w: number) {
-  if (mask.length !== h * w) throw new Error(`inpainting: mask has ${mask.length} values, the image plane ${h}×${w} = ${h * w}`);
+  if (mask.length !== h * w)
+    throw new Error(`inpainting: mask has ${mask.length} values, the image plane ${h}×${w} = ${h * w}`);
   for (const v of mask) if (v !== 0 && v !== 1) throw new Error(`inpainting: mask values must be 0 or 1, found ${v}`);
 }
 
@@ -130,7 +143,10 @@ export class InpaintOperator implements MeasurementOperator {
     expectShape(x, this.inputShape, `${this.name}.forward`);
     const out = this.engine.tensor(this.outputShape, `${this.name}_y`);
     const [, , H, W] = this.inputShape;
-    runFlat(this.engine, 'mask', 'apply_mask', [x, this.maskTensor, out], uniforms(x.size, H * W, 0, 0), x.size, { flops: x.size, bytes: 8 * x.size });
+    runFlat(this.engine, 'mask', 'apply_mask', [x, this.maskTensor, out], uniforms(x.size, H * W, 0, 0), x.size, {
+      flops: x.size,
+      bytes: 8 * x.size,
+    });
     return out;
   }
 
@@ -175,9 +191,9 @@ export class MaskSvd implements SvdView {
     mask: Float32Array,
   ) {
     const [, C, H, W] = shape;
-    const kept: number[] = [], missing: number[] = [];
-    for (let p = 0; p < H * W; p++)
-      for (let c = 0; c < C; c++) (mask[p] ? kept : missing).push(c * H * W + p);
+    const kept: number[] = [],
+      missing: number[] = [];
+    for (let p = 0; p < H * W; p++) for (let c = 0; c < C; c++) (mask[p] ? kept : missing).push(c * H * W + p);
     this.rank = kept.length;
     if (this.rank === 0) throw new Error('inpainting: the mask keeps no pixel');
     this.singulars = e.upload(new Float32Array(this.rank).fill(1), [this.rank], 'mask_singulars');

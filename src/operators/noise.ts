@@ -26,12 +26,31 @@ export function addNoise(e: Engine, y: Tensor, noise: NoiseModel, seed: number, 
     return out;
   }
   const out = e.tensor(y.shape, 'poisson_y');
-  const s = seed, o = offset;
-  if (!Number.isSafeInteger(s) || s < 0 || !Number.isSafeInteger(o) || o < 0) throw new Error('poisson noise: seed and offset must be non-negative safe integers');
-  runFlat(e, 'random', 'poisson_dps', [out, y], uniforms(y.size, s % 2 ** 32, Math.floor(s / 2 ** 32), o % 2 ** 32, Math.floor(o / 2 ** 32), 0, f32(noise.level), f32(0)), y.size, {
-    flops: 60 * y.size,
-    bytes: 8 * y.size,
-  });
+  const s = seed,
+    o = offset;
+  if (!Number.isSafeInteger(s) || s < 0 || !Number.isSafeInteger(o) || o < 0)
+    throw new Error('poisson noise: seed and offset must be non-negative safe integers');
+  runFlat(
+    e,
+    'random',
+    'poisson_dps',
+    [out, y],
+    uniforms(
+      y.size,
+      s % 2 ** 32,
+      Math.floor(s / 2 ** 32),
+      o % 2 ** 32,
+      Math.floor(o / 2 ** 32),
+      0,
+      f32(noise.level),
+      f32(0),
+    ),
+    y.size,
+    {
+      flops: 60 * y.size,
+      bytes: 8 * y.size,
+    },
+  );
   return out;
 }
 
@@ -45,18 +64,32 @@ export function addNoise(e: Engine, y: Tensor, noise: NoiseModel, seed: number, 
 export function logLikelihoodGrad(e: Engine, noise: NoiseModel, y: Tensor, a: Tensor, poissonFloor = 0.5): Tensor {
   checkModel(noise);
   if (y.size !== a.size) throw new Error(`logLikelihoodGrad: y [${y.shape}] and A(x) [${a.shape}] differ in size`);
-  if (noise.kind === 'none') throw new Error('logLikelihoodGrad: noiseless measurements have no likelihood gradient (use a constraint)');
+  if (noise.kind === 'none')
+    throw new Error('logLikelihoodGrad: noiseless measurements have no likelihood gradient (use a constraint)');
   if (noise.kind === 'gaussian') {
     const s2 = noise.level * noise.level;
     return lincomb(e, 1 / s2, y, -1 / s2, a);
   }
   const out = e.tensor(y.shape, 'poisson_grad');
-  runFlat(e, 'noise', 'poisson_grad', [y, a, out], uniforms(y.size, 0, f32(255 * noise.level), f32(poissonFloor)), y.size, { flops: 8 * y.size, bytes: 12 * y.size });
+  runFlat(
+    e,
+    'noise',
+    'poisson_grad',
+    [y, a, out],
+    uniforms(y.size, 0, f32(255 * noise.level), f32(poissonFloor)),
+    y.size,
+    { flops: 8 * y.size, bytes: 12 * y.size },
+  );
   return out;
 }
 
 /** log p(y | a) up to a constant, summed per element on the CPU (for tests and diagnostics). */
-export function logLikelihood(noise: NoiseModel, y: ArrayLike<number>, a: ArrayLike<number>, poissonFloor = 0.5): number {
+export function logLikelihood(
+  noise: NoiseModel,
+  y: ArrayLike<number>,
+  a: ArrayLike<number>,
+  poissonFloor = 0.5,
+): number {
   let s = 0;
   for (let i = 0; i < y.length; i++) {
     if (noise.kind === 'gaussian') s -= (y[i] - a[i]) ** 2 / (2 * noise.level ** 2);

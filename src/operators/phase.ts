@@ -31,9 +31,11 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
   ) {
     this.inputShape = imageShape(inputShape, 'phase');
     this.pad = opts.pad ?? Math.trunc(((opts.oversample ?? 2.0) / 8.0) * 256);
-    if (!(Number.isInteger(this.pad) && this.pad >= 0)) throw new Error(`phase: pad must be a non-negative integer, got ${this.pad}`);
+    if (!(Number.isInteger(this.pad) && this.pad >= 0))
+      throw new Error(`phase: pad must be a non-negative integer, got ${this.pad}`);
     const [N, C, H, W] = this.inputShape;
-    const l1 = H + 2 * this.pad, l2 = W + 2 * this.pad;
+    const l1 = H + 2 * this.pad,
+      l2 = W + 2 * this.pad;
     for (const l of [l1, l2]) {
       if (!fftRadices(l)) {
         throw new Error(
@@ -53,7 +55,8 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
 
   /** Z = F P x on the complex grid (new tensor [planes, l1, l2, 2]). */
   private spectrum(x: Tensor): Tensor {
-    const e = this.engine, g = this.grid;
+    const e = this.engine,
+      g = this.grid;
     const total = g.planes * g.h * g.w;
     const z = e.tensor([g.planes, g.h, g.w, 2], 'phase_grid');
     runFlat(e, 'phase', 'pack_shift', [x, z], this.params(total), total, { bytes: 12 * total });
@@ -68,7 +71,10 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
     expectShape(x, this.inputShape, 'phase.forward');
     const z = this.spectrum(x);
     const y = this.engine.tensor(this.outputShape, 'phase_y');
-    runFlat(this.engine, 'phase', 'magnitude', [z, y], this.params(y.size), y.size, { flops: 3 * y.size, bytes: 12 * y.size });
+    runFlat(this.engine, 'phase', 'magnitude', [z, y], this.params(y.size), y.size, {
+      flops: 3 * y.size,
+      bytes: 12 * y.size,
+    });
     this.engine.release(z);
     return y;
   }
@@ -76,7 +82,8 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
   vjp(x: Tensor, u: Tensor): Tensor {
     expectShape(x, this.inputShape, 'phase.vjp');
     expectShape(u, this.outputShape, 'phase.vjp cotangent');
-    const e = this.engine, g = this.grid;
+    const e = this.engine,
+      g = this.grid;
     const z = this.spectrum(x);
     const total = g.planes * g.h * g.w;
     const h = e.tensor(z.shape, 'phase_cotangent');

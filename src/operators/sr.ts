@@ -13,7 +13,9 @@ import { jacobiSvd, SeparableSvd, type Svd } from './svd.js';
 import { expectShape, imageShape, type Shape4 } from './util.js';
 
 function cubic(x: number): number {
-  const a = Math.abs(x), a2 = a * a, a3 = a2 * a;
+  const a = Math.abs(x),
+    a2 = a * a,
+    a3 = a2 * a;
   if (a <= 1) return 1.5 * a3 - 2.5 * a2 + 1;
   if (a <= 2) return -0.5 * a3 + 2.5 * a2 - 4 * a + 2;
   return 0;
@@ -91,7 +93,8 @@ export class SuperResolutionOperator implements MeasurementOperator {
     this.inputShape = imageShape(inputShape, 'super-resolution');
     if (!(factor > 1)) throw new Error(`super-resolution: factor must be > 1, got ${factor}`);
     const [N, C, H, W] = this.inputShape;
-    const h = resizeMatrix(H, 1 / factor), w = resizeMatrix(W, 1 / factor);
+    const h = resizeMatrix(H, 1 / factor),
+      w = resizeMatrix(W, 1 / factor);
     this.outputShape = [N, C, h.out, w.out];
     this.name = `sr${factor}`;
     this.rh = new AxisMatrix(engine, h.m, h.out, H, 'sr_rh');

@@ -31,7 +31,8 @@ export interface Svd {
  */
 export function jacobiSvd(a: ArrayLike<number>, m: number, n: number, maxSweeps = 60): Svd {
   if (a.length !== m * n) throw new Error(`jacobiSvd: ${a.length} values for ${m}×${n}`);
-  const cols: Float64Array[] = [], vcols: Float64Array[] = [];
+  const cols: Float64Array[] = [],
+    vcols: Float64Array[] = [];
   let fro = 0;
   for (let j = 0; j < n; j++) {
     const c = new Float64Array(m);
@@ -48,7 +49,9 @@ export function jacobiSvd(a: ArrayLike<number>, m: number, n: number, maxSweeps 
       const gp = cols[p];
       for (let q = p + 1; q < n; q++) {
         const gq = cols[q];
-        let al = 0, be = 0, ga = 0;
+        let al = 0,
+          be = 0,
+          ga = 0;
         for (let i = 0; i < m; i++) {
           al += gp[i] * gp[i];
           be += gq[i] * gq[i];
@@ -58,15 +61,19 @@ export function jacobiSvd(a: ArrayLike<number>, m: number, n: number, maxSweeps 
         rotated = true;
         const zeta = (be - al) / (2 * ga);
         const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
+        const c = 1 / Math.sqrt(1 + t * t),
+          s = c * t;
         for (let i = 0; i < m; i++) {
-          const x = gp[i], y = gq[i];
+          const x = gp[i],
+            y = gq[i];
           gp[i] = c * x - s * y;
           gq[i] = s * x + c * y;
         }
-        const vp = vcols[p], vq = vcols[q];
+        const vp = vcols[p],
+          vq = vcols[q];
         for (let i = 0; i < n; i++) {
-          const x = vp[i], y = vq[i];
+          const x = vp[i],
+            y = vq[i];
           vp[i] = c * x - s * y;
           vq[i] = s * x + c * y;
         }
@@ -128,12 +135,21 @@ function transposeOf(a: Float64Array, rows: number, cols: number): Float64Array 
 const HOLE = 0xffffffff;
 
 /** dst[n, q] = src[n, idx[q]] (0 where idx[q] is HOLE) on the GPU. */
-export function gather(e: Engine, src: Tensor, idx: Tensor, rows: number, perIn: number, outShape: readonly number[]): Tensor {
+export function gather(
+  e: Engine,
+  src: Tensor,
+  idx: Tensor,
+  rows: number,
+  perIn: number,
+  outShape: readonly number[],
+): Tensor {
   const perOut = idx.size;
   const out = e.tensor(outShape, 'gather');
   if (out.size !== rows * perOut) throw new Error(`gather: output [${outShape}] is not ${rows}×${perOut}`);
   if (src.size !== rows * perIn) throw new Error(`gather: input [${src.shape}] is not ${rows}×${perIn}`);
-  runFlat(e, 'mask', 'gather', [src, idx, out], uniforms(rows * perOut, perOut, perIn, 0), rows * perOut, { bytes: 12 * rows * perOut });
+  runFlat(e, 'mask', 'gather', [src, idx, out], uniforms(rows * perOut, perOut, perIn, 0), rows * perOut, {
+    bytes: 12 * rows * perOut,
+  });
   return out;
 }
 
@@ -176,9 +192,11 @@ export class SeparableSvd implements SvdView {
     this.n = shape[0];
     this.c = C;
     if (sh.n !== H || sw.n !== W) throw new Error(`SeparableSvd: factors act on ${sh.n}×${sw.n}, image is ${H}×${W}`);
-    const mh = sh.m, mw = sw.m;
+    const mh = sh.m,
+      mw = sw.m;
     if (mh > H || mw > W) throw new Error('SeparableSvd: factors must be wide or square (m ≤ n)');
-    const zh = sh.s.map((x) => (x < zeroBelow ? 0 : x)), zw = sw.s.map((x) => (x < zeroBelow ? 0 : x));
+    const zh = sh.s.map((x) => (x < zeroBelow ? 0 : x)),
+      zw = sw.s.map((x) => (x < zeroBelow ? 0 : x));
     // spatial spectral order: paired (i < mh, j < mw) first, then the rest row-major
     const paired: number[] = [];
     for (let i = 0; i < mh; i++) for (let j = 0; j < mw; j++) paired.push(i * W + j);
@@ -194,12 +212,14 @@ export class SeparableSvd implements SvdView {
     paired.forEach((pos, k) => sing.fill(Math.fround(prod(pos)), k * C, (k + 1) * C));
     this.singulars = e.upload(sing, [this.rank], 'svd_singulars');
     // gather indices over one image: Vᵀx entry k·C + c ← Z[c, spatial[k]]; Uᵀy entry k·C + c ← Y'[c, i·mw + j]
-    const vIdx = new Uint32Array(C * H * W), uIdx = new Uint32Array(this.rank);
+    const vIdx = new Uint32Array(C * H * W),
+      uIdx = new Uint32Array(this.rank);
     spatial.forEach((pos, k) => {
       for (let c = 0; c < C; c++) vIdx[k * C + c] = c * H * W + pos;
     });
     paired.forEach((pos, k) => {
-      const i = Math.floor(pos / W), j = pos % W;
+      const i = Math.floor(pos / W),
+        j = pos % W;
       for (let c = 0; c < C; c++) uIdx[k * C + c] = c * mh * mw + i * mw + j;
     });
     this.vIdx = e.upload(vIdx, [vIdx.length], 'svd_v_idx');
@@ -248,7 +268,8 @@ export class SeparableSvd implements SvdView {
 
   ut(y: Tensor): Tensor {
     const [N, C] = this.shape;
-    const mh = this.sh.m, mw = this.sw.m;
+    const mh = this.sh.m,
+      mw = this.sw.m;
     expectShape(y, [N, C, mh, mw], 'svd.ut');
     const t = AxisMatrix.sandwich(this.e, this.mats.uhT, this.mats.uwT, y, this.planes);
     const out = gather(this.e, t, this.uIdx, N, C * mh * mw, [N, this.rank]);
@@ -258,7 +279,8 @@ export class SeparableSvd implements SvdView {
 
   u(z: Tensor): Tensor {
     const [N, C] = this.shape;
-    const mh = this.sh.m, mw = this.sw.m;
+    const mh = this.sh.m,
+      mw = this.sw.m;
     expectShape(z, [N, this.rank], 'svd.u');
     const t = gather(this.e, z, this.uInv, N, this.rank, [N, C, mh, mw]);
     const y = AxisMatrix.sandwich(this.e, this.mats.uh, this.mats.uw, t, this.planes, [N, C, mh, mw]);

@@ -28,7 +28,14 @@ export function runFlat(
   cost: { flops?: number; bytes?: number } = {},
   constants?: Record<string, number>,
 ): void {
-  e.run({ kernel: { family, entry, constants }, bindings, uniforms: u, grid: grid1d(e, total), ...cost, label: `${family}:${entry}` });
+  e.run({
+    kernel: { family, entry, constants },
+    bindings,
+    uniforms: u,
+    grid: grid1d(e, total),
+    ...cost,
+    label: `${family}:${entry}`,
+  });
 }
 
 /** Float64 → Float32Array. */

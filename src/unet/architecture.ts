@@ -28,7 +28,17 @@ export type Block =
    * in_layers' SiLU and conv) and x. `emb` = time-embedding width; the emb projection outputs
    * 2*cout (scale, shift) when scaleShift.
    */
-  | { kind: 'res'; prefix: string; cin: number; cout: number; emb: number; scaleShift: boolean; up?: boolean; down?: boolean; skip: boolean }
+  | {
+      kind: 'res';
+      prefix: string;
+      cin: number;
+      cout: number;
+      emb: number;
+      scaleShift: boolean;
+      up?: boolean;
+      down?: boolean;
+      skip: boolean;
+    }
   /** AttentionBlock with the legacy head order (QKVAttentionLegacy); qkv/proj_out are 1x1 Conv1d. */
   | { kind: 'attn'; prefix: string; channels: number; heads: number }
   /** Downsample(use_conv=True): 3x3 conv, stride 2, padding 1, param name "op". */
@@ -55,7 +65,9 @@ export interface UNetPlan {
 function heads(channels: number, numHeads: number, numHeadChannels: number, where: string): number {
   if (numHeadChannels === -1) return numHeads;
   if (channels % numHeadChannels !== 0) {
-    throw new ModelConfigError(`${where}: attention channels ${channels} are not divisible by num_head_channels ${numHeadChannels}`);
+    throw new ModelConfigError(
+      `${where}: attention channels ${channels} are not divisible by num_head_channels ${numHeadChannels}`,
+    );
   }
   return channels / numHeadChannels;
 }
@@ -65,13 +77,22 @@ export function buildArchitecture(cfg: UNetConfig): UNetPlan {
   const ted = C * 4;
   const scaleShift = cfg.useScaleShiftNorm;
   const res = (prefix: string, cin: number, cout: number, extra: { up?: boolean; down?: boolean } = {}): Block => ({
-    kind: 'res', prefix, cin, cout, emb: ted, scaleShift, ...extra, skip: cin !== cout,
+    kind: 'res',
+    prefix,
+    cin,
+    cout,
+    emb: ted,
+    scaleShift,
+    ...extra,
+    skip: cin !== cout,
   });
   const levelCh = (mult: number) => Math.trunc(mult * C); // Python int() truncates (channel_mult may hold 0.5)
 
   let ch = levelCh(cfg.channelMult[0]);
   const inputCh = ch;
-  const inputBlocks: Block[][] = [[{ kind: 'conv', prefix: 'input_blocks.0.0', cin: cfg.inChannels, cout: ch, stride: 1 }]];
+  const inputBlocks: Block[][] = [
+    [{ kind: 'conv', prefix: 'input_blocks.0.0', cin: cfg.inChannels, cout: ch, stride: 1 }],
+  ];
   const inputChannels = [ch];
   let ds = 1;
   cfg.channelMult.forEach((mult, level) => {
@@ -80,14 +101,21 @@ export function buildArchitecture(cfg: UNetConfig): UNetPlan {
       const layers: Block[] = [res(`${p}.0`, ch, levelCh(mult))];
       ch = levelCh(mult);
       if (cfg.attentionDs.includes(ds)) {
-        layers.push({ kind: 'attn', prefix: `${p}.1`, channels: ch, heads: heads(ch, cfg.numHeads, cfg.numHeadChannels, p) });
+        layers.push({
+          kind: 'attn',
+          prefix: `${p}.1`,
+          channels: ch,
+          heads: heads(ch, cfg.numHeads, cfg.numHeadChannels, p),
+        });
       }
       inputBlocks.push(layers);
       inputChannels.push(ch);
     }
     if (level !== cfg.channelMult.length - 1) {
       const p = `input_blocks.${inputBlocks.length}.0`;
-      inputBlocks.push([cfg.resblockUpdown ? res(p, ch, ch, { down: true }) : { kind: 'down', prefix: p, channels: ch, useConv: true }]);
+      inputBlocks.push([
+        cfg.resblockUpdown ? res(p, ch, ch, { down: true }) : { kind: 'down', prefix: p, channels: ch, useConv: true },
+      ]);
       inputChannels.push(ch);
       ds *= 2;
     }
@@ -95,7 +123,12 @@ export function buildArchitecture(cfg: UNetConfig): UNetPlan {
 
   const middleBlock: Block[] = [
     res('middle_block.0', ch, ch),
-    { kind: 'attn', prefix: 'middle_block.1', channels: ch, heads: heads(ch, cfg.numHeads, cfg.numHeadChannels, 'middle_block') },
+    {
+      kind: 'attn',
+      prefix: 'middle_block.1',
+      channels: ch,
+      heads: heads(ch, cfg.numHeads, cfg.numHeadChannels, 'middle_block'),
+    },
     res('middle_block.2', ch, ch),
   ];
 
@@ -111,7 +144,12 @@ export function buildArchitecture(cfg: UNetConfig): UNetPlan {
       const layers: Block[] = [res(`${p}.0`, ch + ich, levelCh(mult))];
       ch = levelCh(mult);
       if (cfg.attentionDs.includes(ds)) {
-        layers.push({ kind: 'attn', prefix: `${p}.1`, channels: ch, heads: heads(ch, cfg.numHeadsUpsample, cfg.numHeadChannels, p) });
+        layers.push({
+          kind: 'attn',
+          prefix: `${p}.1`,
+          channels: ch,
+          heads: heads(ch, cfg.numHeadsUpsample, cfg.numHeadChannels, p),
+        });
       }
       if (level > 0 && i === cfg.numResBlocks) {
         const q = `${p}.${layers.length}`;
@@ -138,13 +176,22 @@ export function buildArchitecture(cfg: UNetConfig): UNetPlan {
 type Entry = [name: string, shape: number[]];
 
 function linear(prefix: string, cin: number, cout: number): Entry[] {
-  return [[`${prefix}.weight`, [cout, cin]], [`${prefix}.bias`, [cout]]];
+  return [
+    [`${prefix}.weight`, [cout, cin]],
+    [`${prefix}.bias`, [cout]],
+  ];
 }
 function conv(prefix: string, cin: number, cout: number, k: number, dims: 1 | 2 = 2): Entry[] {
-  return [[`${prefix}.weight`, dims === 2 ? [cout, cin, k, k] : [cout, cin, k]], [`${prefix}.bias`, [cout]]];
+  return [
+    [`${prefix}.weight`, dims === 2 ? [cout, cin, k, k] : [cout, cin, k]],
+    [`${prefix}.bias`, [cout]],
+  ];
 }
 function norm(prefix: string, c: number): Entry[] {
-  return [[`${prefix}.weight`, [c]], [`${prefix}.bias`, [c]]];
+  return [
+    [`${prefix}.weight`, [c]],
+    [`${prefix}.bias`, [c]],
+  ];
 }
 
 /** Parameters of one block, in the module-registration (= state_dict) order of unet.py. */

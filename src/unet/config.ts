@@ -48,7 +48,8 @@ const DEFAULT_CHANNEL_MULT: Record<number, number[]> = {
 export function parseModelConfig(input: string | object): UNetConfig {
   let obj: unknown = input;
   if (typeof input === 'string') obj = parseConfigText(input);
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new ModelConfigError('model config must be an object');
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+    throw new ModelConfigError('model config must be an object');
   const o = obj as Record<string, unknown>;
   if ('modelChannels' in o) return parseStoredConfig(o);
   if (o.model !== null && typeof o.model === 'object' && !Array.isArray(o.model)) {
@@ -85,11 +86,12 @@ export function parseFlatYaml(text: string): Record<string, unknown> {
     const line = stripComment(raw).trimEnd();
     if (line.trim() === '' || line.trim() === '---' || line.trim() === '...') return;
     const where = `YAML line ${i + 1} ("${raw.trim()}")`;
-    if (/^\s/.test(line)) throw new ModelConfigError(`${where}: nested YAML is not supported; use flat "key: value" lines`);
+    if (/^\s/.test(line))
+      throw new ModelConfigError(`${where}: nested YAML is not supported; use flat "key: value" lines`);
     const m = /^([A-Za-z_][\w.-]*)\s*:(?:\s+(.*))?$/.exec(line);
     if (!m) throw new ModelConfigError(`${where}: expected "key: value"`);
     const value = (m[2] ?? '').trim();
-    if (value === '' || value === '|' || value === '>' ) {
+    if (value === '' || value === '|' || value === '>') {
       // An empty value would start a nested block in YAML; only allow it when no block follows.
       const next = lines.slice(i + 1).find((l) => stripComment(l).trim() !== '');
       if (next !== undefined && /^\s/.test(next)) throw new ModelConfigError(`${where}: nested YAML is not supported`);
@@ -125,7 +127,8 @@ function yamlScalar(v: string, where: string): unknown {
     if (!v.endsWith("'") || v.length < 2) throw new ModelConfigError(`${where}: bad single-quoted string`);
     return v.slice(1, -1).replace(/''/g, "'");
   }
-  if (v.startsWith('[') || v.startsWith('{')) throw new ModelConfigError(`${where}: flow collections are not supported`);
+  if (v.startsWith('[') || v.startsWith('{'))
+    throw new ModelConfigError(`${where}: flow collections are not supported`);
   if (/^(true|True|TRUE|yes|Yes|YES|on|On|ON)$/.test(v)) return true;
   if (/^(false|False|FALSE|no|No|NO|off|Off|OFF)$/.test(v)) return false;
   if (/^[-+]?\d+$/.test(v)) return parseInt(v, 10);
@@ -137,7 +140,8 @@ function intArg(a: Record<string, unknown>, key: string, def?: number): number {
   const v = a[key] ?? def;
   if (v === undefined) throw new ModelConfigError(`model config is missing required option "${key}"`);
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new ModelConfigError(`option "${key}" must be an integer, got ${JSON.stringify(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw new ModelConfigError(`option "${key}" must be an integer, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -162,33 +166,61 @@ function channelMultArg(v: unknown, imageSize: number): number[] {
     }
     return [...d];
   }
-  const parts = Array.isArray(v) ? v : typeof v === 'number' ? [v] : typeof v === 'string' ? v.replace(/[()[\]\s]/g, '').split(',').filter((s) => s !== '') : null;
+  const parts = Array.isArray(v)
+    ? v
+    : typeof v === 'number'
+      ? [v]
+      : typeof v === 'string'
+        ? v
+            .replace(/[()[\]\s]/g, '')
+            .split(',')
+            .filter((s) => s !== '')
+        : null;
   const nums = parts?.map((p) => (typeof p === 'string' ? Number(p) : p));
   if (!nums || nums.length === 0 || !nums.every((n) => typeof n === 'number' && Number.isFinite(n) && n > 0)) {
-    throw new ModelConfigError(`option "channel_mult" must be a comma-separated list of positive numbers, got ${JSON.stringify(v)}`);
+    throw new ModelConfigError(
+      `option "channel_mult" must be a comma-separated list of positive numbers, got ${JSON.stringify(v)}`,
+    );
   }
   return nums as number[];
 }
 
 /** attention_resolutions are resolutions (e.g. "32,16,8"); UNetModel wants downsample rates image_size // res. */
 function attentionDsArg(v: unknown, imageSize: number): number[] {
-  const parts = Array.isArray(v) ? v : typeof v === 'number' ? [v] : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : null;
+  const parts = Array.isArray(v)
+    ? v
+    : typeof v === 'number'
+      ? [v]
+      : typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '')
+        : null;
   const res = parts?.map((p) => (typeof p === 'string' ? Number(p) : p));
   if (!res || !res.every((r) => typeof r === 'number' && Number.isInteger(r) && r > 0)) {
-    throw new ModelConfigError(`option "attention_resolutions" must be a comma-separated list of positive integers, got ${JSON.stringify(v)}`);
+    throw new ModelConfigError(
+      `option "attention_resolutions" must be a comma-separated list of positive integers, got ${JSON.stringify(v)}`,
+    );
   }
   return (res as number[]).map((r) => Math.floor(imageSize / r));
 }
 
 function fromCreateModelArgs(a: Record<string, unknown>): UNetConfig {
   if (boolArg(a, 'class_cond', false)) {
-    throw new ModelConfigError('option "class_cond" is true: class-conditional models (label_emb) are not supported; use an unconditional checkpoint');
+    throw new ModelConfigError(
+      'option "class_cond" is true: class-conditional models (label_emb) are not supported; use an unconditional checkpoint',
+    );
   }
   if (boolArg(a, 'use_fp16', false)) {
-    throw new ModelConfigError('option "use_fp16" is true: fp16 checkpoints are not supported yet; convert the checkpoint to fp32 and set use_fp16 to false');
+    throw new ModelConfigError(
+      'option "use_fp16" is true: fp16 checkpoints are not supported yet; convert the checkpoint to fp32 and set use_fp16 to false',
+    );
   }
   if (boolArg(a, 'use_new_attention_order', false)) {
-    throw new ModelConfigError('option "use_new_attention_order" is true: only the legacy attention head order (QKVAttentionLegacy) is supported');
+    throw new ModelConfigError(
+      'option "use_new_attention_order" is true: only the legacy attention head order (QKVAttentionLegacy) is supported',
+    );
   }
   const imageSize = intArg(a, 'image_size');
   const learnSigma = boolArg(a, 'learn_sigma', false);
@@ -215,17 +247,39 @@ function fromCreateModelArgs(a: Record<string, unknown>): UNetConfig {
 }
 
 function validateConfig(c: UNetConfig): void {
-  for (const k of ['imageSize', 'inChannels', 'modelChannels', 'outChannels', 'numResBlocks', 'numHeads', 'numHeadsUpsample'] as const) {
-    if (!(Number.isInteger(c[k]) && c[k] > 0)) throw new ModelConfigError(`config field ${k} must be a positive integer, got ${c[k]}`);
+  for (const k of [
+    'imageSize',
+    'inChannels',
+    'modelChannels',
+    'outChannels',
+    'numResBlocks',
+    'numHeads',
+    'numHeadsUpsample',
+  ] as const) {
+    if (!(Number.isInteger(c[k]) && c[k] > 0))
+      throw new ModelConfigError(`config field ${k} must be a positive integer, got ${c[k]}`);
   }
   if (!(c.numHeadChannels === -1 || (Number.isInteger(c.numHeadChannels) && c.numHeadChannels > 0))) {
-    throw new ModelConfigError(`config field numHeadChannels must be -1 or a positive integer, got ${c.numHeadChannels}`);
+    throw new ModelConfigError(
+      `config field numHeadChannels must be -1 or a positive integer, got ${c.numHeadChannels}`,
+    );
   }
 }
 
 const STORED_KEYS: (keyof UNetConfig)[] = [
-  'imageSize', 'inChannels', 'modelChannels', 'outChannels', 'numResBlocks', 'attentionDs',
-  'channelMult', 'numHeads', 'numHeadChannels', 'numHeadsUpsample', 'useScaleShiftNorm', 'resblockUpdown', 'learnSigma',
+  'imageSize',
+  'inChannels',
+  'modelChannels',
+  'outChannels',
+  'numResBlocks',
+  'attentionDs',
+  'channelMult',
+  'numHeads',
+  'numHeadChannels',
+  'numHeadsUpsample',
+  'useScaleShiftNorm',
+  'resblockUpdown',
+  'learnSigma',
 ];
 
 /** Canonical JSON (fixed key order) of a resolved config, e.g. for safetensors `__metadata__.config`. */
@@ -255,7 +309,10 @@ export function parseStoredConfig(input: string | object): UNetConfig {
         : k === 'useScaleShiftNorm' || k === 'resblockUpdown' || k === 'learnSigma'
           ? typeof v === 'boolean'
           : typeof v === 'number';
-    if (!ok) throw new ModelConfigError(`stored UNet config: field "${k}" is missing or has the wrong type (${JSON.stringify(v)})`);
+    if (!ok)
+      throw new ModelConfigError(
+        `stored UNet config: field "${k}" is missing or has the wrong type (${JSON.stringify(v)})`,
+      );
   }
   const cfg = {} as Record<string, unknown>;
   for (const k of STORED_KEYS) cfg[k] = Array.isArray(r[k]) ? [...(r[k] as number[])] : r[k];

@@ -13,7 +13,15 @@ import type { Engine, Tensor } from '../engine/index.js';
 import { attention, attentionBackward } from '../engine/ops/attention.js';
 import { conv2d, conv2dBackwardInput } from '../engine/ops/conv2d.js';
 import { groupNorm, groupNormBackward } from '../engine/ops/groupnorm.js';
-import { addChannelBias, avgPool2x, avgPool2xAdjoint, concatChannels, sliceChannels, upsample2x, upsample2xAdjoint } from '../engine/ops/layout.js';
+import {
+  addChannelBias,
+  avgPool2x,
+  avgPool2xAdjoint,
+  concatChannels,
+  sliceChannels,
+  upsample2x,
+  upsample2xAdjoint,
+} from '../engine/ops/layout.js';
 import { linear } from '../engine/ops/linear.js';
 import { axpby, copy, lincomb } from '../engine/ops/vector.js';
 import { buildArchitecture, type Block, type UNetPlan } from './architecture.js';
@@ -118,7 +126,8 @@ export class UNet {
   vjp(x: Tensor, t: readonly number[], u: Tensor): { out: Tensor; grad: Tensor } {
     const N = this.checkInput(x, t, 'vjp');
     const outShape = [N, this.outChannels, this.config.imageSize, this.config.imageSize];
-    if (u.shape.join(',') !== outShape.join(',')) throw new Error(`vjp: cotangent u must have the output shape [${outShape}], got [${u.shape}]`);
+    if (u.shape.join(',') !== outShape.join(','))
+      throw new Error(`vjp: cotangent u must have the output shape [${outShape}], got [${u.shape}]`);
     const pass = this.begin(t, 1);
     pass.tape = [];
     pass.input = x;
@@ -173,7 +182,8 @@ export class UNet {
   }
 
   private checkLike(a: Tensor, x: Tensor, what: string) {
-    if (a.shape.join(',') !== x.shape.join(',')) throw new Error(`UNet: ${what} must have shape [${x.shape}], got [${a.shape}]`);
+    if (a.shape.join(',') !== x.shape.join(','))
+      throw new Error(`UNet: ${what} must have shape [${x.shape}], got [${a.shape}]`);
   }
 
   /** concatenate along the batch axis */
@@ -238,7 +248,8 @@ export class UNet {
     const o = this.plan.out;
     const a = groupNorm(e, h, this.p('out.0.weight'), this.p('out.0.bias'), { K: pass.K, silu: true });
     const out = conv2d(e, a, this.p('out.2.weight'), this.p('out.2.bias'), { pad: 1, biasBatches: pass.N });
-    if (pass.tape) pass.tape.push({ block: { kind: 'conv', prefix: 'out', cin: o.cin, cout: o.cout, stride: 1 }, x: h });
+    if (pass.tape)
+      pass.tape.push({ block: { kind: 'conv', prefix: 'out', cin: o.cin, cout: o.cout, stride: 1 }, x: h });
     else e.release(h);
     e.release(a);
     return out;
@@ -251,16 +262,25 @@ export class UNet {
     switch (b.kind) {
       case 'conv':
       case 'down':
-        y = conv2d(e, x, this.p(`${b.prefix}${b.kind === 'down' ? '.op' : ''}.weight`), this.p(`${b.prefix}${b.kind === 'down' ? '.op' : ''}.bias`), {
-          pad: 1,
-          stride: b.kind === 'down' ? 2 : b.stride,
-          biasBatches: pass.N,
-        });
+        y = conv2d(
+          e,
+          x,
+          this.p(`${b.prefix}${b.kind === 'down' ? '.op' : ''}.weight`),
+          this.p(`${b.prefix}${b.kind === 'down' ? '.op' : ''}.bias`),
+          {
+            pad: 1,
+            stride: b.kind === 'down' ? 2 : b.stride,
+            biasBatches: pass.N,
+          },
+        );
         pass.tape?.push({ block: b, x });
         break;
       case 'up': {
         const u = upsample2x(e, x);
-        y = conv2d(e, u, this.p(`${b.prefix}.conv.weight`), this.p(`${b.prefix}.conv.bias`), { pad: 1, biasBatches: pass.N });
+        y = conv2d(e, u, this.p(`${b.prefix}.conv.weight`), this.p(`${b.prefix}.conv.bias`), {
+          pad: 1,
+          biasBatches: pass.N,
+        });
         e.release(u);
         pass.tape?.push({ block: b, x });
         break;
@@ -279,7 +299,10 @@ export class UNet {
   private resBlock(pass: Pass, b: ResBlock, x: Tensor): Tensor {
     const e = this.engine;
     const P = b.prefix;
-    let a = groupNorm(e, x, this.p(`${P}.in_layers.0.weight`), this.p(`${P}.in_layers.0.bias`), { K: pass.K, silu: true });
+    let a = groupNorm(e, x, this.p(`${P}.in_layers.0.weight`), this.p(`${P}.in_layers.0.bias`), {
+      K: pass.K,
+      silu: true,
+    });
     let xs = x;
     if (b.up || b.down) {
       const resample = b.up ? upsample2x : avgPool2x;
@@ -288,20 +311,41 @@ export class UNet {
       a = a2;
       xs = resample(e, x);
     }
-    let h = conv2d(e, a, this.p(`${P}.in_layers.2.weight`), this.p(`${P}.in_layers.2.bias`), { pad: 1, biasBatches: pass.N });
+    let h = conv2d(e, a, this.p(`${P}.in_layers.2.weight`), this.p(`${P}.in_layers.2.bias`), {
+      pad: 1,
+      biasBatches: pass.N,
+    });
     e.release(a);
-    const embOut = linear(e, pass.emb, this.p(`${P}.emb_layers.1.weight`), this.p(`${P}.emb_layers.1.bias`), { siluInput: true });
+    const embOut = linear(e, pass.emb, this.p(`${P}.emb_layers.1.weight`), this.p(`${P}.emb_layers.1.bias`), {
+      siluInput: true,
+    });
     let c: Tensor;
     if (b.scaleShift) {
-      c = groupNorm(e, h, this.p(`${P}.out_layers.0.weight`), this.p(`${P}.out_layers.0.bias`), { K: pass.K, silu: true, scaleShift: embOut });
+      c = groupNorm(e, h, this.p(`${P}.out_layers.0.weight`), this.p(`${P}.out_layers.0.bias`), {
+        K: pass.K,
+        silu: true,
+        scaleShift: embOut,
+      });
     } else {
       const h2 = addChannelBias(e, h, embOut, pass.N);
       e.release(h);
       h = h2;
-      c = groupNorm(e, h, this.p(`${P}.out_layers.0.weight`), this.p(`${P}.out_layers.0.bias`), { K: pass.K, silu: true });
+      c = groupNorm(e, h, this.p(`${P}.out_layers.0.weight`), this.p(`${P}.out_layers.0.bias`), {
+        K: pass.K,
+        silu: true,
+      });
     }
-    const skip = b.skip ? conv2d(e, xs, this.p(`${P}.skip_connection.weight`), this.p(`${P}.skip_connection.bias`), { pad: 0, biasBatches: pass.N }) : xs;
-    const y = conv2d(e, c, this.p(`${P}.out_layers.3.weight`), this.p(`${P}.out_layers.3.bias`), { pad: 1, biasBatches: pass.N, residual: skip });
+    const skip = b.skip
+      ? conv2d(e, xs, this.p(`${P}.skip_connection.weight`), this.p(`${P}.skip_connection.bias`), {
+          pad: 0,
+          biasBatches: pass.N,
+        })
+      : xs;
+    const y = conv2d(e, c, this.p(`${P}.out_layers.3.weight`), this.p(`${P}.out_layers.3.bias`), {
+      pad: 1,
+      biasBatches: pass.N,
+      residual: skip,
+    });
     e.release(c);
     if (skip !== x) e.release(skip);
     if (xs !== x && xs !== skip) e.release(xs);
@@ -319,7 +363,11 @@ export class UNet {
     const qkv = conv2d(e, nx, this.w1d(`${P}.qkv.weight`), this.p(`${P}.qkv.bias`), { pad: 0, biasBatches: pass.N });
     e.release(nx);
     const a = attention(e, qkv.reshape([n, 3 * C, H * W]), b.heads, pass.K);
-    const y = conv2d(e, a.reshape([n, C, H * W, 1]), this.w1d(`${P}.proj_out.weight`), this.p(`${P}.proj_out.bias`), { pad: 0, biasBatches: pass.N, residual: xt });
+    const y = conv2d(e, a.reshape([n, C, H * W, 1]), this.w1d(`${P}.proj_out.weight`), this.p(`${P}.proj_out.bias`), {
+      pad: 0,
+      biasBatches: pass.N,
+      residual: xt,
+    });
     e.release(a);
     if (pass.tape) pass.tape.push({ block: b, x, qkv });
     else e.release(qkv);
@@ -370,13 +418,17 @@ export class UNet {
 
   private blockBackward(pass: Pass, rec: Saved, b: Block, g: Tensor): Tensor {
     const e = this.engine;
-    if (rec.block.prefix !== b.prefix) throw new Error(`UNet.vjp: tape out of order (${rec.block.prefix} vs ${b.prefix})`);
+    if (rec.block.prefix !== b.prefix)
+      throw new Error(`UNet.vjp: tape out of order (${rec.block.prefix} vs ${b.prefix})`);
     let gx: Tensor;
     switch (b.kind) {
       case 'conv':
       case 'down': {
         const wname = `${b.prefix}${b.kind === 'down' ? '.op' : ''}.weight`;
-        gx = conv2dBackwardInput(e, g, this.p(wname), rec.x.shape, { pad: 1, stride: b.kind === 'down' ? 2 : b.stride });
+        gx = conv2dBackwardInput(e, g, this.p(wname), rec.x.shape, {
+          pad: 1,
+          stride: b.kind === 'down' ? 2 : b.stride,
+        });
         break;
       }
       case 'up': {
@@ -415,7 +467,9 @@ export class UNet {
     let ga = conv2dBackwardInput(e, gh, this.p(`${P}.in_layers.2.weight`), aShape, { pad: 1 });
     e.release(gh);
     // skip path gradient (w.r.t. the resampled x)
-    let gxs = b.skip ? conv2dBackwardInput(e, g, this.p(`${P}.skip_connection.weight`), aShape, { pad: 0 }) : copy(e, g);
+    let gxs = b.skip
+      ? conv2dBackwardInput(e, g, this.p(`${P}.skip_connection.weight`), aShape, { pad: 0 })
+      : copy(e, g);
     if (b.up || b.down) {
       const adj = b.up ? upsample2xAdjoint : avgPool2xAdjoint;
       const ga2 = adj(e, ga);
@@ -424,7 +478,9 @@ export class UNet {
       ga = ga2;
       gxs = gxs2;
     }
-    const gx = groupNormBackward(e, x, this.p(`${P}.in_layers.0.weight`), this.p(`${P}.in_layers.0.bias`), ga, { silu: true });
+    const gx = groupNormBackward(e, x, this.p(`${P}.in_layers.0.weight`), this.p(`${P}.in_layers.0.bias`), ga, {
+      silu: true,
+    });
     e.release(ga);
     axpby(e, 1, gxs, 1, gx);
     e.release(gxs);
@@ -440,9 +496,17 @@ export class UNet {
     const ga = conv2dBackwardInput(e, gt, this.w1d(`${P}.proj_out.weight`), [n, C, T, 1], { pad: 0 });
     const gqkv = attentionBackward(e, rec.qkv!.reshape([n, 3 * C, T]), b.heads, ga.reshape([n, C, T]));
     e.release(ga, rec.qkv);
-    const gn = conv2dBackwardInput(e, gqkv.reshape([n, 3 * C, T, 1]), this.w1d(`${P}.qkv.weight`), [n, C, T, 1], { pad: 0 });
+    const gn = conv2dBackwardInput(e, gqkv.reshape([n, 3 * C, T, 1]), this.w1d(`${P}.qkv.weight`), [n, C, T, 1], {
+      pad: 0,
+    });
     e.release(gqkv);
-    const gx = groupNormBackward(e, rec.x.reshape([n, C, T, 1]), this.p(`${P}.norm.weight`), this.p(`${P}.norm.bias`), gn);
+    const gx = groupNormBackward(
+      e,
+      rec.x.reshape([n, C, T, 1]),
+      this.p(`${P}.norm.weight`),
+      this.p(`${P}.norm.bias`),
+      gn,
+    );
     e.release(gn);
     axpby(e, 1, gt, 1, gx);
     return gx.reshape([n, C, H, W]);

@@ -15,7 +15,9 @@ export function loadUNetWeights(e: Engine, bytes: Uint8Array, label = 'weights')
   const parsed = parseSafetensors(bytes, label);
   const stored = parsed.metadata.config;
   if (!stored) {
-    throw new Error(`${label}: no model config in the safetensors metadata — convert the checkpoint with 'posterior convert' first`);
+    throw new Error(
+      `${label}: no model config in the safetensors metadata — convert the checkpoint with 'posterior convert' first`,
+    );
   }
   const config = parseStoredConfig(stored);
   const want = architectureTensors(config);
@@ -53,7 +55,8 @@ export function randomUNetWeights(e: Engine, config: UNetConfig, seed = 1): UNet
     const n = shape.reduce((a, b) => a * b, 1);
     const fanIn = shape.length > 1 ? n / shape[0] : 0;
     const data = new Float32Array(n);
-    if (name.endsWith('.weight') && shape.length === 1) data.fill(1); // GroupNorm gamma
+    if (name.endsWith('.weight') && shape.length === 1)
+      data.fill(1); // GroupNorm gamma
     else if (fanIn) for (let i = 0; i < n; i++) data[i] = (rnd() * 0.4 * Math.sqrt(3)) / Math.sqrt(fanIn);
     tensors.set(name, e.upload(data, shape, name));
     numParams += n;

@@ -10,11 +10,20 @@ export interface ConvRefOptions {
 const outSize = (n: number, k: number, s: number, p: number) => Math.floor((n + 2 * p - k) / s) + 1;
 
 /** y [N, Cout, Ho, Wo] = conv(x [N, Cin, H, W], w [Cout, Cin, k, k]) + bias (n < biasBatches) + residual. */
-export function conv2dRef(x: ArrayLike<number>, xShape: readonly number[], w: ArrayLike<number>, wShape: readonly number[], bias: ArrayLike<number> | null, o: ConvRefOptions = {}): { y: Float64Array; shape: number[] } {
+export function conv2dRef(
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  bias: ArrayLike<number> | null,
+  o: ConvRefOptions = {},
+): { y: Float64Array; shape: number[] } {
   const [n, cin, h, wd] = xShape;
   const [cout, , k] = wShape;
-  const s = o.stride ?? 1, p = o.pad ?? (k - 1) / 2;
-  const ho = outSize(h, k, s, p), wo = outSize(wd, k, s, p);
+  const s = o.stride ?? 1,
+    p = o.pad ?? (k - 1) / 2;
+  const ho = outSize(h, k, s, p),
+    wo = outSize(wd, k, s, p);
   const bb = o.biasBatches ?? n;
   const y = new Float64Array(n * cout * ho * wo);
   for (let b = 0; b < n; b++)
@@ -39,11 +48,19 @@ export function conv2dRef(x: ArrayLike<number>, xShape: readonly number[], w: Ar
 }
 
 /** gx [N, Cin, H, W] = convᵀ(gy): scatters every gy element back through the kernel (+ residual). */
-export function conv2dBackwardInputRef(gy: ArrayLike<number>, w: ArrayLike<number>, wShape: readonly number[], inputShape: readonly number[], o: { stride?: number; pad?: number; residual?: ArrayLike<number> } = {}): Float64Array {
+export function conv2dBackwardInputRef(
+  gy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  wShape: readonly number[],
+  inputShape: readonly number[],
+  o: { stride?: number; pad?: number; residual?: ArrayLike<number> } = {},
+): Float64Array {
   const [n, cin, h, wd] = inputShape;
   const [cout, , k] = wShape;
-  const s = o.stride ?? 1, p = o.pad ?? (k - 1) / 2;
-  const ho = outSize(h, k, s, p), wo = outSize(wd, k, s, p);
+  const s = o.stride ?? 1,
+    p = o.pad ?? (k - 1) / 2;
+  const ho = outSize(h, k, s, p),
+    wo = outSize(wd, k, s, p);
   const gx = new Float64Array(n * cin * h * wd);
   if (o.residual) for (let i = 0; i < gx.length; i++) gx[i] = o.residual[i];
   for (let b = 0; b < n; b++)
@@ -68,7 +85,15 @@ export function conv2dBackwardInputRef(gy: ArrayLike<number>, w: ArrayLike<numbe
 const silu = (v: number) => v / (1 + Math.exp(-v));
 
 /** y [N, Cout] = act(x) wᵀ + bias (rows n < biasBatches). */
-export function linearRef(x: ArrayLike<number>, n: number, w: ArrayLike<number>, cout: number, cin: number, bias: ArrayLike<number> | null, o: { biasBatches?: number; siluInput?: boolean } = {}): Float64Array {
+export function linearRef(
+  x: ArrayLike<number>,
+  n: number,
+  w: ArrayLike<number>,
+  cout: number,
+  cin: number,
+  bias: ArrayLike<number> | null,
+  o: { biasBatches?: number; siluInput?: boolean } = {},
+): Float64Array {
   const bb = o.biasBatches ?? n;
   const y = new Float64Array(n * cout);
   for (let r = 0; r < n; r++)
@@ -84,7 +109,13 @@ export function linearRef(x: ArrayLike<number>, n: number, w: ArrayLike<number>,
 }
 
 /** gx [N, Cin] = gy [N, Cout] w [Cout, Cin]. */
-export function linearBackwardInputRef(gy: ArrayLike<number>, n: number, w: ArrayLike<number>, cout: number, cin: number): Float64Array {
+export function linearBackwardInputRef(
+  gy: ArrayLike<number>,
+  n: number,
+  w: ArrayLike<number>,
+  cout: number,
+  cin: number,
+): Float64Array {
   const gx = new Float64Array(n * cin);
   for (let r = 0; r < n; r++)
     for (let c = 0; c < cout; c++) {

@@ -5,10 +5,12 @@ export function dft(x: ArrayLike<number>, n: number, inverse = false, scale = 1)
   const out = new Float64Array(2 * n);
   const s = inverse ? 1 : -1;
   for (let k = 0; k < n; k++) {
-    let re = 0, im = 0;
+    let re = 0,
+      im = 0;
     for (let j = 0; j < n; j++) {
       const a = (s * 2 * Math.PI * ((j * k) % n)) / n;
-      const c = Math.cos(a), d = Math.sin(a);
+      const c = Math.cos(a),
+        d = Math.sin(a);
       re += x[2 * j] * c - x[2 * j + 1] * d;
       im += x[2 * j] * d + x[2 * j + 1] * c;
     }
@@ -19,9 +21,17 @@ export function dft(x: ArrayLike<number>, n: number, inverse = false, scale = 1)
 }
 
 /** 2-D DFT of each [h, w] complex plane (separable: rows, then columns). */
-export function dft2(x: ArrayLike<number>, planes: number, h: number, w: number, inverse = false, scale = 1): Float64Array {
+export function dft2(
+  x: ArrayLike<number>,
+  planes: number,
+  h: number,
+  w: number,
+  inverse = false,
+  scale = 1,
+): Float64Array {
   const out = new Float64Array(planes * h * w * 2);
-  const row = new Float64Array(2 * w), col = new Float64Array(2 * h);
+  const row = new Float64Array(2 * w),
+    col = new Float64Array(2 * h);
   for (let p = 0; p < planes; p++) {
     const base = p * h * w;
     for (let i = 0; i < h; i++) {

@@ -8,7 +8,8 @@ export function upsample2xRef(x: ArrayLike<number>, planes: number, h: number, w
 }
 
 export function avgPool2xRef(x: ArrayLike<number>, planes: number, h: number, w: number): Float64Array {
-  const ho = h / 2, wo = w / 2;
+  const ho = h / 2,
+    wo = w / 2;
   const out = new Float64Array(planes * ho * wo);
   for (let p = 0; p < planes; p++)
     for (let i = 0; i < ho; i++)
@@ -19,7 +20,14 @@ export function avgPool2xRef(x: ArrayLike<number>, planes: number, h: number, w:
   return out;
 }
 
-export function concatRef(a: ArrayLike<number>, b: ArrayLike<number>, n: number, ca: number, cb: number, hw: number): Float64Array {
+export function concatRef(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  n: number,
+  ca: number,
+  cb: number,
+  hw: number,
+): Float64Array {
   const out = new Float64Array(n * (ca + cb) * hw);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < ca * hw; k++) out[i * (ca + cb) * hw + k] = a[i * ca * hw + k];

@@ -90,7 +90,14 @@ export interface GroupNormRefOptions {
 }
 
 /** Per-channel affine of the scale-shifted GN: z = xhat * A + B (B on the primal only). */
-function affine(n: number, c: number, C: number, gamma: ArrayLike<number>, beta: ArrayLike<number>, ss?: ArrayLike<number>) {
+function affine(
+  n: number,
+  c: number,
+  C: number,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  ss?: ArrayLike<number>,
+) {
   let A = gamma[c];
   let B = beta[c];
   if (ss) {
@@ -102,7 +109,12 @@ function affine(n: number, c: number, C: number, gamma: ArrayLike<number>, beta:
 }
 
 export function groupNormRef(
-  x: ArrayLike<number>, K: number, d: GroupNormDims, gamma: ArrayLike<number>, beta: ArrayLike<number>, o: GroupNormRefOptions = {},
+  x: ArrayLike<number>,
+  K: number,
+  d: GroupNormDims,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  o: GroupNormRefOptions = {},
 ): Float64Array {
   const { N, C, S } = d;
   const G = o.groups ?? 32;
@@ -139,7 +151,12 @@ export function groupNormRef(
 
 /** VJP of groupNormRef (K = 1) with respect to x. */
 export function groupNormBackwardRef(
-  x: ArrayLike<number>, d: GroupNormDims, gamma: ArrayLike<number>, beta: ArrayLike<number>, gy: ArrayLike<number>, o: GroupNormRefOptions = {},
+  x: ArrayLike<number>,
+  d: GroupNormDims,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  gy: ArrayLike<number>,
+  o: GroupNormRefOptions = {},
 ): Float64Array {
   const { N, C, S } = d;
   const G = o.groups ?? 32;
@@ -157,7 +174,8 @@ export function groupNormBackwardRef(
       const r = 1 / Math.sqrt(v / L + eps);
       const xhat = new Float64Array(L);
       const gh = new Float64Array(L);
-      let m1 = 0, m2 = 0;
+      let m1 = 0,
+        m2 = 0;
       for (let j = 0; j < L; j++) {
         const c = g * (C / G) + Math.floor(j / S);
         const { A, B } = affine(n, c, C, gamma, beta, o.scaleShift);
@@ -189,7 +207,8 @@ export function attentionRef(qkv: ArrayLike<number>, K: number, d: AttentionDims
   const { N, heads, ch, T } = d;
   const Min = N * 3 * heads * ch * T;
   const Mout = N * heads * ch * T;
-  if (qkv.length !== K * Min) throw new Error(`attentionRef: ${qkv.length} values for K=${K} x [${N},${3 * heads * ch},${T}]`);
+  if (qkv.length !== K * Min)
+    throw new Error(`attentionRef: ${qkv.length} values for K=${K} x [${N},${3 * heads * ch},${T}]`);
   const out = new Float64Array(K * Mout);
   const sc = 1 / Math.sqrt(ch);
   for (let bh = 0; bh < N * heads; bh++) {
@@ -222,7 +241,10 @@ export function attentionBackwardRef(qkv: ArrayLike<number>, d: AttentionDims, g
   const gqkv = new Float64Array(N * 3 * heads * ch * T);
   const sc = 1 / Math.sqrt(ch);
   for (let bh = 0; bh < N * heads; bh++) {
-    const qb = bh * 3 * ch * T, kb = qb + ch * T, vb = kb + ch * T, gb = bh * ch * T;
+    const qb = bh * 3 * ch * T,
+      kb = qb + ch * T,
+      vb = kb + ch * T,
+      gb = bh * ch * T;
     for (let t = 0; t < T; t++) {
       const L = new Float64Array(T);
       for (let s = 0; s < T; s++) {
@@ -260,10 +282,16 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-const axpy = (x: ArrayLike<number>, h: number, a: ArrayLike<number>) => Float64Array.from({ length: x.length }, (_, i) => x[i] + h * a[i]);
+const axpy = (x: ArrayLike<number>, h: number, a: ArrayLike<number>) =>
+  Float64Array.from({ length: x.length }, (_, i) => x[i] + h * a[i]);
 
 /** Directional derivative Df(x)[a] by central differences (error O(h²) + rounding/h). */
-export function fdJvp(f: (x: Float64Array) => Float64Array, x: ArrayLike<number>, a: ArrayLike<number>, h = 1e-5): Float64Array {
+export function fdJvp(
+  f: (x: Float64Array) => Float64Array,
+  x: ArrayLike<number>,
+  a: ArrayLike<number>,
+  h = 1e-5,
+): Float64Array {
   const fp = f(axpy(x, h, a));
   const fm = f(axpy(x, -h, a));
   return fp.map((v, i) => (v - fm[i]) / (2 * h));
@@ -271,7 +299,11 @@ export function fdJvp(f: (x: Float64Array) => Float64Array, x: ArrayLike<number>
 
 /** Mixed second derivative D²f(x)[a, b] by central differences, in b, of the exact JVP along a. */
 export function fdMixed(
-  jvp: (x: Float64Array, a: ArrayLike<number>) => Float64Array, x: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>, h = 1e-4,
+  jvp: (x: Float64Array, a: ArrayLike<number>) => Float64Array,
+  x: ArrayLike<number>,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  h = 1e-4,
 ): Float64Array {
   const jp = jvp(axpy(x, h, b), a);
   const jm = jvp(axpy(x, -h, b), a);
@@ -280,7 +312,8 @@ export function fdMixed(
 
 /** max |a - b| / max |b| (float64) */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.length; i++) {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));

@@ -13,7 +13,11 @@ import { loadTorchCheckpoint } from './pt.ts';
 
 export const WEIGHTS_FORMAT = 'webgpu-dps-unet';
 
-export interface MisshapedTensor { name: string; checkpoint: number[]; expected: number[] }
+export interface MisshapedTensor {
+  name: string;
+  checkpoint: number[];
+  expected: number[];
+}
 
 export class ConfigMismatchError extends Error {
   constructor(
@@ -40,8 +44,13 @@ export interface ConvertedModel {
 type LoadedTensor = { shape: number[]; data: Float32Array; dtype: string };
 
 /** Load tensors from checkpoint bytes; the format is sniffed from the content, not the extension. */
-function loadTensors(bytes: Uint8Array, label: string, notes: string[]): { tensors: Map<string, LoadedTensor>; stateDictKey: string } {
-  const looksSafetensors = bytes.length >= 9 && bytes[8] === 0x7b /* '{' */ && !(bytes[0] === 0x50 && bytes[1] === 0x4b);
+function loadTensors(
+  bytes: Uint8Array,
+  label: string,
+  notes: string[],
+): { tensors: Map<string, LoadedTensor>; stateDictKey: string } {
+  const looksSafetensors =
+    bytes.length >= 9 && bytes[8] === 0x7b /* '{' */ && !(bytes[0] === 0x50 && bytes[1] === 0x4b);
   if (looksSafetensors) {
     const st = parseSafetensors(bytes, label);
     const tensors = new Map<string, LoadedTensor>();
@@ -59,9 +68,11 @@ const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 function hints(got: Map<string, LoadedTensor>, cfg: UNetConfig): string[] {
   const h: string[] = [];
   const te = got.get('time_embed.0.weight')?.shape;
-  if (te?.length === 2 && te[1] !== cfg.modelChannels) h.push(`the checkpoint has num_channels = ${te[1]} (config: ${cfg.modelChannels})`);
+  if (te?.length === 2 && te[1] !== cfg.modelChannels)
+    h.push(`the checkpoint has num_channels = ${te[1]} (config: ${cfg.modelChannels})`);
   const inConv = got.get('input_blocks.0.0.weight')?.shape;
-  if (inConv?.length === 4 && inConv[1] !== cfg.inChannels) h.push(`the checkpoint has in_channels = ${inConv[1]} (config: ${cfg.inChannels})`);
+  if (inConv?.length === 4 && inConv[1] !== cfg.inChannels)
+    h.push(`the checkpoint has in_channels = ${inConv[1]} (config: ${cfg.inChannels})`);
   const outConv = got.get('out.2.weight')?.shape;
   if (outConv?.length === 4 && outConv[0] !== cfg.outChannels) {
     h.push(`the checkpoint has out_channels = ${outConv[0]} (config: ${cfg.outChannels}; learn_sigma doubles it)`);
@@ -92,7 +103,10 @@ function checkAgainstConfig(got: Map<string, LoadedTensor>, cfg: UNetConfig, lab
     items.length === 0
       ? ''
       : `\n${title} (${items.length}):\n` +
-        items.slice(0, LIMIT).map((s) => `  ${s}`).join('\n') +
+        items
+          .slice(0, LIMIT)
+          .map((s) => `  ${s}`)
+          .join('\n') +
         (items.length > LIMIT ? `\n  ... and ${items.length - LIMIT} more` : '');
   const hs = hints(got, cfg);
   const message =
@@ -105,7 +119,10 @@ function checkAgainstConfig(got: Map<string, LoadedTensor>, cfg: UNetConfig, lab
     `use_scale_shift_norm, resblock_updown, learn_sigma, in_channels/out_channels) to the one the checkpoint was trained with.` +
     list('missing from the checkpoint', missing) +
     list('unexpected in the checkpoint', unexpected) +
-    list('mis-shaped', misshaped.map((m) => `${m.name}: checkpoint ${fmt(m.checkpoint)}, config expects ${fmt(m.expected)}`));
+    list(
+      'mis-shaped',
+      misshaped.map((m) => `${m.name}: checkpoint ${fmt(m.checkpoint)}, config expects ${fmt(m.expected)}`),
+    );
   throw new ConfigMismatchError(message, missing, unexpected, misshaped);
 }
 

@@ -9,7 +9,10 @@ The config is guided-diffusion create_model arguments as JSON, a {"model": {...}
 wrapper, or the DPS repo's configs/model_config.yaml. Every tensor is checked against the architecture
 the config describes; the pickle is read without executing anything (like torch.load(weights_only=True)).`;
 
-export interface CliIO { log: (s: string) => void; error: (s: string) => void }
+export interface CliIO {
+  log: (s: string) => void;
+  error: (s: string) => void;
+}
 
 /** Run the converter CLI; returns the process exit code (0 ok, 1 conversion failed, 2 usage error). */
 export function runConvert(argv: string[], io: CliIO = { log: console.log, error: console.error }): number {

@@ -32,24 +32,56 @@ export class UnsafePickleError extends PickleError {
   }
 }
 
-export type TorchDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+export type TorchDtype =
+  'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 export const TORCH_DTYPE_BYTES: Record<TorchDtype, number> = {
-  float32: 4, float16: 2, bfloat16: 2, float64: 8, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  float64: 8,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 /** The value of e.g. `torch.FloatStorage` inside the pickle. */
-export interface TorchStorageType { kind: 'storage-type'; dtype: TorchDtype; name: string }
+export interface TorchStorageType {
+  kind: 'storage-type';
+  dtype: TorchDtype;
+  name: string;
+}
 /** A persistent id ('storage', storage_type, key, location, numel): bytes live in <archive>/data/<key>. */
-export interface TorchStorageRef { kind: 'storage'; dtype: TorchDtype; key: string; location: string; numel: number }
+export interface TorchStorageRef {
+  kind: 'storage';
+  dtype: TorchDtype;
+  key: string;
+  location: string;
+  numel: number;
+}
 /** torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, ...) — a strided view of a storage. */
-export interface TorchTensorRef { kind: 'tensor'; storage: TorchStorageRef; storageOffset: number; shape: number[]; stride: number[] }
+export interface TorchTensorRef {
+  kind: 'tensor';
+  storage: TorchStorageRef;
+  storageOffset: number;
+  shape: number[];
+  stride: number[];
+}
 
 /** An allow-listed global: `call` implements REDUCE / NEWOBJ on it; globals without `call` are plain values. */
-export interface SafeGlobal { value?: unknown; call?: (args: unknown[]) => unknown }
+export interface SafeGlobal {
+  value?: unknown;
+  call?: (args: unknown[]) => unknown;
+}
 
 class GlobalRef {
-  constructor(readonly qualname: string, readonly impl: SafeGlobal) {}
+  constructor(
+    readonly qualname: string,
+    readonly impl: SafeGlobal,
+  ) {}
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -58,7 +90,13 @@ const intList = (v: unknown): v is number[] => Array.isArray(v) && v.every(isInt
 function rebuildTensor(args: unknown[], fn: string): TorchTensorRef {
   const [storage, storageOffset, shape, stride] = args;
   const s = storage as TorchStorageRef | undefined;
-  if (s?.kind !== 'storage' || !isInt(storageOffset) || !intList(shape) || !intList(stride) || shape.length !== stride.length) {
+  if (
+    s?.kind !== 'storage' ||
+    !isInt(storageOffset) ||
+    !intList(shape) ||
+    !intList(stride) ||
+    shape.length !== stride.length
+  ) {
     throw new PickleError(`${fn}: unexpected arguments (expected storage, offset, size, stride)`);
   }
   return { kind: 'tensor', storage: s, storageOffset, shape: [...shape], stride: [...stride] };
@@ -71,8 +109,16 @@ function parameter(args: unknown[]): unknown {
 }
 
 const STORAGE_TYPES: Record<string, TorchDtype> = {
-  FloatStorage: 'float32', HalfStorage: 'float16', BFloat16Storage: 'bfloat16', DoubleStorage: 'float64',
-  LongStorage: 'int64', IntStorage: 'int32', ShortStorage: 'int16', CharStorage: 'int8', ByteStorage: 'uint8', BoolStorage: 'bool',
+  FloatStorage: 'float32',
+  HalfStorage: 'float16',
+  BFloat16Storage: 'bfloat16',
+  DoubleStorage: 'float64',
+  LongStorage: 'int64',
+  IntStorage: 'int32',
+  ShortStorage: 'int16',
+  CharStorage: 'int8',
+  ByteStorage: 'uint8',
+  BoolStorage: 'bool',
 };
 
 /**
@@ -96,8 +142,16 @@ export const TORCH_SAFE_GLOBALS: ReadonlyMap<string, SafeGlobal> = new Map<strin
 export function torchPersistentLoad(pid: unknown): TorchStorageRef {
   const p = pid as unknown[];
   const type = Array.isArray(p) ? (p[1] as TorchStorageType | undefined) : undefined;
-  if (!Array.isArray(p) || p[0] !== 'storage' || type?.kind !== 'storage-type' || typeof p[2] !== 'string' || !isInt(p[4])) {
-    throw new PickleError(`unsupported persistent id ${describe(pid)} (expected ('storage', <torch.*Storage>, key, location, numel))`);
+  if (
+    !Array.isArray(p) ||
+    p[0] !== 'storage' ||
+    type?.kind !== 'storage-type' ||
+    typeof p[2] !== 'string' ||
+    !isInt(p[4])
+  ) {
+    throw new PickleError(
+      `unsupported persistent id ${describe(pid)} (expected ('storage', <torch.*Storage>, key, location, numel))`,
+    );
   }
   return { kind: 'storage', dtype: type.dtype, key: p[2], location: String(p[3]), numel: p[4] };
 }
@@ -122,15 +176,74 @@ const MARK = Symbol('mark');
 // Opcode names for error messages (protocol 0-5).
 const OPNAMES: Record<number, string> = Object.fromEntries(
   Object.entries({
-    MARK: '(', STOP: '.', POP: '0', POP_MARK: '1', DUP: '2', FLOAT: 'F', INT: 'I', BININT: 'J', BININT1: 'K', LONG: 'L',
-    BININT2: 'M', NONE: 'N', PERSID: 'P', BINPERSID: 'Q', REDUCE: 'R', STRING: 'S', BINSTRING: 'T', SHORT_BINSTRING: 'U',
-    UNICODE: 'V', BINUNICODE: 'X', APPEND: 'a', BUILD: 'b', GLOBAL: 'c', DICT: 'd', EMPTY_DICT: '}', APPENDS: 'e', GET: 'g',
-    BINGET: 'h', INST: 'i', LONG_BINGET: 'j', LIST: 'l', EMPTY_LIST: ']', OBJ: 'o', PUT: 'p', BINPUT: 'q', LONG_BINPUT: 'r',
-    SETITEM: 's', TUPLE: 't', EMPTY_TUPLE: ')', SETITEMS: 'u', BINFLOAT: 'G', PROTO: '\x80', NEWOBJ: '\x81', EXT1: '\x82',
-    EXT2: '\x83', EXT4: '\x84', TUPLE1: '\x85', TUPLE2: '\x86', TUPLE3: '\x87', NEWTRUE: '\x88', NEWFALSE: '\x89', LONG1: '\x8a',
-    LONG4: '\x8b', BINBYTES: 'B', SHORT_BINBYTES: 'C', SHORT_BINUNICODE: '\x8c', BINUNICODE8: '\x8d', BINBYTES8: '\x8e',
-    EMPTY_SET: '\x8f', ADDITEMS: '\x90', FROZENSET: '\x91', NEWOBJ_EX: '\x92', STACK_GLOBAL: '\x93', MEMOIZE: '\x94',
-    FRAME: '\x95', BYTEARRAY8: '\x96', NEXT_BUFFER: '\x97', READONLY_BUFFER: '\x98',
+    MARK: '(',
+    STOP: '.',
+    POP: '0',
+    POP_MARK: '1',
+    DUP: '2',
+    FLOAT: 'F',
+    INT: 'I',
+    BININT: 'J',
+    BININT1: 'K',
+    LONG: 'L',
+    BININT2: 'M',
+    NONE: 'N',
+    PERSID: 'P',
+    BINPERSID: 'Q',
+    REDUCE: 'R',
+    STRING: 'S',
+    BINSTRING: 'T',
+    SHORT_BINSTRING: 'U',
+    UNICODE: 'V',
+    BINUNICODE: 'X',
+    APPEND: 'a',
+    BUILD: 'b',
+    GLOBAL: 'c',
+    DICT: 'd',
+    EMPTY_DICT: '}',
+    APPENDS: 'e',
+    GET: 'g',
+    BINGET: 'h',
+    INST: 'i',
+    LONG_BINGET: 'j',
+    LIST: 'l',
+    EMPTY_LIST: ']',
+    OBJ: 'o',
+    PUT: 'p',
+    BINPUT: 'q',
+    LONG_BINPUT: 'r',
+    SETITEM: 's',
+    TUPLE: 't',
+    EMPTY_TUPLE: ')',
+    SETITEMS: 'u',
+    BINFLOAT: 'G',
+    PROTO: '\x80',
+    NEWOBJ: '\x81',
+    EXT1: '\x82',
+    EXT2: '\x83',
+    EXT4: '\x84',
+    TUPLE1: '\x85',
+    TUPLE2: '\x86',
+    TUPLE3: '\x87',
+    NEWTRUE: '\x88',
+    NEWFALSE: '\x89',
+    LONG1: '\x8a',
+    LONG4: '\x8b',
+    BINBYTES: 'B',
+    SHORT_BINBYTES: 'C',
+    SHORT_BINUNICODE: '\x8c',
+    BINUNICODE8: '\x8d',
+    BINBYTES8: '\x8e',
+    EMPTY_SET: '\x8f',
+    ADDITEMS: '\x90',
+    FROZENSET: '\x91',
+    NEWOBJ_EX: '\x92',
+    STACK_GLOBAL: '\x93',
+    MEMOIZE: '\x94',
+    FRAME: '\x95',
+    BYTEARRAY8: '\x96',
+    NEXT_BUFFER: '\x97',
+    READONLY_BUFFER: '\x98',
   }).map(([name, ch]) => [ch.charCodeAt(0), name]),
 );
 
@@ -153,7 +266,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     throw new PickleError(`${label}: ${why} (opcode ${OPNAMES[op] ?? `0x${op.toString(16)}`} at byte ${opPos})`);
   };
   const need = (n: number) => {
-    if (pos + n > bytes.length) fail(`truncated pickle data: needed ${n} more bytes at byte ${pos}, only ${bytes.length - pos} left`);
+    if (pos + n > bytes.length)
+      fail(`truncated pickle data: needed ${n} more bytes at byte ${pos}, only ${bytes.length - pos} left`);
   };
   const take = (n: number): Uint8Array => {
     need(n);
@@ -202,7 +316,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
   };
   const globalValue = (g: GlobalRef): unknown => ('value' in g.impl ? g.impl.value : g);
   const call = (callable: unknown, args: unknown): unknown => {
-    if (!(callable instanceof GlobalRef) || typeof callable.impl.call !== 'function') fail(`cannot call ${describe(callable)}`);
+    if (!(callable instanceof GlobalRef) || typeof callable.impl.call !== 'function')
+      fail(`cannot call ${describe(callable)}`);
     if (!Array.isArray(args)) fail('call arguments are not a tuple');
     return (callable as GlobalRef).impl.call!(args as unknown[]);
   };
@@ -232,111 +347,247 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     if (pos >= bytes.length) fail('truncated pickle data: reached the end without STOP');
     op = bytes[pos++];
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const proto = u8();
         if (proto > 5) fail(`unsupported pickle protocol ${proto}`);
         break;
       }
-      case 0x95: u64(); break; // FRAME: framing is only a read-ahead hint
-      case 0x28: metastack.push(stack); stack = []; break; // MARK
-      case 0x2e: { // STOP
+      case 0x95:
+        u64();
+        break; // FRAME: framing is only a read-ahead hint
+      case 0x28:
+        metastack.push(stack);
+        stack = [];
+        break; // MARK
+      case 0x2e: {
+        // STOP
         const result = pop();
         if (stack.length || metastack.length) fail('data left on the stack at STOP (corrupt pickle)');
         return result;
       }
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: stack.push(longLE(take(u8()))); break; // LONG1
-      case 0x8b: { // LONG4
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        stack.push(top());
+        break; // DUP
+      case 0x4e:
+        stack.push(null);
+        break; // NONE
+      case 0x88:
+        stack.push(true);
+        break; // NEWTRUE
+      case 0x89:
+        stack.push(false);
+        break; // NEWFALSE
+      case 0x4a:
+        stack.push(i32());
+        break; // BININT
+      case 0x4b:
+        stack.push(u8());
+        break; // BININT1
+      case 0x4d:
+        stack.push(u16());
+        break; // BININT2
+      case 0x8a:
+        stack.push(longLE(take(u8())));
+        break; // LONG1
+      case 0x8b: {
+        // LONG4
         const n = i32();
         if (n < 0) fail('negative LONG4 length');
         stack.push(longLE(take(n)));
         break;
       }
-      case 0x49: { // INT (protocol 0; also encodes bools as I01/I00)
+      case 0x49: {
+        // INT (protocol 0; also encodes bools as I01/I00)
         const s = line().trim();
         stack.push(s === '01' ? true : s === '00' ? false : intFromText(s, fail));
         break;
       }
-      case 0x4c: stack.push(intFromText(line().trim().replace(/L$/, ''), fail)); break; // LONG
-      case 0x46: stack.push(parseFloat(line())); break; // FLOAT
-      case 0x47: need(8); stack.push(dv.getFloat64(pos, false)); pos += 8; break; // BINFLOAT (big-endian!)
-      case 0x58: stack.push(utf8.decode(take(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(utf8.decode(take(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(utf8.decode(take(u64()))); break; // BINUNICODE8
-      case 0x54: { // BINSTRING (Python 2 str)
+      case 0x4c:
+        stack.push(intFromText(line().trim().replace(/L$/, ''), fail));
+        break; // LONG
+      case 0x46:
+        stack.push(parseFloat(line()));
+        break; // FLOAT
+      case 0x47:
+        need(8);
+        stack.push(dv.getFloat64(pos, false));
+        pos += 8;
+        break; // BINFLOAT (big-endian!)
+      case 0x58:
+        stack.push(utf8.decode(take(u32())));
+        break; // BINUNICODE
+      case 0x8c:
+        stack.push(utf8.decode(take(u8())));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        stack.push(utf8.decode(take(u64())));
+        break; // BINUNICODE8
+      case 0x54: {
+        // BINSTRING (Python 2 str)
         const n = i32();
         if (n < 0) fail('negative BINSTRING length');
         stack.push(latin1.decode(take(n)));
         break;
       }
-      case 0x55: stack.push(latin1.decode(take(u8()))); break; // SHORT_BINSTRING
-      case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
-      case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(take(u64()).slice()); break; // BINBYTES8
-      case 0x96: stack.push(take(u64()).slice()); break; // BYTEARRAY8
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
-      case 0x6c: case 0x74: { const items = popMark(); stack.push(items); break; } // LIST, TUPLE
-      case 0x85: stack.push([pop()]); break; // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); stack.push([a, b]); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push([a, b, c]); break; } // TUPLE3
-      case 0x64: { const m = new Map(); setItems(m, popMark()); stack.push(m); break; } // DICT
-      case 0x91: { const items = popMark(); stack.push(new Set(items)); break; } // FROZENSET
-      case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
-      case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x90: { // ADDITEMS
+      case 0x55:
+        stack.push(latin1.decode(take(u8())));
+        break; // SHORT_BINSTRING
+      case 0x42:
+        stack.push(take(u32()).slice());
+        break; // BINBYTES
+      case 0x43:
+        stack.push(take(u8()).slice());
+        break; // SHORT_BINBYTES
+      case 0x8e:
+        stack.push(take(u64()).slice());
+        break; // BINBYTES8
+      case 0x96:
+        stack.push(take(u64()).slice());
+        break; // BYTEARRAY8
+      case 0x5d:
+        stack.push([]);
+        break; // EMPTY_LIST
+      case 0x29:
+        stack.push([]);
+        break; // EMPTY_TUPLE
+      case 0x7d:
+        stack.push(new Map());
+        break; // EMPTY_DICT
+      case 0x8f:
+        stack.push(new Set());
+        break; // EMPTY_SET
+      case 0x6c:
+      case 0x74: {
+        const items = popMark();
+        stack.push(items);
+        break;
+      } // LIST, TUPLE
+      case 0x85:
+        stack.push([pop()]);
+        break; // TUPLE1
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        stack.push([a, b]);
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        stack.push([a, b, c]);
+        break;
+      } // TUPLE3
+      case 0x64: {
+        const m = new Map();
+        setItems(m, popMark());
+        stack.push(m);
+        break;
+      } // DICT
+      case 0x91: {
+        const items = popMark();
+        stack.push(new Set(items));
+        break;
+      } // FROZENSET
+      case 0x61: {
+        const v = pop();
+        appendItems(top(), [v]);
+        break;
+      } // APPEND
+      case 0x65: {
+        const items = popMark();
+        appendItems(top(), items);
+        break;
+      } // APPENDS
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItems(top(), [k, v]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      } // SETITEMS
+      case 0x90: {
+        // ADDITEMS
         const items = popMark();
         const s = top();
         if (!(s instanceof Set)) fail('ADDITEMS target is not a set');
         for (const it of items) (s as Set<unknown>).add(it);
         break;
       }
-      case 0x70: memo.set(intFromText(line(), fail) as number, top()); break; // PUT
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x67: stack.push(memoGet(intFromText(line(), fail) as number)); break; // GET
-      case 0x68: stack.push(memoGet(u8())); break; // BINGET
-      case 0x6a: stack.push(memoGet(u32())); break; // LONG_BINGET
-      case 0x63: { // GLOBAL "module\nname\n"
+      case 0x70:
+        memo.set(intFromText(line(), fail) as number, top());
+        break; // PUT
+      case 0x71:
+        memo.set(u8(), top());
+        break; // BINPUT
+      case 0x72:
+        memo.set(u32(), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x67:
+        stack.push(memoGet(intFromText(line(), fail) as number));
+        break; // GET
+      case 0x68:
+        stack.push(memoGet(u8()));
+        break; // BINGET
+      case 0x6a:
+        stack.push(memoGet(u32()));
+        break; // LONG_BINGET
+      case 0x63: {
+        // GLOBAL "module\nname\n"
         const module = line();
         const name = line();
         stack.push(globalValue(resolveGlobal(module, name)));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
         stack.push(globalValue(resolveGlobal(module as string, name as string)));
         break;
       }
-      case 0x69: { // INST "module\nname\n" with args since MARK
+      case 0x69: {
+        // INST "module\nname\n" with args since MARK
         const g = resolveGlobal(line(), line());
         const args = popMark();
         stack.push(call(g, args));
         break;
       }
-      case 0x6f: { // OBJ: class and args since MARK
+      case 0x6f: {
+        // OBJ: class and args since MARK
         const items = popMark();
         stack.push(call(items[0], items.slice(1)));
         break;
       }
-      case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, args)); break; } // REDUCE
-      case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, args)); break; } // NEWOBJ
-      case 0x92: { // NEWOBJ_EX
+      case 0x52: {
+        const args = pop();
+        const fn = pop();
+        stack.push(call(fn, args));
+        break;
+      } // REDUCE
+      case 0x81: {
+        const args = pop();
+        const cls = pop();
+        stack.push(call(cls, args));
+        break;
+      } // NEWOBJ
+      case 0x92: {
+        // NEWOBJ_EX
         const kwargs = pop();
         const args = pop();
         const cls = pop();
@@ -344,7 +595,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         stack.push(call(cls, args));
         break;
       }
-      case 0x62: { // BUILD: set state on the object below it
+      case 0x62: {
+        // BUILD: set state on the object below it
         const state = pop();
         const obj = top();
         // OrderedDict state is its __dict__ (state_dict()._metadata: per-module version numbers);
@@ -354,12 +606,20 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         }
         break;
       }
-      case 0x51: stack.push(persistentLoad(pop())); break; // BINPERSID
-      case 0x50: stack.push(persistentLoad(line())); break; // PERSID
-      case 0x82: case 0x83: case 0x84: // EXT1/2/4: the copyreg extension registry can name any callable
+      case 0x51:
+        stack.push(persistentLoad(pop()));
+        break; // BINPERSID
+      case 0x50:
+        stack.push(persistentLoad(line()));
+        break; // PERSID
+      case 0x82:
+      case 0x83:
+      case 0x84: // EXT1/2/4: the copyreg extension registry can name any callable
         throw new UnsafePickleError(`<copyreg extension code, opcode ${OPNAMES[op]}>`, label);
       default:
-        fail(`unsupported or invalid pickle opcode 0x${op.toString(16).padStart(2, '0')}${OPNAMES[op] ? ` (${OPNAMES[op]})` : ''}`);
+        fail(
+          `unsupported or invalid pickle opcode 0x${op.toString(16).padStart(2, '0')}${OPNAMES[op] ? ` (${OPNAMES[op]})` : ''}`,
+        );
     }
   }
 }

@@ -30,7 +30,16 @@ export class TorchCheckpointError extends Error {
 }
 
 const TO_ST: Record<TorchDtype, SafetensorsDtype> = {
-  float32: 'F32', float16: 'F16', bfloat16: 'BF16', float64: 'F64', int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  float64: 'F64',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
 };
 
 // Preference order when a training checkpoint holds several weight sets: EMA weights are the ones
@@ -49,10 +58,16 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): To
   detectLegacy(bytes, label);
   const zip = new ZipArchive(bytes, label);
   const pkl = zip.names().find((n) => /^[^/]+\/data\.pkl$/.test(n)) ?? zip.names().find((n) => n === 'data.pkl');
-  if (!pkl) throw new TorchCheckpointError(`${label}: zip archive has no <archive>/data.pkl entry; it is not a torch.save checkpoint`);
+  if (!pkl)
+    throw new TorchCheckpointError(
+      `${label}: zip archive has no <archive>/data.pkl entry; it is not a torch.save checkpoint`,
+    );
   const prefix = pkl.slice(0, -'data.pkl'.length);
-  const byteorder = zip.has(`${prefix}byteorder`) ? new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim() : 'little';
-  if (byteorder !== 'little' && byteorder !== 'big') throw new TorchCheckpointError(`${label}: unknown byteorder "${byteorder}"`);
+  const byteorder = zip.has(`${prefix}byteorder`)
+    ? new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim()
+    : 'little';
+  if (byteorder !== 'little' && byteorder !== 'big')
+    throw new TorchCheckpointError(`${label}: unknown byteorder "${byteorder}"`);
 
   const root = unpickle(zip.read(pkl), { label: `${label}: ${pkl}` });
   const { dict, key, note } = findStateDict(root, label);
@@ -63,10 +78,14 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): To
     let f = storages.get(s.key);
     if (!f) {
       const entry = `${prefix}data/${s.key}`;
-      if (!zip.has(entry)) throw new TorchCheckpointError(`${label}: storage "${s.key}" is missing (no ${entry} in the archive)`);
+      if (!zip.has(entry))
+        throw new TorchCheckpointError(`${label}: storage "${s.key}" is missing (no ${entry} in the archive)`);
       let raw = zip.read(entry);
       const need = s.numel * TORCH_DTYPE_BYTES[s.dtype];
-      if (raw.length < need) throw new TorchCheckpointError(`${label}: storage ${entry} has ${raw.length} bytes, expected ${need} (truncated?)`);
+      if (raw.length < need)
+        throw new TorchCheckpointError(
+          `${label}: storage ${entry} has ${raw.length} bytes, expected ${need} (truncated?)`,
+        );
       raw = raw.subarray(0, need);
       if (byteorder === 'big') raw = byteswap(raw, TORCH_DTYPE_BYTES[s.dtype]);
       f = tensorToFloat32({ dtype: TO_ST[s.dtype], data: raw });
@@ -77,8 +96,13 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): To
 
   const tensors = new Map<string, TorchTensor>();
   for (const [name, t] of dict) {
-    if (typeof name !== 'string') throw new TorchCheckpointError(`${label}: state dict has a non-string key ${String(name)}`);
-    tensors.set(name, { dtype: t.storage.dtype, shape: t.shape, data: contiguous(t, storageF32(t.storage), `${label}: tensor "${name}"`) });
+    if (typeof name !== 'string')
+      throw new TorchCheckpointError(`${label}: state dict has a non-string key ${String(name)}`);
+    tensors.set(name, {
+      dtype: t.storage.dtype,
+      shape: t.shape,
+      data: contiguous(t, storageF32(t.storage), `${label}: tensor "${name}"`),
+    });
   }
   return { tensors, stateDictKey: key, note };
 }
@@ -94,29 +118,42 @@ function detectLegacy(bytes: Uint8Array, label: string): void {
         `Re-save it with a modern torch: torch.save(torch.load(path, map_location="cpu"), new_path)`,
     );
   }
-  throw new TorchCheckpointError(`${label}: not a PyTorch zip checkpoint (no zip signature at the start of the file; wrong file or corrupted)`);
+  throw new TorchCheckpointError(
+    `${label}: not a PyTorch zip checkpoint (no zip signature at the start of the file; wrong file or corrupted)`,
+  );
 }
 
-function findStateDict(root: unknown, label: string): { dict: Map<unknown, TorchTensorRef>; key: string | null; note: string } {
+function findStateDict(
+  root: unknown,
+  label: string,
+): { dict: Map<unknown, TorchTensorRef>; key: string | null; note: string } {
   if (isStateDict(root)) return { dict: root as Map<unknown, TorchTensorRef>, key: null, note: 'top-level state dict' };
   if (root instanceof Map) {
     const found = NESTED_KEYS.filter((k) => isStateDict(root.get(k)));
     if (found.length > 0) {
-      const others = found.slice(1).map((k) => `"${k}"`).join(', ');
+      const others = found
+        .slice(1)
+        .map((k) => `"${k}"`)
+        .join(', ');
       return {
         dict: root.get(found[0]) as Map<unknown, TorchTensorRef>,
         key: found[0],
         note: `using the state dict under "${found[0]}"${others ? ` (ignoring ${others})` : ''}`,
       };
     }
-    const keys = [...root.keys()].slice(0, 20).map((k) => JSON.stringify(k)).join(', ');
+    const keys = [...root.keys()]
+      .slice(0, 20)
+      .map((k) => JSON.stringify(k))
+      .join(', ');
     const bad = [...root.entries()].find(([, v]) => !isTensor(v));
     throw new TorchCheckpointError(
       `${label}: could not find a state dict: the top-level dict is not all tensors (e.g. ${JSON.stringify(bad?.[0])}) and ` +
         `has no ${NESTED_KEYS.map((k) => `"${k}"`).join('/')} entry holding one; top-level keys: ${keys}`,
     );
   }
-  throw new TorchCheckpointError(`${label}: the checkpoint holds a ${Array.isArray(root) ? 'list' : typeof root}, not a state dict`);
+  throw new TorchCheckpointError(
+    `${label}: the checkpoint holds a ${Array.isArray(root) ? 'list' : typeof root}, not a state dict`,
+  );
 }
 
 /** Materialize a strided view (storage offset + strides, in elements) as a dense row-major array. */
@@ -128,7 +165,9 @@ function contiguous(t: TorchTensorRef, storage: Float32Array, what: string): Flo
   let minIndex = storageOffset;
   shape.forEach((d, i) => (stride[i] >= 0 ? (maxIndex += (d - 1) * stride[i]) : (minIndex += (d - 1) * stride[i])));
   if (minIndex < 0 || maxIndex >= storage.length) {
-    throw new TorchCheckpointError(`${what}: view (offset ${storageOffset}, shape ${JSON.stringify(shape)}, stride ${JSON.stringify(stride)}) exceeds its storage of ${storage.length} elements`);
+    throw new TorchCheckpointError(
+      `${what}: view (offset ${storageOffset}, shape ${JSON.stringify(shape)}, stride ${JSON.stringify(stride)}) exceeds its storage of ${storage.length} elements`,
+    );
   }
   // Row-major strides => the view is one contiguous run.
   let expect = 1;
@@ -137,7 +176,8 @@ function contiguous(t: TorchTensorRef, storage: Float32Array, what: string): Flo
     if (shape[i] !== 1 && stride[i] !== expect) dense = false;
     expect *= shape[i];
   }
-  if (dense) return storageOffset === 0 && n === storage.length ? storage : storage.slice(storageOffset, storageOffset + n);
+  if (dense)
+    return storageOffset === 0 && n === storage.length ? storage : storage.slice(storageOffset, storageOffset + n);
   const out = new Float32Array(n);
   const idx = new Array<number>(shape.length).fill(0);
   let src = storageOffset;

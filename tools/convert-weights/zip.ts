@@ -82,7 +82,8 @@ export class ZipArchive {
       cdSize = this.u64(z64 + 40);
       cdOffset = this.u64(z64 + 48);
     }
-    if (cdOffset + cdSize > this.bytes.length) this.fail('central directory lies beyond the end of the file (truncated?)');
+    if (cdOffset + cdSize > this.bytes.length)
+      this.fail('central directory lies beyond the end of the file (truncated?)');
     let o = cdOffset;
     for (let i = 0; i < count; i++) {
       if (this.u32(o) !== SIG_CENTRAL) this.fail(`corrupt central directory (entry ${i} at byte ${o})`);
@@ -104,9 +105,18 @@ export class ZipArchive {
         const size = this.u16(e + 2);
         if (id === 0x0001) {
           let p = e + 4;
-          if (uncompressedSize === 0xffffffff) { uncompressedSize = this.u64(p); p += 8; }
-          if (compressedSize === 0xffffffff) { compressedSize = this.u64(p); p += 8; }
-          if (localHeaderOffset === 0xffffffff) { localHeaderOffset = this.u64(p); p += 8; }
+          if (uncompressedSize === 0xffffffff) {
+            uncompressedSize = this.u64(p);
+            p += 8;
+          }
+          if (compressedSize === 0xffffffff) {
+            compressedSize = this.u64(p);
+            p += 8;
+          }
+          if (localHeaderOffset === 0xffffffff) {
+            localHeaderOffset = this.u64(p);
+            p += 8;
+          }
         }
         e += 4 + size;
       }

@@ -23,7 +23,12 @@ export default defineCommand({
     'writes OUT/grid.png (truth | measurement | DPS | CMI+DPS per image and task) and OUT/summary.md (PSNR/SSIM). ' +
     'The default step count keeps it to a few minutes on a software GPU (lavapipe); raise --steps for quality.',
   flags: {
-    weights: { type: 'string', short: 'w', placeholder: 'W.safetensors', help: 'converted weights (default: the embedded model)' },
+    weights: {
+      type: 'string',
+      short: 'w',
+      placeholder: 'W.safetensors',
+      help: 'converted weights (default: the embedded model)',
+    },
     out: { type: 'string', default: 'out/demo', help: 'output folder' },
     n: { type: 'int', default: 4, help: 'test images per task' },
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },
@@ -42,13 +47,28 @@ export default defineCommand({
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
       const results = new Map<string, ExperimentResult>();
       const runs = tasks.length * methods.length;
-      const steps = Number(String(f.steps).replace(/^ddim/, '').split(',').reduce((a, b) => a + Number(b), 0));
+      const steps = Number(
+        String(f.steps)
+          .replace(/^ddim/, '')
+          .split(',')
+          .reduce((a, b) => a + Number(b), 0),
+      );
       const bar = ctx.progress({ total: runs * steps, label: 'demo', unit: 'steps' });
       let done = 0;
       for (const task of tasks) {
         for (const method of methods) {
           const r = await runExperiment({
-            e, model, task, method, x: imgs.x, shape: imgs.shape, steps: f.steps, seed: f.seed, sigmaY: f.sigmaY, cmi: cmiOptions(f), scale: f.scale,
+            e,
+            model,
+            task,
+            method,
+            x: imgs.x,
+            shape: imgs.shape,
+            steps: f.steps,
+            seed: f.seed,
+            sigmaY: f.sigmaY,
+            cmi: cmiOptions(f),
+            scale: f.scale,
             onStep: (s) => bar.update(done + s.i + 1, { run: `${task} ${method}` }),
           });
           done += steps;
@@ -64,13 +84,26 @@ export default defineCommand({
         const first = results.get(`${task}|${methods[0]}`)!;
         for (let n = 0; n < f.n; n++) {
           const m = measurementImage(task, first.y, first.yShape, n);
-          cells.push([batchItem(imgs.x, imgs.shape, n), m, ...methods.map((mm) => batchItem(results.get(`${task}|${mm}`)!.x0, imgs.shape, n))]);
-          captions.push([undefined, undefined, ...methods.map((mm) => `${results.get(`${task}|${mm}`)!.psnr[n].toFixed(1)} dB`)]);
+          cells.push([
+            batchItem(imgs.x, imgs.shape, n),
+            m,
+            ...methods.map((mm) => batchItem(results.get(`${task}|${mm}`)!.x0, imgs.shape, n)),
+          ]);
+          captions.push([
+            undefined,
+            undefined,
+            ...methods.map((mm) => `${results.get(`${task}|${mm}`)!.psnr[n].toFixed(1)} dB`),
+          ]);
           rows.push(n === 0 ? task : '');
         }
       }
       const gridPath = join(f.out, 'grid.png');
-      writeGrid(gridPath, cells, { columns: ['truth', 'measurement', ...methods.map((m) => m.toUpperCase())], rows, captions, title: `Fashion-MNIST, ${f.steps} steps, sigma_y ${f.sigmaY}` });
+      writeGrid(gridPath, cells, {
+        columns: ['truth', 'measurement', ...methods.map((m) => m.toUpperCase())],
+        rows,
+        captions,
+        title: `Fashion-MNIST, ${f.steps} steps, sigma_y ${f.sigmaY}`,
+      });
       const lines = [
         `# Demo: ${methods.join(' vs ')} on Fashion-MNIST`,
         '',
@@ -83,10 +116,16 @@ export default defineCommand({
       for (const task of tasks)
         for (const method of methods) {
           const r = results.get(`${task}|${method}`)!;
-          const p = meanStd(r.psnr), s = meanStd(r.ssim);
-          lines.push(`| ${task} | ${method} | ${p.mean.toFixed(2)} ± ${p.std.toFixed(2)} | ${s.mean.toFixed(3)} ± ${s.std.toFixed(3)} | ${r.secondsPerImage.toFixed(1)} |`);
+          const p = meanStd(r.psnr),
+            s = meanStd(r.ssim);
+          lines.push(
+            `| ${task} | ${method} | ${p.mean.toFixed(2)} ± ${p.std.toFixed(2)} | ${s.mean.toFixed(3)} ± ${s.std.toFixed(3)} | ${r.secondsPerImage.toFixed(1)} |`,
+          );
         }
-      lines.push('', `Grid: \`grid.png\` (truth | measurement | ${methods.join(' | ')}; captions: PSNR). mean ± std over ${f.n} images (population std).`);
+      lines.push(
+        '',
+        `Grid: \`grid.png\` (truth | measurement | ${methods.join(' | ')}; captions: PSNR). mean ± std over ${f.n} images (population std).`,
+      );
       writeFileSync(join(f.out, 'summary.md'), lines.join('\n') + '\n');
       ctx.io.log(lines.slice(4).join('\n'));
       ctx.io.log(`\nwrote ${gridPath} and ${join(f.out, 'summary.md')}`);

@@ -27,7 +27,12 @@ export default defineCommand({
     'installed, else the 16 bundled images) with the given model. DDRM runs only where the operator has an SVD. ' +
     'LPIPS and FID are not reported: they need network weights this project cannot ship.',
   flags: {
-    weights: { type: 'string', short: 'w', placeholder: 'W.safetensors', help: 'converted weights (default: the embedded model)' },
+    weights: {
+      type: 'string',
+      short: 'w',
+      placeholder: 'W.safetensors',
+      help: 'converted weights (default: the embedded model)',
+    },
     data: { type: 'string', default: 'fmnist', help: "'fmnist', or a .safetensors file with tensor x [N,C,H,W]" },
     tasks: { type: 'list', help: `tasks (default ${ALL_TASKS.join(',')})` },
     methods: { type: 'list', help: `methods (default ${ALL_METHODS.join(',')})` },
@@ -52,10 +57,24 @@ export default defineCommand({
     const command = `posterior eval ${process.argv.slice(3).join(' ')}`.trim();
     try {
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
-      type Row = { task: Task; method: string; psnr: number[]; ssim: number[]; sec: number[]; skipped?: string; x0?: Float32Array; y?: Float32Array; yShape?: number[] };
+      type Row = {
+        task: Task;
+        method: string;
+        psnr: number[];
+        ssim: number[];
+        sec: number[];
+        skipped?: string;
+        x0?: Float32Array;
+        y?: Float32Array;
+        yShape?: number[];
+      };
       const rows: Row[] = [];
       const steps = createStepsCount(f.steps);
-      const bar = ctx.progress({ total: tasks.length * methods.length * Math.ceil(f.n / f.batch) * steps, label: 'eval', unit: 'steps' });
+      const bar = ctx.progress({
+        total: tasks.length * methods.length * Math.ceil(f.n / f.batch) * steps,
+        label: 'eval',
+        unit: 'steps',
+      });
       let done = 0;
       for (const task of tasks)
         for (const method of methods) {
@@ -65,8 +84,18 @@ export default defineCommand({
             const nb = Math.min(f.batch, f.n - b0);
             try {
               const r = await runExperiment({
-                e, model, task, method, x: data.x.subarray(b0 * size, (b0 + nb) * size), shape: [nb, C, H, W], steps: f.steps, seed: f.seed + b0, sigmaY: f.sigmaY,
-                cmi: cmiOptions(f), scale: f.scale, eta: f.eta,
+                e,
+                model,
+                task,
+                method,
+                x: data.x.subarray(b0 * size, (b0 + nb) * size),
+                shape: [nb, C, H, W],
+                steps: f.steps,
+                seed: f.seed + b0,
+                sigmaY: f.sigmaY,
+                cmi: cmiOptions(f),
+                scale: f.scale,
+                eta: f.eta,
                 onStep: (s) => bar.update(done + s.i + 1, { run: `${task} ${method}` }),
               });
               row.psnr.push(...r.psnr);
@@ -85,7 +114,8 @@ export default defineCommand({
           }
         }
       bar.done();
-      const fmt = (v: number[], d: number) => (v.length ? `${meanStd(v).mean.toFixed(d)} ± ${meanStd(v).std.toFixed(d)}` : 'n/a');
+      const fmt = (v: number[], d: number) =>
+        v.length ? `${meanStd(v).mean.toFixed(d)} ± ${meanStd(v).std.toFixed(d)}` : 'n/a';
       const md = [
         `# Posterior sampling on Fashion-MNIST (${f.n} test images)`,
         '',
@@ -96,12 +126,27 @@ export default defineCommand({
         '',
         '| task | method | PSNR (dB) ↑ | SSIM ↑ | s / image |',
         '|---|---|---|---|---|',
-        ...rows.map((r) => `| ${r.task} | ${r.method} | ${r.skipped ?? fmt(r.psnr, 2)} | ${r.skipped ?? fmt(r.ssim, 3)} | ${r.sec.length ? (r.sec.reduce((a, b) => a + b, 0) / r.sec.length).toFixed(2) : '–'} |`),
+        ...rows.map(
+          (r) =>
+            `| ${r.task} | ${r.method} | ${r.skipped ?? fmt(r.psnr, 2)} | ${r.skipped ?? fmt(r.ssim, 3)} | ${r.sec.length ? (r.sec.reduce((a, b) => a + b, 0) / r.sec.length).toFixed(2) : '–'} |`,
+        ),
       ];
       const csv = ['task,method,psnr_mean,psnr_std,ssim_mean,ssim_std,seconds_per_image,n'];
       for (const r of rows) {
-        const p = meanStd(r.psnr), s = meanStd(r.ssim);
-        csv.push([r.task, r.method, p.mean, p.std, s.mean, s.std, r.sec.length ? r.sec.reduce((a, b) => a + b, 0) / r.sec.length : NaN, r.psnr.length].join(','));
+        const p = meanStd(r.psnr),
+          s = meanStd(r.ssim);
+        csv.push(
+          [
+            r.task,
+            r.method,
+            p.mean,
+            p.std,
+            s.mean,
+            s.std,
+            r.sec.length ? r.sec.reduce((a, b) => a + b, 0) / r.sec.length : NaN,
+            r.psnr.length,
+          ].join(','),
+        );
       }
       writeFileSync(join(f.out, `${f.name}.md`), md.join('\n') + '\n');
       writeFileSync(join(f.out, `${f.name}.csv`), csv.join('\n') + '\n');
@@ -116,7 +161,10 @@ export default defineCommand({
           ...rs.map((r) => (r.x0 ? batchItem(r.x0, [Math.min(f.batch, f.n), C, H, W], 0) : null)),
         ]);
       }
-      writeGrid(join(f.out, `${f.name}-grid.png`), cells, { columns: ['truth', 'measurement', ...methods], rows: tasks });
+      writeGrid(join(f.out, `${f.name}-grid.png`), cells, {
+        columns: ['truth', 'measurement', ...methods],
+        rows: tasks,
+      });
       ctx.io.log(md.slice(6).join('\n'));
       ctx.io.log(`\nwrote ${join(f.out, f.name)}.{md,csv} and ${f.name}-grid.png`);
     } finally {

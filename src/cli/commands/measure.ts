@@ -15,11 +15,33 @@ export default defineCommand({
     '`posterior sample --measurement` reads. A .png output writes y there and the mask/kernel beside it ' +
     '(OUT-mask.png, OUT-kernel.png); phase magnitudes are rescaled to the PNG range, so keep .safetensors for sampling.',
   flags: {
-    task: { type: 'string', required: true, choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'], help: 'forward model A' },
-    input: { type: 'string', required: true, short: 'i', placeholder: 'IN', help: 'image: .png or .safetensors (tensor x)' },
-    output: { type: 'string', required: true, short: 'o', placeholder: 'OUT', help: '.safetensors (y, mask|kernel, metadata) or .png' },
+    task: {
+      type: 'string',
+      required: true,
+      choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
+      help: 'forward model A',
+    },
+    input: {
+      type: 'string',
+      required: true,
+      short: 'i',
+      placeholder: 'IN',
+      help: 'image: .png or .safetensors (tensor x)',
+    },
+    output: {
+      type: 'string',
+      required: true,
+      short: 'o',
+      placeholder: 'OUT',
+      help: '.safetensors (y, mask|kernel, metadata) or .png',
+    },
     'sigma-y': { type: 'number', default: 0.05, help: 'Gaussian noise std in the [−1, 1] scale (DPS: 0.05)' },
-    noise: { type: 'string', choices: ['gaussian', 'poisson', 'none'], default: 'gaussian', help: 'noise model (Poisson: DPS rate convention, --sigma-y is the rate)' },
+    noise: {
+      type: 'string',
+      choices: ['gaussian', 'poisson', 'none'],
+      default: 'gaussian',
+      help: 'noise model (Poisson: DPS rate convention, --sigma-y is the rate)',
+    },
     seed: { type: 'int', default: 0, help: 'seed of the noise and of random masks / motion kernels / box positions' },
     ...OPERATOR_FLAGS,
   },
@@ -50,7 +72,11 @@ export default defineCommand({
         operator_info: JSON.stringify(op.info),
         input: f.input,
       });
-      ctx.io.log(`${task}: y [${host.y?.shape ?? host.magnitude.shape}] (${Object.entries(op.info).map(([k, v]) => `${k} ${v}`).join(', ')}) → ${written.join(', ')}`);
+      ctx.io.log(
+        `${task}: y [${host.y?.shape ?? host.magnitude.shape}] (${Object.entries(op.info)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}) → ${written.join(', ')}`,
+      );
       op.destroy();
     } finally {
       e.destroy();

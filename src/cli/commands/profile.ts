@@ -17,9 +17,19 @@ export default defineCommand({
     'profiles the second with GPU timestamps: prints calls, GPU ms, share of the step, GFLOP/s and GB/s per kernel and ' +
     'writes a Chrome trace JSON (open it in ui.perfetto.dev or chrome://tracing).',
   flags: {
-    weights: { type: 'string', short: 'w', placeholder: 'W.safetensors', help: 'converted weights (default: the embedded model)' },
+    weights: {
+      type: 'string',
+      short: 'w',
+      placeholder: 'W.safetensors',
+      help: 'converted weights (default: the embedded model)',
+    },
     method: { type: 'string', default: 'dps', short: 'm', help: METHOD_HELP },
-    task: { type: 'string', default: 'inpaint-box', choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'], help: 'forward model' },
+    task: {
+      type: 'string',
+      default: 'inpaint-box',
+      choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
+      help: 'forward model',
+    },
     batch: { type: 'int', default: 1, help: 'images per step' },
     trace: { type: 'string', default: 'out/profile-trace.json', help: 'Chrome trace output' },
     ...SAMPLING_FLAGS,
@@ -37,7 +47,15 @@ export default defineCommand({
       let records: Awaited<ReturnType<Engine['stopProfiling']>> = [];
       let wall = 0;
       await sample({
-        model, operator: op, noise, y, method: f.method, steps: 2, seed: f.seed, scale: f.scale, task: samplerTask(task),
+        model,
+        operator: op,
+        noise,
+        y,
+        method: f.method,
+        steps: 2,
+        seed: f.seed,
+        scale: f.scale,
+        task: samplerTask(task),
         cmi: method.cmi ? cmiOptions(f) : undefined,
         onStep: async (s) => {
           if (s.i === 0) {
@@ -52,8 +70,12 @@ export default defineCommand({
       });
       const total = records.reduce((a, r) => a + r.ms, 0);
       const rows = summarize(records);
-      ctx.io.log(`${f.method} on ${task}, batch ${f.batch}, one step: ${records.length} dispatches, ${total.toFixed(2)} ms GPU (${e.timingSource}), ${wall.toFixed(1)} ms wall (profiled: one pass per dispatch)`);
-      ctx.io.log(`${'kernel'.padEnd(52)} ${'calls'.padStart(6)} ${'GPU ms'.padStart(9)} ${'share'.padStart(6)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(8)}`);
+      ctx.io.log(
+        `${f.method} on ${task}, batch ${f.batch}, one step: ${records.length} dispatches, ${total.toFixed(2)} ms GPU (${e.timingSource}), ${wall.toFixed(1)} ms wall (profiled: one pass per dispatch)`,
+      );
+      ctx.io.log(
+        `${'kernel'.padEnd(52)} ${'calls'.padStart(6)} ${'GPU ms'.padStart(9)} ${'share'.padStart(6)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(8)}`,
+      );
       for (const r of rows) {
         const s = r.ms / 1000 || 1e-12;
         ctx.io.log(

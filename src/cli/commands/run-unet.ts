@@ -15,14 +15,34 @@ export default defineCommand({
     'writes `out`. With --vjp U / --jvp V / --d2 W it also reads those tensors from the input and writes `vjp.x` ' +
     '(uᵀ∂out/∂x), `jvp.out` (∂out/∂x·v) and `d2.out` (D²out[w, v], which needs --jvp for v).',
   flags: {
-    weights: { type: 'string', required: true, short: 'w', placeholder: 'W.safetensors', help: 'converted weights (posterior convert)' },
-    input: { type: 'string', required: true, short: 'i', placeholder: 'IN.safetensors', help: 'input tensors x [N,C,H,W] and t [N]' },
-    output: { type: 'string', required: true, short: 'o', placeholder: 'OUT.safetensors', help: 'where to write out (and vjp.x, jvp.out, d2.out)' },
+    weights: {
+      type: 'string',
+      required: true,
+      short: 'w',
+      placeholder: 'W.safetensors',
+      help: 'converted weights (posterior convert)',
+    },
+    input: {
+      type: 'string',
+      required: true,
+      short: 'i',
+      placeholder: 'IN.safetensors',
+      help: 'input tensors x [N,C,H,W] and t [N]',
+    },
+    output: {
+      type: 'string',
+      required: true,
+      short: 'o',
+      placeholder: 'OUT.safetensors',
+      help: 'where to write out (and vjp.x, jvp.out, d2.out)',
+    },
     vjp: { type: 'string', placeholder: 'U', help: 'name of the cotangent tensor in the input file (shape of out)' },
     jvp: { type: 'string', placeholder: 'V', help: 'name of the tangent tensor in the input file (shape of x)' },
     d2: { type: 'string', placeholder: 'W', help: 'name of the second direction for D²out[W, V] (needs --jvp)' },
   },
-  examples: ['posterior run-unet --weights models/fmnist-unet.safetensors --input in.safetensors --output out.safetensors --jvp v'],
+  examples: [
+    'posterior run-unet --weights models/fmnist-unet.safetensors --input in.safetensors --output out.safetensors --jvp v',
+  ],
   async run(flags, ctx) {
     if (flags.d2 && !flags.jvp) throw new UsageError('--d2 W needs --jvp V (D²out[W, V] takes two directions)');
     const input = parseSafetensors(readFileBytes(flags.input), flags.input);
@@ -33,7 +53,8 @@ export default defineCommand({
     };
     const x = get('x');
     const t = Array.from(get('t').data);
-    if (t.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`${flags.input}: t must hold non-negative integer timesteps`);
+    if (t.some((v) => !Number.isInteger(v) || v < 0))
+      throw new Error(`${flags.input}: t must hold non-negative integer timesteps`);
     const e = await Engine.create();
     try {
       const net = loadUNet(e, readFileBytes(flags.weights), flags.weights);
@@ -57,7 +78,11 @@ export default defineCommand({
         }
       }
       writeSafetensorsFile(flags.output, outs, { about: 'posterior run-unet output', weights: flags.weights });
-      ctx.io.log(`wrote ${flags.output}: ${Object.entries(outs).map(([k, v]) => `${k} [${v.shape}]`).join(', ')}`);
+      ctx.io.log(
+        `wrote ${flags.output}: ${Object.entries(outs)
+          .map(([k, v]) => `${k} [${v.shape}]`)
+          .join(', ')}`,
+      );
     } finally {
       e.destroy();
     }

@@ -19,15 +19,39 @@ export default defineCommand({
     '--x-T and --noise-from replay a recorded start and per-step noise (tensors x_T and step_noise) to compare with ' +
     'another implementation step by step.',
   flags: {
-    weights: { type: 'string', short: 'w', placeholder: 'W.safetensors', help: 'converted weights (default: the embedded Fashion-MNIST model)' },
-    task: { type: 'string', choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'], help: 'forward model (with --input)' },
+    weights: {
+      type: 'string',
+      short: 'w',
+      placeholder: 'W.safetensors',
+      help: 'converted weights (default: the embedded Fashion-MNIST model)',
+    },
+    task: {
+      type: 'string',
+      choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
+      help: 'forward model (with --input)',
+    },
     method: { type: 'string', required: true, short: 'm', help: METHOD_HELP },
-    input: { type: 'string', short: 'i', placeholder: 'IMG', help: 'clean image (.png or .safetensors tensor x) to measure' },
+    input: {
+      type: 'string',
+      short: 'i',
+      placeholder: 'IMG',
+      help: 'clean image (.png or .safetensors tensor x) to measure',
+    },
     measurement: { type: 'string', placeholder: 'M.safetensors', help: 'a measurement written by posterior measure' },
-    output: { type: 'string', required: true, short: 'o', placeholder: 'OUT', help: '.png or .safetensors (tensor x0)' },
+    output: {
+      type: 'string',
+      required: true,
+      short: 'o',
+      placeholder: 'OUT',
+      help: '.png or .safetensors (tensor x0)',
+    },
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std (with --input)' },
     'x-T': { type: 'string', placeholder: 'F.safetensors', help: 'replay: start from tensor x_T of this file' },
-    'noise-from': { type: 'string', placeholder: 'F.safetensors', help: 'replay: per-step noise, tensor step_noise [steps, N, C, H, W]' },
+    'noise-from': {
+      type: 'string',
+      placeholder: 'F.safetensors',
+      help: 'replay: per-step noise, tensor step_noise [steps, N, C, H, W]',
+    },
     ...SAMPLING_FLAGS,
     ...OPERATOR_FLAGS,
   },
@@ -36,7 +60,8 @@ export default defineCommand({
     'posterior sample --measurement y.safetensors --method pigdm --steps ddim50 --output x0.safetensors',
   ],
   async run(f, ctx) {
-    if (!!f.input === !!f.measurement) throw new UsageError('give exactly one of --input IMG or --measurement M.safetensors');
+    if (!!f.input === !!f.measurement)
+      throw new UsageError('give exactly one of --input IMG or --measurement M.safetensors');
     if (f.input && !f.task) throw new UsageError('--input needs --task (the forward model to simulate)');
     const method = parseMethod(f.method);
     const e = await Engine.create();
@@ -80,17 +105,30 @@ export default defineCommand({
         xT: xT ? e.upload(xT.data, xT.shape, 'x_T') : undefined,
         stepNoise: sn ? e.upload(sn.data, sn.shape, 'step_noise') : undefined,
         onStep: (s) => {
-          const d = s.distance ? Array.from(s.distance).map((v) => v.toFixed(3)).join(',') : undefined;
+          const d = s.distance
+            ? Array.from(s.distance)
+                .map((v) => v.toFixed(3))
+                .join(',')
+            : undefined;
           progress.update(s.i + 1, d ? { '‖y−Ax̂₀‖': d } : undefined);
         },
       });
       progress.done();
       const x0 = await e.read(res.x0);
-      const written = writeOutputs(f.output, { x0: { data: x0, shape: [N, C, H, W] } }, 'x0', { method: f.method, task, steps: String(f.steps), seed: String(f.seed) });
+      const written = writeOutputs(f.output, { x0: { data: x0, shape: [N, C, H, W] } }, 'x0', {
+        method: f.method,
+        task,
+        steps: String(f.steps),
+        seed: String(f.seed),
+      });
       const last = res.distances[res.distances.length - 1];
       ctx.io.log(
         `${f.method} on ${task}: ${res.timestepMap.length} steps, ${res.secondsPerStep.toFixed(3)} s/step` +
-          (last ? `, final ‖y − A x̂₀‖ ${Array.from(last).map((v) => v.toFixed(4)).join(', ')}` : '') +
+          (last
+            ? `, final ‖y − A x̂₀‖ ${Array.from(last)
+                .map((v) => v.toFixed(4))
+                .join(', ')}`
+            : '') +
           ` → ${written.join(', ')}`,
       );
       op.destroy();

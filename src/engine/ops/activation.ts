@@ -14,8 +14,12 @@ export function silu(e: Engine, x: Tensor, K: 1 | 2 | 4 = 1): Tensor {
   const v = M % 4 === 0 ? 4 : 1;
   e.run({
     kernel: { family: 'activation', entry: v === 4 ? 'silu4' : 'silu', constants: { K } },
-    bindings: [x, out], uniforms: uniforms(M / v), grid: grid1d(e, M / v),
-    flops: 8 * K * x.size, bytes: 8 * x.size, label: 'silu',
+    bindings: [x, out],
+    uniforms: uniforms(M / v),
+    grid: grid1d(e, M / v),
+    flops: 8 * K * x.size,
+    bytes: 8 * x.size,
+    label: 'silu',
   });
   return out;
 }
@@ -26,8 +30,12 @@ export function siluBackward(e: Engine, x: Tensor, gy: Tensor): Tensor {
   const v = x.size % 4 === 0 ? 4 : 1;
   e.run({
     kernel: { family: 'activation', entry: v === 4 ? 'silu_backward4' : 'silu_backward' },
-    bindings: [x, gy, gx], uniforms: uniforms(x.size / v), grid: grid1d(e, x.size / v),
-    flops: 8 * x.size, bytes: 12 * x.size, label: 'silu_backward',
+    bindings: [x, gy, gx],
+    uniforms: uniforms(x.size / v),
+    grid: grid1d(e, x.size / v),
+    flops: 8 * x.size,
+    bytes: 12 * x.size,
+    label: 'silu_backward',
   });
   return gx;
 }

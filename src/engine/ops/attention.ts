@@ -40,7 +40,8 @@ function attnShape(qkv: Tensor, heads: number, K: number, what: string): AttnSha
     throw new Error(`${what}: qkv width ${width} is not divisible by 3 * heads (heads = ${heads})`);
   }
   const T = shapeSize(qkv.shape.slice(2));
-  if (T > MAX_ATTENTION_T) throw new Error(`${what}: sequence length T = ${T} exceeds the supported ${MAX_ATTENTION_T}`);
+  if (T > MAX_ATTENTION_T)
+    throw new Error(`${what}: sequence length T = ${T} exceeds the supported ${MAX_ATTENTION_T}`);
   const ch = width / (3 * heads);
   return { N: KN / K, H: heads, ch, C: heads * ch, T, outShape: [KN, heads * ch, ...qkv.shape.slice(2)] };
 }
@@ -75,7 +76,9 @@ export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 
       bindings: [qkv, qkv, out],
       uniforms: uniforms(s.T, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch))),
       grid: [Math.ceil(s.T / (r2 ? 16 : 8)), NB],
-      flops, bytes: 4 * (qkv.size + out.size), label: 'attention',
+      flops,
+      bytes: 4 * (qkv.size + out.size),
+      label: 'attention',
     });
     return out;
   }
@@ -86,7 +89,9 @@ export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 
     bindings: [qkv, out],
     uniforms: uniforms(s.T, s.ch, s.H, NB, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch)), 0),
     grid: [Math.ceil(s.T / BQ), NB],
-    flops, bytes: 4 * (qkv.size + out.size), label: 'attention',
+    flops,
+    bytes: 4 * (qkv.size + out.size),
+    label: 'attention',
   });
   return out;
 }
@@ -105,13 +110,21 @@ export function attentionBackward(e: Engine, qkv: Tensor, heads: number, gy: Ten
   const constants = { BQ, TS, PSIZE };
   e.run({
     kernel: { family: 'attention-backward', entry: 'attnb_rows', constants },
-    bindings: [qkv, gy, gqkv, W, G], uniforms: u, grid: [Math.ceil(s.T / BQ), NB],
-    flops: 6 * NB * s.T * s.T * s.ch, bytes: 4 * (qkv.size + gy.size) + 12 * NB * s.T * s.T, label: 'attnb_rows',
+    bindings: [qkv, gy, gqkv, W, G],
+    uniforms: u,
+    grid: [Math.ceil(s.T / BQ), NB],
+    flops: 6 * NB * s.T * s.T * s.ch,
+    bytes: 4 * (qkv.size + gy.size) + 12 * NB * s.T * s.T,
+    label: 'attnb_rows',
   });
   e.run({
     kernel: { family: 'attention-backward', entry: 'attnb_kv' },
-    bindings: [qkv, gy, gqkv, W, G], uniforms: u, grid: grid1d(e, NB * s.ch * s.T),
-    flops: 4 * NB * s.T * s.T * s.ch, bytes: 8 * NB * s.T * s.T, label: 'attnb_kv',
+    bindings: [qkv, gy, gqkv, W, G],
+    uniforms: u,
+    grid: grid1d(e, NB * s.ch * s.T),
+    flops: 4 * NB * s.T * s.T * s.ch,
+    bytes: 8 * NB * s.T * s.T,
+    label: 'attnb_kv',
   });
   e.release(W, G);
   return gqkv;
@@ -125,10 +138,34 @@ function attentionBackwardSg(e: Engine, qkv: Tensor, gy: Tensor, s: AttnShape): 
   const grid: [number, number] = [Math.ceil(s.T / 16), NB];
   const tt = NB * s.T * s.T * s.ch;
   const st = e.tensor([NB, 3, s.T], 'attnb_stats');
-  e.run({ kernel: kernel('attnb_stats'), bindings: [qkv, qkv, gy, st], uniforms: u, grid, flops: 4 * tt, bytes: 4 * (qkv.size + gy.size), label: 'attnb_stats' });
+  e.run({
+    kernel: kernel('attnb_stats'),
+    bindings: [qkv, qkv, gy, st],
+    uniforms: u,
+    grid,
+    flops: 4 * tt,
+    bytes: 4 * (qkv.size + gy.size),
+    label: 'attnb_stats',
+  });
   const gqkv = e.tensor(qkv.shape, 'attention_grad');
-  e.run({ kernel: kernel('attnb_q'), bindings: [qkv, qkv, gy, st, gqkv], uniforms: u, grid, flops: 6 * tt, bytes: 4 * (qkv.size + gy.size), label: 'attnb_q' });
-  e.run({ kernel: kernel('attnb_kv'), bindings: [qkv, qkv, gy, st, gqkv], uniforms: u, grid, flops: 8 * tt, bytes: 4 * (qkv.size + gy.size), label: 'attnb_kv' });
+  e.run({
+    kernel: kernel('attnb_q'),
+    bindings: [qkv, qkv, gy, st, gqkv],
+    uniforms: u,
+    grid,
+    flops: 6 * tt,
+    bytes: 4 * (qkv.size + gy.size),
+    label: 'attnb_q',
+  });
+  e.run({
+    kernel: kernel('attnb_kv'),
+    bindings: [qkv, qkv, gy, st, gqkv],
+    uniforms: u,
+    grid,
+    flops: 8 * tt,
+    bytes: 4 * (qkv.size + gy.size),
+    label: 'attnb_kv',
+  });
   e.release(st);
   return gqkv;
 }

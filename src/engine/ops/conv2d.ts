@@ -80,7 +80,10 @@ function pickSubgroup(e: Engine, g: Geometry, trans: boolean, algorithm: ConvAlg
   const fits = subgroupFits(g, trans);
   if (algorithm === 'subgroup') {
     if (!sg.ok) throw new Error(`${what}: algorithm 'subgroup' needs a subgroup size of 8 or 16 (CPU SIMD adapter)`);
-    if (!fits) throw new Error(`${what}: algorithm 'subgroup' does not cover this shape (k=${g.k}, stride ${g.stride}, pad ${g.pad}, output width ${g.wo})`);
+    if (!fits)
+      throw new Error(
+        `${what}: algorithm 'subgroup' does not cover this shape (k=${g.k}, stride ${g.stride}, pad ${g.pad}, output width ${g.wo})`,
+      );
     return true;
   }
   return algorithm === 'auto' && sg.ok && fits;
@@ -90,7 +93,18 @@ function pickSubgroup(e: Engine, g: Geometry, trans: boolean, algorithm: ConvAlg
  * Records the conv GEMM `y[n, o] = sum_{c,ky,kx} W(o, c, ky, kx) * x[n, c, ...] (+ bias, + residual)`:
  * forward (trans = false) or the transposed conv that is the input gradient (trans = true, x = gy).
  */
-function run(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, trans: boolean, biasBatches: number, residual: Tensor | undefined, algorithm: ConvAlgorithm, what: string): Tensor {
+function run(
+  e: Engine,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  g: Geometry,
+  trans: boolean,
+  biasBatches: number,
+  residual: Tensor | undefined,
+  algorithm: ConvAlgorithm,
+  what: string,
+): Tensor {
   const y = e.tensor([g.n, g.cout, g.ho, g.wo], what);
   const pp = g.ho * g.wo;
   const npix = g.n * pp;
@@ -105,7 +119,14 @@ function run(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, 
       kernel: {
         family: 'conv2d-sg',
         entry: g.k === 3 ? 'conv3' : 'conv1',
-        constants: { STRIDE: g.stride, CMB: cmb, HALO: g.k === 3 && 32 % g.wo !== 0 ? 1 : 0, TRANS: trans ? 1 : 0, RES: residual ? 1 : 0, SG8: simdSubgroups(e).sg8 ? 1 : 0 },
+        constants: {
+          STRIDE: g.stride,
+          CMB: cmb,
+          HALO: g.k === 3 && 32 % g.wo !== 0 ? 1 : 0,
+          TRANS: trans ? 1 : 0,
+          RES: residual ? 1 : 0,
+          SG8: simdSubgroups(e).sg8 ? 1 : 0,
+        },
       },
       bindings: [x, x, w, biasT, residual ?? x, y],
       uniforms: uniforms(g.n, g.cin, g.h, g.w, g.cout, g.ho, g.wo, pp, npix, bb),
@@ -116,7 +137,11 @@ function run(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, 
     });
   } else {
     e.run({
-      kernel: { family: 'conv2d', entry: 'tiled', constants: { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0, RES: residual ? 1 : 0 } },
+      kernel: {
+        family: 'conv2d',
+        entry: 'tiled',
+        constants: { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0, RES: residual ? 1 : 0 },
+      },
       bindings: [x, w, biasT, residual ?? x, y],
       uniforms: uniforms(g.n, g.cin, g.h, g.w, g.cout, g.ho, g.wo, g.pad, pp, npix, g.cin * g.k * g.k, bb),
       grid: [Math.ceil(npix / 32), Math.ceil(g.cout / 32)],
@@ -137,7 +162,8 @@ function checkKernel(w: Tensor, what: string): { cout: number; cin: number; k: n
 
 function checkStridePad(stride: number, pad: number, k: number, what: string) {
   if (stride !== 1 && stride !== 2) throw new Error(`${what}: stride must be 1 or 2, got ${stride}`);
-  if (!Number.isInteger(pad) || pad < 0 || pad >= k) throw new Error(`${what}: padding must be an integer in [0, ${k - 1}], got ${pad}`);
+  if (!Number.isInteger(pad) || pad < 0 || pad >= k)
+    throw new Error(`${what}: padding must be an integer in [0, ${k - 1}], got ${pad}`);
 }
 
 /** y = conv(x, w) + bias (images n < biasBatches) + residual. x [N, Cin, H, W], w [Cout, Cin, k, k], k in {1, 3}. */
@@ -156,7 +182,8 @@ export function conv2d(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, opt
   if (ho < 1 || wo < 1) throw new Error(`${what}: input ${h}x${wd} is too small for k=${k}, pad ${pad}`);
   if (opts.residual) assertShape(opts.residual, [n, cout, ho, wo], `${what} residual`);
   const bb = opts.biasBatches ?? n;
-  if (!Number.isInteger(bb) || bb < 0 || bb > n) throw new Error(`${what}: biasBatches must be in [0, ${n}], got ${bb}`);
+  if (!Number.isInteger(bb) || bb < 0 || bb > n)
+    throw new Error(`${what}: biasBatches must be in [0, ${n}], got ${bb}`);
   const g: Geometry = { n, cin, h, w: wd, cout, ho, wo, k, stride, pad };
   return run(e, x, w, bias, g, false, bb, opts.residual, opts.algorithm ?? 'auto', what);
 }
@@ -166,7 +193,13 @@ export function conv2d(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, opt
  * gy [N, Cout, Ho, Wo], w [Cout, Cin, k, k], inputShape = [N, Cin, H, W] of the forward input
  * (needed because a stride-2 conv maps two input sizes to the same output size).
  */
-export function conv2dBackwardInput(e: Engine, gy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dBackwardOptions = {}): Tensor {
+export function conv2dBackwardInput(
+  e: Engine,
+  gy: Tensor,
+  w: Tensor,
+  inputShape: readonly number[],
+  opts: Conv2dBackwardOptions = {},
+): Tensor {
   const what = 'conv2dBackwardInput';
   const { cout, cin, k } = checkKernel(w, what);
   if (inputShape.length !== 4) throw new Error(`${what}: inputShape must be [N, C, H, W], got [${inputShape}]`);

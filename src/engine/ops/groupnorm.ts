@@ -41,14 +41,21 @@ export interface GroupNormShape {
   nChunks: number;
 }
 
-export function groupNormShape(x: Tensor, gamma: Tensor, beta: Tensor, opts: GroupNormOptions, what = 'groupNorm'): GroupNormShape {
+export function groupNormShape(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  opts: GroupNormOptions,
+  what = 'groupNorm',
+): GroupNormShape {
   const K = opts.K ?? 1;
   const G = opts.groups ?? 32;
   if (![1, 2, 4].includes(K)) throw new Error(`${what}: K must be 1, 2 or 4, got ${K}`);
   if (x.shape.length < 2) throw new Error(`${what}: x must be [K*N, C, ...spatial], got [${x.shape}]`);
   const [KN, C] = x.shape;
   if (KN % K) throw new Error(`${what}: batch ${KN} of x [${x.shape}] is not a multiple of K=${K}`);
-  if (!Number.isInteger(G) || G < 1 || C % G) throw new Error(`${what}: ${C} channels are not divisible into ${G} groups`);
+  if (!Number.isInteger(G) || G < 1 || C % G)
+    throw new Error(`${what}: ${C} channels are not divisible into ${G} groups`);
   const N = KN / K;
   const S = shapeSize(x.shape.slice(2));
   assertShape(gamma, [C], `${what}: gamma`);
@@ -75,14 +82,22 @@ export function groupNormStats(e: Engine, x: Tensor, s: GroupNormShape, eps: num
   const part = e.tensor([NG * s.nChunks * 8], 'gn_part');
   e.run({
     kernel: { family: 'groupnorm', entry: 'gn_stats', constants: { K } },
-    bindings: [x, part], uniforms: u, grid: [s.nChunks, NG],
-    flops: 4 * K * K * x.size, bytes: 4 * x.size, label: 'gn_stats',
+    bindings: [x, part],
+    uniforms: u,
+    grid: [s.nChunks, NG],
+    flops: 4 * K * K * x.size,
+    bytes: 4 * x.size,
+    label: 'gn_stats',
   });
   const stats = e.tensor([NG, 2, 4], 'gn_stats');
   e.run({
     kernel: { family: 'groupnorm', entry: 'gn_finalize', constants: { K } },
-    bindings: [part, stats], uniforms: u, grid: grid1d(e, NG),
-    flops: 20 * NG * s.nChunks, bytes: 32 * NG * s.nChunks, label: 'gn_finalize',
+    bindings: [part, stats],
+    uniforms: u,
+    grid: grid1d(e, NG),
+    flops: 20 * NG * s.nChunks,
+    bytes: 32 * NG * s.nChunks,
+    label: 'gn_finalize',
   });
   e.release(part);
   return stats;
@@ -107,8 +122,11 @@ export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opt
     e.run({
       kernel: { family: 'groupnorm', entry: 'gn_group', constants },
       bindings: [x, x, gamma, beta, opts.scaleShift ?? gamma, out],
-      uniforms: params(s, eps), grid: [s.N * s.G],
-      flops: (opts.silu ? 16 : 8) * s.K * s.K * n, bytes: 8 * s.K * n, label: 'gn_group',
+      uniforms: params(s, eps),
+      grid: [s.N * s.G],
+      flops: (opts.silu ? 16 : 8) * s.K * s.K * n,
+      bytes: 8 * s.K * n,
+      label: 'gn_group',
     });
     return out;
   }
@@ -118,8 +136,11 @@ export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opt
     kernel: { family: 'groupnorm', entry: 'gn_apply', constants },
     // Without scale-shift the kernel never reads binding 5, but the auto layout still has it: bind gamma.
     bindings: [x, stats, gamma, beta, opts.scaleShift ?? gamma, out],
-    uniforms: params(s, eps), grid: [Math.ceil(s.S / 256), s.N * s.C],
-    flops: (opts.silu ? 12 : 4) * s.K * s.K * n, bytes: 8 * s.K * n, label: 'gn_apply',
+    uniforms: params(s, eps),
+    grid: [Math.ceil(s.S / 256), s.N * s.C],
+    flops: (opts.silu ? 12 : 4) * s.K * s.K * n,
+    bytes: 8 * s.K * n,
+    label: 'gn_apply',
   });
   e.release(stats);
   return out;
@@ -127,7 +148,12 @@ export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opt
 
 /** VJP of groupNorm (K = 1) incl. the fused SiLU and scale-shift: recompute what it needs from x */
 export function groupNormBackward(
-  e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, gy: Tensor, opts: Omit<GroupNormOptions, 'K'> = {},
+  e: Engine,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  gy: Tensor,
+  opts: Omit<GroupNormOptions, 'K'> = {},
 ): Tensor {
   const s = groupNormShape(x, gamma, beta, { ...opts, K: 1 }, 'groupNormBackward');
   assertShape(gy, x.shape, 'groupNormBackward: gy');
@@ -140,8 +166,12 @@ export function groupNormBackward(
     const gx = e.tensor(x.shape, 'groupnorm_grad');
     e.run({
       kernel: { family: 'groupnorm-backward', entry: 'gnb_group', constants },
-      bindings: [x, x, gamma, beta, ss, gy, gx], uniforms: u, grid: [NG],
-      flops: 40 * x.size, bytes: 20 * x.size, label: 'gnb_group',
+      bindings: [x, x, gamma, beta, ss, gy, gx],
+      uniforms: u,
+      grid: [NG],
+      flops: 40 * x.size,
+      bytes: 20 * x.size,
+      label: 'gnb_group',
     });
     return gx;
   }
@@ -150,20 +180,32 @@ export function groupNormBackward(
   const part = e.tensor([NG * s.nChunks * 4], 'gnb_part');
   e.run({
     kernel: { family: 'groupnorm-backward', entry: 'gnb_reduce', constants },
-    bindings: [x, stats, gamma, beta, ss, gy, part], uniforms: u, grid: [s.nChunks, NG],
-    flops: 16 * x.size, bytes: 8 * x.size, label: 'gnb_reduce',
+    bindings: [x, stats, gamma, beta, ss, gy, part],
+    uniforms: u,
+    grid: [s.nChunks, NG],
+    flops: 16 * x.size,
+    bytes: 8 * x.size,
+    label: 'gnb_reduce',
   });
   const sums = e.tensor([NG, 4], 'gnb_sums');
   e.run({
     kernel: { family: 'groupnorm-backward', entry: 'gnb_finalize' },
-    bindings: [part, sums], uniforms: u, grid: grid1d(e, NG),
-    flops: 2 * NG * s.nChunks, bytes: 16 * NG * s.nChunks, label: 'gnb_finalize',
+    bindings: [part, sums],
+    uniforms: u,
+    grid: grid1d(e, NG),
+    flops: 2 * NG * s.nChunks,
+    bytes: 16 * NG * s.nChunks,
+    label: 'gnb_finalize',
   });
   const gx = e.tensor(x.shape, 'groupnorm_grad');
   e.run({
     kernel: { family: 'groupnorm-backward', entry: 'gnb_apply', constants },
-    bindings: [x, stats, gamma, beta, ss, gy, sums, gx], uniforms: u, grid: [Math.ceil(s.S / 256), s.N * s.C],
-    flops: 20 * x.size, bytes: 12 * x.size, label: 'gnb_apply',
+    bindings: [x, stats, gamma, beta, ss, gy, sums, gx],
+    uniforms: u,
+    grid: [Math.ceil(s.S / 256), s.N * s.C],
+    flops: 20 * x.size,
+    bytes: 12 * x.size,
+    label: 'gnb_apply',
   });
   e.release(part, sums, stats);
   return gx;

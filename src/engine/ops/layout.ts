@@ -12,7 +12,13 @@ function nchw(t: Tensor, what: string): [number, number, number, number] {
 function resample(e: Engine, entry: string, x: Tensor, outShape: number[], h: number, w: number): Tensor {
   const out = e.tensor(outShape, entry);
   const [n, c] = outShape;
-  e.run({ kernel: { family: 'resample', entry }, bindings: [x, out], uniforms: uniforms(n * c, h, w, 0), grid: grid1d(e, out.size), bytes: 4 * (x.size + out.size) });
+  e.run({
+    kernel: { family: 'resample', entry },
+    bindings: [x, out],
+    uniforms: uniforms(n * c, h, w, 0),
+    grid: grid1d(e, out.size),
+    bytes: 4 * (x.size + out.size),
+  });
   return out;
 }
 
@@ -40,9 +46,16 @@ export function avgPool2xAdjoint(e: Engine, g: Tensor): Tensor {
 export function concatChannels(e: Engine, a: Tensor, b: Tensor): Tensor {
   const [n, ca, h, w] = nchw(a, 'concatChannels');
   const [nb, cb, hb, wb] = nchw(b, 'concatChannels');
-  if (n !== nb || h !== hb || w !== wb) throw new Error(`concatChannels: [${a.shape}] and [${b.shape}] differ outside the channel axis`);
+  if (n !== nb || h !== hb || w !== wb)
+    throw new Error(`concatChannels: [${a.shape}] and [${b.shape}] differ outside the channel axis`);
   const out = e.tensor([n, ca + cb, h, w], 'concat');
-  e.run({ kernel: { family: 'channels', entry: 'concat' }, bindings: [a, b, out], uniforms: uniforms(n, ca, cb, h * w, 0, 0, 0, 0), grid: grid1d(e, out.size), bytes: 8 * out.size });
+  e.run({
+    kernel: { family: 'channels', entry: 'concat' },
+    bindings: [a, b, out],
+    uniforms: uniforms(n, ca, cb, h * w, 0, 0, 0, 0),
+    grid: grid1d(e, out.size),
+    bytes: 8 * out.size,
+  });
   return out;
 }
 
@@ -51,7 +64,13 @@ export function sliceChannels(e: Engine, x: Tensor, c0: number, cn: number): Ten
   const [n, c, h, w] = nchw(x, 'sliceChannels');
   if (c0 < 0 || c0 + cn > c) throw new Error(`sliceChannels: [${c0}, ${c0 + cn}) outside ${c} channels`);
   const out = e.tensor([n, cn, h, w], 'slice');
-  e.run({ kernel: { family: 'channels-split' }, bindings: [x, out], uniforms: uniforms(n, c, c0, cn, h * w, 0, 0, 0), grid: grid1d(e, out.size), bytes: 8 * out.size });
+  e.run({
+    kernel: { family: 'channels-split' },
+    bindings: [x, out],
+    uniforms: uniforms(n, c, c0, cn, h * w, 0, 0, 0),
+    grid: grid1d(e, out.size),
+    bytes: 8 * out.size,
+  });
   return out;
 }
 
@@ -60,6 +79,12 @@ export function addChannelBias(e: Engine, x: Tensor, bias: Tensor, primal: numbe
   const [n, c, h, w] = nchw(x, 'addChannelBias');
   if (bias.size !== primal * c) throw new Error(`addChannelBias: bias [${bias.shape}] is not [${primal}, ${c}]`);
   const out = e.tensor(x.shape, 'add_bias');
-  e.run({ kernel: { family: 'channels', entry: 'add_channel_bias' }, bindings: [x, bias, out], uniforms: uniforms(n, c, 0, h * w, primal, 0, 0, 0), grid: grid1d(e, out.size), bytes: 8 * out.size });
+  e.run({
+    kernel: { family: 'channels', entry: 'add_channel_bias' },
+    bindings: [x, bias, out],
+    uniforms: uniforms(n, c, 0, h * w, primal, 0, 0, 0),
+    grid: grid1d(e, out.size),
+    bytes: 8 * out.size,
+  });
   return out;
 }

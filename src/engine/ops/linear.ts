@@ -12,12 +12,26 @@ export interface LinearOptions {
   algorithm?: ConvAlgorithm;
 }
 
-function dispatch(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, n: number, cin: number, cout: number, trans: boolean, bb: number, silu: boolean, algorithm: ConvAlgorithm, what: string): Tensor {
+function dispatch(
+  e: Engine,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  n: number,
+  cin: number,
+  cout: number,
+  trans: boolean,
+  bb: number,
+  silu: boolean,
+  algorithm: ConvAlgorithm,
+  what: string,
+): Tensor {
   const y = e.tensor([n, cout], what);
   const sg = simdSubgroups(e);
   // the subgroup kernels load weights as vec4 along the contiguous axis: Cin of W
   const fits = trans ? cout % 4 === 0 : cin % 4 === 0;
-  if (algorithm === 'subgroup' && !(sg.ok && fits)) throw new Error(`${what}: algorithm 'subgroup' needs a CPU SIMD adapter and Cin % 4 == 0`);
+  if (algorithm === 'subgroup' && !(sg.ok && fits))
+    throw new Error(`${what}: algorithm 'subgroup' needs a CPU SIMD adapter and Cin % 4 == 0`);
   const flops = 2 * n * cin * cout + (silu ? 4 * n * cin : 0);
   const bytes = 4 * (x.size + w.size + y.size);
   const label = `${what} [${x.shape}]x[${w.shape}]`;
@@ -53,19 +67,27 @@ export function linear(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, opt
   const what = 'linear';
   if (w.shape.length !== 2) throw new Error(`${what}: weight must be [Cout, Cin], got [${w.shape}]`);
   const [cout, cin] = w.shape;
-  if (x.shape.length !== 2 || x.shape[1] !== cin) throw new Error(`${what}: input must be [N, ${cin}] for weight [${w.shape}], got [${x.shape}]`);
+  if (x.shape.length !== 2 || x.shape[1] !== cin)
+    throw new Error(`${what}: input must be [N, ${cin}] for weight [${w.shape}], got [${x.shape}]`);
   if (bias) assertShape(bias, [cout], `${what} bias`);
   const n = x.shape[0];
   const bb = opts.biasBatches ?? n;
-  if (!Number.isInteger(bb) || bb < 0 || bb > n) throw new Error(`${what}: biasBatches must be in [0, ${n}], got ${bb}`);
+  if (!Number.isInteger(bb) || bb < 0 || bb > n)
+    throw new Error(`${what}: biasBatches must be in [0, ${n}], got ${bb}`);
   return dispatch(e, x, w, bias, n, cin, cout, false, bb, opts.siluInput ?? false, opts.algorithm ?? 'auto', what);
 }
 
 /** gx = gy W: gradient of linear (without SiLU) w.r.t. its input. gy [N, Cout], w [Cout, Cin] -> [N, Cin]. */
-export function linearBackwardInput(e: Engine, gy: Tensor, w: Tensor, opts: { algorithm?: ConvAlgorithm } = {}): Tensor {
+export function linearBackwardInput(
+  e: Engine,
+  gy: Tensor,
+  w: Tensor,
+  opts: { algorithm?: ConvAlgorithm } = {},
+): Tensor {
   const what = 'linearBackwardInput';
   if (w.shape.length !== 2) throw new Error(`${what}: weight must be [Cout, Cin], got [${w.shape}]`);
   const [cout, cin] = w.shape;
-  if (gy.shape.length !== 2 || gy.shape[1] !== cout) throw new Error(`${what}: gy must be [N, ${cout}] for weight [${w.shape}], got [${gy.shape}]`);
+  if (gy.shape.length !== 2 || gy.shape[1] !== cout)
+    throw new Error(`${what}: gy must be [N, ${cout}] for weight [${w.shape}], got [${gy.shape}]`);
   return dispatch(e, gy, w, null, gy.shape[0], cout, cin, true, 0, false, opts.algorithm ?? 'auto', what);
 }

@@ -10,10 +10,19 @@ const TWO32 = 2 ** 32;
 
 function split64(v: number, what: string): [number, number] {
   if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${what} must be a non-negative safe integer, got ${v}`);
-  return [v % TWO32 >>> 0, Math.floor(v / TWO32) >>> 0];
+  return [(v % TWO32) >>> 0, Math.floor(v / TWO32) >>> 0];
 }
 
-function draw(e: Engine, entry: string, shape: readonly number[], seed: number, offset: number, a: number, b: number, label: string): Tensor {
+function draw(
+  e: Engine,
+  entry: string,
+  shape: readonly number[],
+  seed: number,
+  offset: number,
+  a: number,
+  b: number,
+  label: string,
+): Tensor {
   const n = shapeSize(shape);
   const [s0, s1] = split64(seed, 'seed');
   const [o0, o1] = split64(offset, 'offset');
@@ -49,8 +58,14 @@ export function randRademacher(e: Engine, shape: readonly number[], seed: number
 // ------------------------------------------------------------------------------------------ CPU
 
 function mulhilo(a: number, b: number): [number, number] {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const a0 = a & 0xffff,
+    a1 = a >>> 16,
+    b0 = b & 0xffff,
+    b1 = b >>> 16;
+  const p00 = a0 * b0,
+    p01 = a0 * b1,
+    p10 = a1 * b0,
+    p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
   const hi = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
   return [hi, Math.imul(a, b) >>> 0];
@@ -133,7 +148,8 @@ export class PhiloxStream {
   }
   /** uniform in (0, 1) with 53 random bits */
   uniform(): number {
-    const hi = this.nextU32() >>> 5, lo = this.nextU32() >>> 6; // 27 + 26 bits
+    const hi = this.nextU32() >>> 5,
+      lo = this.nextU32() >>> 6; // 27 + 26 bits
     return (hi * 67108864 + lo + 0.5) / 9007199254740992;
   }
   /** uniform in [lo, hi) */

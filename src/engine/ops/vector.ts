@@ -20,7 +20,14 @@ function checkSize(a: Tensor, b: Tensor, what: string) {
 export function axpby(e: Engine, a: number, x: Tensor, b: number, out: Tensor): Tensor {
   checkSize(x, out, 'axpby');
   const n = out.size;
-  e.run({ kernel: { family: 'vector', entry: 'axpby' }, bindings: [x, out], uniforms: uniforms(n, 0, f32(a), f32(b), f32(0), f32(0)), grid: grid1d(e, n), flops: 3 * n, bytes: 12 * n });
+  e.run({
+    kernel: { family: 'vector', entry: 'axpby' },
+    bindings: [x, out],
+    uniforms: uniforms(n, 0, f32(a), f32(b), f32(0), f32(0)),
+    grid: grid1d(e, n),
+    flops: 3 * n,
+    bytes: 12 * n,
+  });
   return out;
 }
 
@@ -29,16 +36,38 @@ export function lincomb(e: Engine, a: number, x: Tensor, b: number, y: Tensor, o
   checkSize(x, y, 'lincomb');
   const o = out ?? e.tensor(x.shape, 'lincomb');
   const n = x.size;
-  e.run({ kernel: { family: 'vector2', entry: 'lincomb' }, bindings: [x, y, o], uniforms: uniforms(n, 0, f32(a), f32(b)), grid: grid1d(e, n), flops: 3 * n, bytes: 12 * n });
+  e.run({
+    kernel: { family: 'vector2', entry: 'lincomb' },
+    bindings: [x, y, o],
+    uniforms: uniforms(n, 0, f32(a), f32(b)),
+    grid: grid1d(e, n),
+    flops: 3 * n,
+    bytes: 12 * n,
+  });
   return o;
 }
 
 /** New tensor clamp(a·x + b, lo, hi). */
-export function affineClamp(e: Engine, x: Tensor, a: number, b: number, lo = -Infinity, hi = Infinity, out?: Tensor): Tensor {
+export function affineClamp(
+  e: Engine,
+  x: Tensor,
+  a: number,
+  b: number,
+  lo = -Infinity,
+  hi = Infinity,
+  out?: Tensor,
+): Tensor {
   const o = out ?? e.tensor(x.shape, 'affine');
   const n = x.size;
   const big = 3.4e38;
-  e.run({ kernel: { family: 'vector', entry: 'affine_clamp' }, bindings: [x, o], uniforms: uniforms(n, 0, f32(a), f32(b), f32(Math.max(lo, -big)), f32(Math.min(hi, big))), grid: grid1d(e, n), flops: 2 * n, bytes: 8 * n });
+  e.run({
+    kernel: { family: 'vector', entry: 'affine_clamp' },
+    bindings: [x, o],
+    uniforms: uniforms(n, 0, f32(a), f32(b), f32(Math.max(lo, -big)), f32(Math.min(hi, big))),
+    grid: grid1d(e, n),
+    flops: 2 * n,
+    bytes: 8 * n,
+  });
   return o;
 }
 
@@ -50,7 +79,13 @@ export function copy(e: Engine, x: Tensor, out?: Tensor): Tensor {
   const o = out ?? e.tensor(x.shape, x.label);
   checkSize(x, o, 'copy');
   const n = x.size;
-  e.run({ kernel: { family: 'vector', entry: 'copy' }, bindings: [x, o], uniforms: uniforms(n, 0, f32(0), f32(0), f32(0), f32(0)), grid: grid1d(e, n), bytes: 8 * n });
+  e.run({
+    kernel: { family: 'vector', entry: 'copy' },
+    bindings: [x, o],
+    uniforms: uniforms(n, 0, f32(0), f32(0), f32(0), f32(0)),
+    grid: grid1d(e, n),
+    bytes: 8 * n,
+  });
   return o;
 }
 
@@ -58,7 +93,14 @@ export function copy(e: Engine, x: Tensor, out?: Tensor): Tensor {
 export function mulInPlace(e: Engine, out: Tensor, x: Tensor): Tensor {
   checkSize(x, out, 'mul');
   const n = out.size;
-  e.run({ kernel: { family: 'vector', entry: 'mul' }, bindings: [x, out], uniforms: uniforms(n, 0, f32(0), f32(0), f32(0), f32(0)), grid: grid1d(e, n), flops: n, bytes: 12 * n });
+  e.run({
+    kernel: { family: 'vector', entry: 'mul' },
+    bindings: [x, out],
+    uniforms: uniforms(n, 0, f32(0), f32(0), f32(0), f32(0)),
+    grid: grid1d(e, n),
+    flops: n,
+    bytes: 12 * n,
+  });
   return out;
 }
 
@@ -66,7 +108,14 @@ export function mulInPlace(e: Engine, out: Tensor, x: Tensor): Tensor {
 export function rowSumSq(e: Engine, x: Tensor, rows = x.shape[0]): Tensor {
   const per = x.size / rows;
   const o = e.tensor([rows], 'row_sumsq');
-  e.run({ kernel: { family: 'vector', entry: 'row_sumsq' }, bindings: [x, o], uniforms: uniforms(per, rows, f32(0), f32(0), f32(0), f32(0)), grid: [rows], flops: 2 * x.size, bytes: 4 * x.size });
+  e.run({
+    kernel: { family: 'vector', entry: 'row_sumsq' },
+    bindings: [x, o],
+    uniforms: uniforms(per, rows, f32(0), f32(0), f32(0), f32(0)),
+    grid: [rows],
+    flops: 2 * x.size,
+    bytes: 4 * x.size,
+  });
   return o;
 }
 
@@ -75,6 +124,13 @@ export function rowDot(e: Engine, x: Tensor, y: Tensor, rows = x.shape[0]): Tens
   checkSize(x, y, 'rowDot');
   const per = x.size / rows;
   const o = e.tensor([rows], 'row_dot');
-  e.run({ kernel: { family: 'vector2', entry: 'row_dot' }, bindings: [x, y, o], uniforms: uniforms(per, rows, f32(0), f32(0)), grid: [rows], flops: 2 * x.size, bytes: 8 * x.size });
+  e.run({
+    kernel: { family: 'vector2', entry: 'row_dot' },
+    bindings: [x, y, o],
+    uniforms: uniforms(per, rows, f32(0), f32(0)),
+    grid: [rows],
+    flops: 2 * x.size,
+    bytes: 8 * x.size,
+  });
   return o;
 }
