@@ -6,7 +6,15 @@ export function registerShaderSources(map: Record<string, string>): void {
   for (const [name, text] of Object.entries(map)) sources.set(name, text);
 }
 
+/**
+ * The WGSL of a family with its `//#include NAME` lines replaced by shaders/NAME.wgsl (WGSL has no
+ * includes; this keeps shared helpers such as the hyper-dual arithmetic in one file).
+ */
 export function shaderSource(family: string): string {
+  return rawSource(family).replace(/^\/\/#include (\S+)\s*$/gm, (_, name: string) => rawSource(name));
+}
+
+function rawSource(family: string): string {
   let text = sources.get(family);
   if (text !== undefined) return text;
   const proc = (globalThis as any).process;
