@@ -30,12 +30,16 @@ export default defineCommand({
       help: 'converted weights (default: the embedded model)',
     },
     out: { type: 'string', default: 'out/demo', help: 'output folder' },
-    n: { type: 'int', default: 4, help: 'test images per task' },
+    n: { type: 'int', default: 3, help: 'test images per task' },
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },
     tasks: { type: 'list', help: `subset of ${TASKS.join(', ')}` },
     methods: { type: 'list', help: 'methods to compare (default dps, dps+cmi)' },
     ...SAMPLING_FLAGS,
-    steps: { type: 'string', default: '50', help: 'respaced steps per run (default 50: a few minutes on lavapipe)' },
+    steps: {
+      type: 'string',
+      default: '20',
+      help: 'respaced steps per run (default 20: about five minutes on lavapipe; 100+ for quality)',
+    },
   },
   async run(f, ctx) {
     const tasks = (f.tasks?.length ? f.tasks : TASKS) as Task[];
