@@ -373,7 +373,18 @@ describe('posterior study engine', () => {
     const png = PNG.sync.read(readFileSync(join(dir, 'study.png')));
     expect([png.width, png.height]).toEqual([900, 520]);
     // an interrupted study resumes from runs.jsonl: nothing is recomputed
-    const again = await runPosteriorStudy({ engine: e, prior: 'adsn:synthetic', size: 8, task: 'deblur', blur: { size: 3, std: 0.8 }, methods: ['exact', 'dps', 'nosuch'], nfe: [5, 20], samples: 16, outDir: dir, resume: true });
+    const again = await runPosteriorStudy({
+      engine: e,
+      prior: 'adsn:synthetic',
+      size: 8,
+      task: 'deblur',
+      blur: { size: 3, std: 0.8 },
+      methods: ['exact', 'dps', 'nosuch'],
+      nfe: [5, 20],
+      samples: 16,
+      outDir: dir,
+      resume: true,
+    });
     expect(again.rows.map((r) => r.seconds)).toEqual(res.rows.map((r) => r.seconds));
   });
 

@@ -413,9 +413,7 @@ async function runOne(
         seed: o.seed,
         batch: N,
         task: task.samplerTask,
-        cmi: method.includes('+cmi')
-          ? (o.cmi ?? DEFAULT_STUDY_CMI)
-          : undefined,
+        cmi: method.includes('+cmi') ? (o.cmi ?? DEFAULT_STUDY_CMI) : undefined,
         distanceEvery: Math.max(1, nfe),
         // bound the GPU queue: without a wait the loop records hundreds of steps ahead of lavapipe, whose
         // memory then grows until Dawn segfaults (~550 DPS steps at 32×64×64)
