@@ -17,49 +17,44 @@ function params(total: number, per: number, mode = 0, aux = 0, aux2 = 0, a = 0, 
   return uniforms(total, per, mode, aux, aux2, 0, 0, 0, f32(a), f32(b), f32(0), f32(0));
 }
 
-/** New tensor a·c[row]·x (c: one scalar per row of x). */
-export function rowScale(e: Engine, x: Tensor, c: Tensor, a = 1, out?: Tensor): Tensor {
-  const per = rowsOf(x, c, 'rowScale');
-  const o = out ?? e.tensor(x.shape, 'row_scale');
+/** One elementwise row op of sampler-rows.wgsl: reads x and c[row], writes out (x, c, out bindings). */
+function rowOp(
+  e: Engine,
+  entry: string,
+  x: Tensor,
+  c: Tensor,
+  out: Tensor,
+  a: number,
+  what: string,
+  flopsPer: number,
+  bytesPer: number,
+): Tensor {
+  if (out.size !== x.size) throw new Error(`${what}: sizes ${out.size} and ${x.size} differ`);
+  const per = rowsOf(x, c, what);
   e.run({
-    kernel: { family: FAM, entry: 'row_scale' },
-    bindings: [x, c, o],
+    kernel: { family: FAM, entry },
+    bindings: [x, c, out],
     uniforms: params(x.size, per, 0, 0, 0, a),
     grid: grid1d(e, x.size),
-    flops: 2 * x.size,
-    bytes: 8 * x.size,
+    flops: flopsPer * x.size,
+    bytes: bytesPer * x.size,
   });
-  return o;
+  return out;
+}
+
+/** New tensor a·c[row]·x (c: one scalar per row of x). */
+export function rowScale(e: Engine, x: Tensor, c: Tensor, a = 1, out?: Tensor): Tensor {
+  return rowOp(e, 'row_scale', x, c, out ?? e.tensor(x.shape, 'row_scale'), a, 'rowScale', 2, 8);
 }
 
 /** out += a·c[row]·x (in place). */
 export function rowAxpy(e: Engine, out: Tensor, x: Tensor, c: Tensor, a = 1): Tensor {
-  if (out.size !== x.size) throw new Error(`rowAxpy: sizes ${out.size} and ${x.size} differ`);
-  const per = rowsOf(x, c, 'rowAxpy');
-  e.run({
-    kernel: { family: FAM, entry: 'row_axpy' },
-    bindings: [x, c, out],
-    uniforms: params(x.size, per, 0, 0, 0, a),
-    grid: grid1d(e, x.size),
-    flops: 3 * x.size,
-    bytes: 12 * x.size,
-  });
-  return out;
+  return rowOp(e, 'row_axpy', x, c, out, a, 'rowAxpy', 3, 12);
 }
 
 /** out ← x + a·c[row]·out (in place). */
 export function rowXpby(e: Engine, out: Tensor, x: Tensor, c: Tensor, a = 1): Tensor {
-  if (out.size !== x.size) throw new Error(`rowXpby: sizes ${out.size} and ${x.size} differ`);
-  const per = rowsOf(x, c, 'rowXpby');
-  e.run({
-    kernel: { family: FAM, entry: 'row_xpby' },
-    bindings: [x, c, out],
-    uniforms: params(x.size, per, 0, 0, 0, a),
-    grid: grid1d(e, x.size),
-    flops: 3 * x.size,
-    bytes: 12 * x.size,
-  });
-  return out;
+  return rowOp(e, 'row_xpby', x, c, out, a, 'rowXpby', 3, 12);
 }
 
 export const enum CoefMode {
