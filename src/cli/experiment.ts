@@ -3,7 +3,14 @@
 import type { Engine, Tensor } from '../engine/index.ts';
 import { perImage } from '../io/metrics.ts';
 import { measure, type OperatorOptions, type Task } from '../operators/index.ts';
-import { parseMethod, sample, type CmiOptions, type ScoreModel, type StepInfo } from '../samplers/index.ts';
+import {
+  parseMethod,
+  sample,
+  type CmiOptions,
+  type PigdmWeighting,
+  type ScoreModel,
+  type StepInfo,
+} from '../samplers/index.ts';
 import { operatorFor, samplerTask } from './measure-file.ts';
 
 export interface ExperimentOptions {
@@ -21,6 +28,7 @@ export interface ExperimentOptions {
   cmi: CmiOptions;
   scale?: number;
   eta?: number;
+  pigdmWeighting?: PigdmWeighting;
   onStep?: (s: StepInfo) => void;
 }
 
@@ -52,6 +60,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     seed: o.seed,
     scale: o.scale,
     eta: o.eta,
+    pigdmWeighting: o.pigdmWeighting,
     task: samplerTask(o.task),
     cmi: parseMethod(o.method).cmi ? o.cmi : undefined,
     onStep: o.onStep,

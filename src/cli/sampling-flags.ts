@@ -10,6 +10,12 @@ export const SAMPLING_FLAGS = {
     help: 'ζ: DPS/MCG step size (default per task: inpainting 0.5, SR/deblur 0.3, phase 1.0); ΠGDM weight',
   },
   eta: { type: 'number', help: 'DDIM η (default: 0 for ddim, 1 for pigdm and dsg)' },
+  'pigdm-weighting': {
+    type: 'string',
+    choices: ['reference', 'score'],
+    default: 'reference',
+    help: "ΠGDM's weight on its guidance: NVlabs' √ᾱ_prev·√ᾱ·r² (reference) or the posterior-score DDIM step (score; docs/pigdm.md)",
+  },
   'cmi-r': { type: 'int', default: 1, help: '+cmi: Hutchinson probes per step' },
   'cmi-eta': {
     type: 'string',

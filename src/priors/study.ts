@@ -7,7 +7,8 @@
 // Tasks:   deblur  circular Gaussian blur (exact per-frequency posterior; DDRM via the Fourier SVD)
 //          inpaint centred box hole of side `box` (src/operators' InpaintOperator: DDRM has its SVD)
 //          dense   GMM only: random Gaussian A with `rows` measurements
-// Methods: the samplers' names (dps, pigdm, mcg, dsg, ddrm, ddpm, ddim, dps+cmi, …) and `exact`, the
+// Methods: the samplers' names (dps, pigdm, mcg, dsg, ddrm, ddpm, ddim, dps+cmi, …; pigdm:score for ΠGDM's
+//          posterior-score weighting) and `exact`, the
 //          exact-likelihood-covariance guidance (exact-guidance.ts) on DDPM, the reference whose error
 //          must shrink with NFE.
 //
@@ -403,12 +404,17 @@ async function runOne(
       const guide = new ExactCovarianceGuidance(model, task.op, y, o.sigmaY, { ...opts, cgTol: 1e-4, cgMaxIter: 500 });
       x = await sampleWithEps(e, [N, C, H, W], (xx, t) => guide.eps(xx, t), { nfe, seed: o.seed + 17 });
     } else {
+      // 'pigdm:score' (and 'pigdm:score+cmi'): ΠGDM with the posterior-score weighting (samplers/pigdm.ts)
+      const score = /^pigdm:score(\+cmi)?$/.test(method);
+      if (method.includes(':') && !score)
+        throw new Error(`study: unknown method variant '${method}' (only pigdm:score)`);
       const r = await sample({
         model,
         operator: task.op,
         noise: { kind: 'gaussian', level: o.sigmaY },
         y,
-        method,
+        method: score ? method.replace(':score', '') : method,
+        pigdmWeighting: score ? 'score' : undefined,
         steps: nfe,
         seed: o.seed,
         batch: N,

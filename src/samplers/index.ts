@@ -29,3 +29,4 @@ export type { DsgOptions } from './dsg.js';
 export type { DdrmOptions } from './ddrm.js';
 export type { CgOptions } from './linalg.js';
 export type { ScoreModel } from './score-model.js';
+export { PIGDM_WEIGHTINGS, type PigdmWeighting } from './pigdm.js';

@@ -1,10 +1,22 @@
-// ΠGDM (Song, Vahdat, Mardani, Kautz 2023), noisy version on a DDIM(η) base:
-//   g = (∂x̂₀/∂xₜ)ᵀ Aᵀ (rₜ² AAᵀ + σ_y² I)⁻¹ (y − A x̂₀),  rₜ² = 1 − ᾱₜ,
-//   x_{t−1} = x'_{t−1} + ζ·sqrt(ᾱₜ)·g
-// (the sqrt(ᾱₜ) weight as in the paper's Algorithm 1 and NVlabs RED-diff's implementation; ζ = 1 default).
+// ΠGDM (Song, Vahdat, Mardani, Kautz 2023), noisy version on a DDIM(η) base.
+//
+// ΠGDM approximates p(x₀ | xₜ) by N(x̂₀(xₜ), rₜ² I) with rₜ² = 1 − ᾱₜ (data of unit variance), which makes
+// p(y | xₜ) Gaussian and gives the guidance
+//   g = (∂x̂₀/∂xₜ)ᵀ Aᵀ (rₜ² AAᵀ + σ_y² I)⁻¹ (y − A x̂₀)  ≈ ∇ₓₜ log p(y | xₜ).
+// We use g the way the paper's derivation does — as the likelihood score added to the prior score — so the
+// conditional noise prediction is ε̃ = ε − ζ √(1−ᾱₜ) g and the DDIM(η) step runs on ε̃:
+//   x̂₀' = x̂₀ + ζ ((1−ᾱₜ)/√ᾱₜ) g,   x_{t−1} = √ᾱ_{t−1} x̂₀' + c₂ ε̃ + c₁ z,   c₂ = √(1 − ᾱ_{t−1} − c₁²),
+// i.e. x_{t−1} = x'_{t−1} + ζ w_t g with w_t = √(1−ᾱₜ) (√ᾱ_{t−1} √(1−ᾱₜ)/√ᾱₜ − c₂) (pigdmWeight below).
+// The literal weight of the paper's Algorithm 1, √ᾱₜ, applies g undamped at late steps where
+// (rₜ²AAᵀ + σ_y²)⁻¹ → 1/σ_y² (= 400 at σ_y = 0.05): a gradient step 100× past stability — it diverged in every
+// task here. With w_t the update is the exact-likelihood-covariance guidance (src/priors/exact-guidance.ts)
+// with Cov[x₀|xₜ] replaced by rₜ² I; on a unit-variance white Gaussian prior that covariance is exact and ΠGDM
+// samples the true posterior as the step count grows (test/pigdm.test.ts checks both).
+// Exact without clipping (ΠGDM's default); with --clip the additive form is kept.
 // The measurement-space solve goes through the operator's SVD when it has one (diagonal there), else CG.
 import type { Tensor } from '../engine/tensor.js';
 import { pullbackX0, requireMeasurement, residual, type Evaluated, type SamplerContext } from './context.js';
+import { ddimSigma } from './diffusion.js';
 import { adjointSolve, type CgOptions } from './linalg.js';
 import { CoefMode, rowCoef } from './rows.js';
 
@@ -30,5 +42,22 @@ export async function pigdmGuidance(
   return { grad, dist, ss };
 }
 
-/** ΠGDM's weight on g at respaced step k. */
-export const pigdmWeight = (ctx: SamplerContext, k: number) => Math.sqrt(ctx.sched.alphasCumprod[k]);
+export type PigdmWeighting = 'reference' | 'score';
+export const PIGDM_WEIGHTINGS: readonly PigdmWeighting[] = ['reference', 'score'];
+
+/**
+ * The factor g enters x_{t−1} with (times ζ):
+ *  - 'score': w_t = √(1−ᾱₜ)(√ᾱ_{t−1}√(1−ᾱₜ)/√ᾱₜ − c₂), the DDIM(η) step run on ε̃ = ε − √(1−ᾱₜ) g
+ *    ((1−ᾱₜ)/√ᾱₜ at the last step);
+ *  - 'reference': w_t = √ᾱ_{t−1} √ᾱₜ rₜ², NVlabs' ΠGDM code (RED-diff `algos/pgdm.py`, coefficient
+ *    √ᾱ_s√ᾱ_t on Jᵀ A⁺(y − A x̂₀), i.e. rₜ² times our noiseless g).
+ */
+export function pigdmWeight(ctx: SamplerContext, k: number, eta: number, weighting: PigdmWeighting): number {
+  const ab = ctx.sched.alphasCumprod[k],
+    abp = ctx.sched.alphasCumprodPrev[k];
+  if (weighting === 'reference') return Math.sqrt(abp * ab) * (1 - ab);
+  const sigma = ddimSigma(ctx.sched, k, eta);
+  const c2 = Math.sqrt(Math.max(0, 1 - abp - sigma * sigma));
+  const s = Math.sqrt(1 - ab);
+  return s * ((Math.sqrt(abp) * s) / Math.sqrt(ab) - c2);
+}

@@ -15,7 +15,7 @@ import type { CgOptions } from './linalg.js';
 import { mcgProject } from './mcg.js';
 import { baseSampler, defaultClip, defaultEta, defaultScale, parseMethod, type MethodName } from './methods.js';
 import { NoiseStreams } from './noise.js';
-import { pigdmGuidance, pigdmWeight } from './pigdm.js';
+import { pigdmGuidance, pigdmWeight, type PigdmWeighting } from './pigdm.js';
 import { CoefMode, filled, rowCoef, rowSumSq } from './rows.js';
 import { createSchedule, type Schedule, type VarianceType } from './schedule.js';
 import type { ScoreModel } from './score-model.js';
@@ -65,6 +65,8 @@ export interface SampleOptions {
   ddrm?: Partial<DdrmOptions>;
   /** the CMI plug-in (required for '+cmi' methods) */
   cmi?: CmiOptions;
+  /** ΠGDM's weight on its guidance (pigdm.ts): 'reference' (NVlabs' code, default) or 'score' */
+  pigdmWeighting?: PigdmWeighting;
   /** ΠGDM's measurement-space CG when the operator has no SVD */
   cg?: CgOptions;
   /**
@@ -207,7 +209,7 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
         grad = g.grad;
         dist = g.dist;
         resSs = g.ss;
-        stepScale = base === 'pigdm' ? zeta * pigdmWeight(ctx, k) : base === 'dsg' ? 0 : -zeta;
+        stepScale = base === 'pigdm' ? zeta * pigdmWeight(ctx, k, eta, o.pigdmWeighting ?? 'reference') : base === 'dsg' ? 0 : -zeta;
       }
       ev.release();
       if (!dist && o.operator && o.y) ({ dist, ss: resSs } = measureDistance(ctx, x0, base));

@@ -117,7 +117,8 @@ export function refSample(p: RefProblem, run: RefRun): { x: Float64Array; traj: 
         const Mm = matMul(A, At, m, D, m).map((v, j) => r2 * v + (j % (m + 1) === 0 ? p.sigmaY ** 2 : 0));
         const sol = matVec(inverseSpd(Mm, m), r, m, m);
         grad = pull(matVec(At, sol, D, m));
-        stepScale = run.zeta * Math.sqrt(ab);
+        // NVlabs' weighting √ᾱ_prev √ᾱ rₜ² (the 'score' weighting is checked against exact-guidance.ts in pigdm.test.ts)
+        stepScale = run.zeta * Math.sqrt(abp * ab) * (1 - ab);
       } else {
         const nr = norm(r);
         grad = pull(matVec(At, r, D, m).map((v) => (-w * v) / nr));

@@ -8,7 +8,7 @@ import { meanStd } from '../../io/metrics.ts';
 import { loadTestImages } from '../../io/fmnist.ts';
 import { readTensor } from '../tensors.ts';
 import type { Task } from '../../operators/index.ts';
-import { parseMethod } from '../../samplers/index.ts';
+import { parseMethod, type PigdmWeighting } from '../../samplers/index.ts';
 import { UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { measurementImage, runExperiment } from '../experiment.ts';
@@ -96,6 +96,7 @@ export default defineCommand({
                 cmi: cmiOptions(f),
                 scale: f.scale,
                 eta: f.eta,
+                pigdmWeighting: f.pigdmWeighting as PigdmWeighting,
                 onStep: (s) => bar.update(done + s.i + 1, { run: `${task} ${method}` }),
               });
               row.psnr.push(...r.psnr);

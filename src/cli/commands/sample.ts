@@ -1,7 +1,7 @@
 // `posterior sample`: reconstruct x₀ from a measurement with a posterior sampler (± the CMI plug-in).
 import { Engine, type Tensor } from '../../engine/index.ts';
 import { measure } from '../../operators/index.ts';
-import { createSchedule, parseMethod, sample } from '../../samplers/index.ts';
+import { createSchedule, parseMethod, sample, type PigdmWeighting } from '../../samplers/index.ts';
 import { UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { operatorFor, parseTask, readMeasurement, samplerTask } from '../measure-file.ts';
@@ -100,6 +100,7 @@ export default defineCommand({
         seed: f.seed,
         scale: f.scale,
         eta: f.eta,
+        pigdmWeighting: f.pigdmWeighting as PigdmWeighting,
         task: samplerTask(task),
         cmi: method.cmi ? cmiOptions(f) : undefined,
         xT: xT ? e.upload(xT.data, xT.shape, 'x_T') : undefined,

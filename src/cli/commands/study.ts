@@ -15,9 +15,23 @@ export default defineCommand({
     'Method `exact` is the exact-likelihood-covariance guidance, the reference that must converge. Writes ' +
     'study.md, study.csv, study.png and runs.jsonl (--resume continues an interrupted study). See docs/validation-lab.md.',
   flags: {
-    prior: { type: 'string', required: true, placeholder: 'SPEC', help: 'adsn:IMG.png, adsn:synthetic[:seed] or gmm:K=4,size=8,rank=2,seed=1' },
-    task: { type: 'string', required: true, choices: ['deblur', 'inpaint', 'dense'], help: 'deblur (circular Gaussian blur), inpaint (centred box), dense (GMM: random A)' },
-    methods: { type: 'list', required: true, help: 'exact and/or sampler names: dps, pigdm, mcg, dsg, ddrm, ddpm, ddim, dps+cmi, …' },
+    prior: {
+      type: 'string',
+      required: true,
+      placeholder: 'SPEC',
+      help: 'adsn:IMG.png, adsn:synthetic[:seed] or gmm:K=4,size=8,rank=2,seed=1',
+    },
+    task: {
+      type: 'string',
+      required: true,
+      choices: ['deblur', 'inpaint', 'dense'],
+      help: 'deblur (circular Gaussian blur), inpaint (centred box), dense (GMM: random A)',
+    },
+    methods: {
+      type: 'list',
+      required: true,
+      help: 'exact and/or sampler names: dps, pigdm, mcg, dsg, ddrm, ddpm, ddim, dps+cmi, …',
+    },
     nfe: { type: 'number-list', default: [20, 100, 1000], help: 'numbers of steps (respacing section counts)' },
     size: { type: 'int', default: 64, help: 'ADSN image side' },
     channels: { type: 'int', default: 1, help: 'ADSN channels: 1 (gray) or 3 (colour, rank-1 per frequency)' },
@@ -30,7 +44,12 @@ export default defineCommand({
     'blur-std': { type: 'number', default: 2, help: 'deblur kernel std (pixels)' },
     'cmi-r': { type: 'int', default: 1, help: '+cmi: Hutchinson probes per step' },
     'cmi-eta': { type: 'string', default: 'relative:0.2', help: '+cmi: η_t schedule' },
-    'cmi-sigma-inv': { type: 'string', choices: ['isotropic', 'exact'], default: 'isotropic', help: '+cmi: how Σ⁻¹ is applied' },
+    'cmi-sigma-inv': {
+      type: 'string',
+      choices: ['isotropic', 'exact'],
+      default: 'isotropic',
+      help: '+cmi: how Σ⁻¹ is applied',
+    },
     out: { type: 'string', required: true, short: 'o', placeholder: 'DIR', help: 'output directory' },
     resume: { type: 'boolean', help: 'reuse finished runs from DIR/runs.jsonl' },
   },
