@@ -34,22 +34,7 @@ struct Params {
 var<workgroup> P: array<f32, PSIZE>;
 var<workgroup> red: array<f32, WG>;
 
-fn seg_step_max(l: u32, o: u32) {
-  if (o < R && l % R < o) { red[l] = max(red[l], red[l + o]); }
-  workgroupBarrier();
-}
-fn seg_max(l: u32) {
-  seg_step_max(l, 128u); seg_step_max(l, 64u); seg_step_max(l, 32u); seg_step_max(l, 16u);
-  seg_step_max(l, 8u); seg_step_max(l, 4u); seg_step_max(l, 2u); seg_step_max(l, 1u);
-}
-fn seg_step_sum(l: u32, o: u32) {
-  if (o < R && l % R < o) { red[l] += red[l + o]; }
-  workgroupBarrier();
-}
-fn seg_sum(l: u32) {
-  seg_step_sum(l, 128u); seg_step_sum(l, 64u); seg_step_sum(l, 32u); seg_step_sum(l, 16u);
-  seg_step_sum(l, 8u); seg_step_sum(l, 4u); seg_step_sum(l, 2u); seg_step_sum(l, 1u);
-}
+//#include segmented-reduce
 
 @compute @workgroup_size(WG)
 fn attnb_rows(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {

@@ -60,23 +60,7 @@ fn st_P(row: u32, s: u32, v: vec4f) {
   if (K == 4u) { P[2u * BQ * TS + o] = v.z; P[3u * BQ * TS + o] = v.w; }
 }
 
-// Segmented reductions: red[row*R] <- op over red[row*R .. row*R + R). Unrolled (lavapipe).
-fn seg_step_max(l: u32, o: u32) {
-  if (o < R && l % R < o) { red[l] = max(red[l], red[l + o]); }
-  workgroupBarrier();
-}
-fn seg_max(l: u32) {
-  seg_step_max(l, 128u); seg_step_max(l, 64u); seg_step_max(l, 32u); seg_step_max(l, 16u);
-  seg_step_max(l, 8u); seg_step_max(l, 4u); seg_step_max(l, 2u); seg_step_max(l, 1u);
-}
-fn seg_step_sum(l: u32, o: u32) {
-  if (o < R && l % R < o) { red[l] += red[l + o]; }
-  workgroupBarrier();
-}
-fn seg_sum(l: u32) {
-  seg_step_sum(l, 128u); seg_step_sum(l, 64u); seg_step_sum(l, 32u); seg_step_sum(l, 16u);
-  seg_step_sum(l, 8u); seg_step_sum(l, 4u); seg_step_sum(l, 2u); seg_step_sum(l, 1u);
-}
+//#include segmented-reduce
 
 @compute @workgroup_size(WG)
 fn attention(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
