@@ -3,7 +3,7 @@
 // (2) on a white unit-variance Gaussian prior that covariance is exact, so ΠGDM's samples approach the
 // true posterior as the step count grows.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../src/engine/index.js';
+import type { Engine, Tensor } from '../src/engine/index.js';
 import { GaussianCirculantPrior } from '../src/priors/gaussian-circulant.js';
 import { CirculantDeblurPosterior, applyCircularBlur64, gaussianKernel } from '../src/priors/exact-posterior.js';
 import { ExactCovarianceGuidance, sampleWithEps } from '../src/priors/exact-guidance.js';
@@ -15,7 +15,7 @@ import { alphaBar } from '../src/priors/schedule64.js';
 import { syntheticTexture } from '../src/priors/textures.js';
 import { scale } from '../src/engine/ops/vector.js';
 import type { MeasurementOperator } from '../src/operators/operator.js';
-import { sample } from '../src/samplers/index.js';
+import { sample, type SampleOptions, type ScoreModel } from '../src/samplers/index.js';
 import { getTestEngine, relMaxErr } from './helpers.js';
 
 let e: Engine;
@@ -24,6 +24,23 @@ beforeAll(async () => {
 });
 
 const SIGMA_Y = 0.05;
+
+/** ΠGDM with the posterior-score weighting on a lab prior, σ_y = SIGMA_Y. */
+const pigdmScore = (
+  model: ScoreModel,
+  operator: MeasurementOperator,
+  y: Tensor,
+  o: Pick<SampleOptions, 'eta' | 'clip' | 'steps' | 'xT' | 'seed'>,
+) =>
+  sample({
+    model,
+    operator,
+    y,
+    noise: { kind: 'gaussian', level: SIGMA_Y },
+    method: 'pigdm',
+    pigdmWeighting: 'score',
+    ...o,
+  });
 
 describe('ΠGDM', () => {
   const H = 8,
@@ -52,18 +69,7 @@ describe('ΠGDM', () => {
       const yHost = (await e.read(ax)).map((v) => v + SIGMA_Y * rng.normal());
       const y = e.upload(yHost, ax.shape, 'y');
       const xT = e.upload(Float32Array.from(rng.normals(N * H * W)), [N, 1, H, W], 'xT');
-      const ours = await sample({
-        model: prior,
-        operator: op,
-        noise: { kind: 'gaussian', level: SIGMA_Y },
-        y,
-        method: 'pigdm',
-        pigdmWeighting: 'score',
-        eta: 0,
-        clip: false,
-        steps: 20,
-        xT,
-      });
+      const ours = await pigdmScore(prior, op, y, { eta: 0, clip: false, steps: 20, xT });
       const ref = new ExactCovarianceGuidance(prior, op, y, SIGMA_Y, {
         covariance: (v, _x, t) => scale(e, v, 1 - alphaBar(t)),
         cgTol: 1e-6,
@@ -105,16 +111,7 @@ describe('ΠGDM', () => {
     const floor = w2Of(Array.from({ length: S }, () => post.sample(rng)));
     const w2 = [];
     for (const steps of [10, 200]) {
-      const r = await sample({
-        model: prior,
-        operator: op,
-        noise: { kind: 'gaussian', level: SIGMA_Y },
-        y,
-        method: 'pigdm',
-        pigdmWeighting: 'score',
-        steps,
-        seed: 100,
-      });
+      const r = await pigdmScore(prior, op, y, { steps, seed: 100 });
       const flat = await e.read(r.x0);
       e.release(r.x0);
       w2.push(w2Of(Array.from({ length: S }, (_, n) => Float64Array.from(flat.subarray(n * H * W, (n + 1) * H * W)))));

@@ -67,13 +67,14 @@ export function defaultClip(m: BaseMethod): boolean {
 }
 
 /**
- * Defaults for '+cmi' when the user gives none. η: on the embedded Fashion-MNIST prior (docs/cmi.md) no
- * schedule tried beat plain DPS; relative:0.1 was neutral, relative ≥ 1 cost PSNR.
+ * Defaults for '+cmi' when the user gives none (the CLI's --cmi-* defaults). η: on the embedded
+ * Fashion-MNIST prior (docs/cmi.md) no schedule tried beat plain DPS; relative:0.1 was neutral, relative ≥ 1
+ * cost PSNR; 0.2 sits between.
  */
 export const DEFAULT_CMI = {
   r: 1,
   sigmaInv: 'isotropic' as SigmaInvMode,
-  eta: { kind: 'relative' as const, eta: 0.1 },
+  eta: { kind: 'relative' as const, eta: 0.2 },
 };
 
 /** "constant:0.1", "relative:0.5", "residual:2", or a bare number (constant). */
