@@ -1,5 +1,5 @@
 // Seconds per sampling step for every method (and the +cmi overhead for r = 1 and r = 4) on box inpainting.
-//   npx tsx bench/samplers.bench.ts [--model gmm,adm-tiny,ffhq] [--steps N] [--methods dps,pigdm,…] [--r 1,4] [--ffhq]
+//   npx tsx bench/samplers.bench.ts [--model gmm,adm-tiny,ffhq] [--steps N] [--warmup N] [--methods dps,pigdm,…] [--r 1,4] [--ffhq]
 // `benchSamplers(engine, makeModel, opts)` is the reusable part: give it any ScoreModel factory.
 // Models: gmm (analytic Gaussian mixture, 3×16×16, always available), adm-tiny (the fixture UNet, 3×32×32),
 // ffhq (the DPS FFHQ-256 architecture with random weights; minutes per step on lavapipe, so only with --ffhq,
@@ -67,8 +67,10 @@ export function boxInpainting(
 
 export interface BenchOptions {
   methods?: string[];
-  /** respaced steps to time (after one warm-up run of 2 steps) */
+  /** respaced steps to time (after one warm-up run of `warmup` steps) */
   steps?: number;
+  /** steps of the untimed warm-up run that compiles the pipelines (default 2; ≥ 2 also compiles the noisy-step kernels) */
+  warmup?: number;
   /** probe counts for the +cmi rows */
   r?: number[];
   batch?: number;
@@ -107,7 +109,7 @@ export async function benchSamplers(e: Engine, model: ScoreModel, o: BenchOption
     return res.secondsPerStep;
   };
   for (const method of methods) {
-    await run(method, undefined, 2); // compile pipelines (incl. the noisy-step kernels), warm the pool
+    await run(method, undefined, o.warmup ?? 2); // compile pipelines (incl. the noisy-step kernels), warm the pool
     const s = await run(method);
     base.set(method, s);
     rows.push({ method, secondsPerStep: s });
@@ -121,7 +123,7 @@ export async function benchSamplers(e: Engine, model: ScoreModel, o: BenchOption
     }
   })) {
     for (const r of o.r ?? [1, 4]) {
-      await run(`${method}+cmi`, r, 2);
+      await run(`${method}+cmi`, r, o.warmup ?? 2);
       const s = await run(`${method}+cmi`, r);
       const overhead = s / base.get(method)!;
       rows.push({ method: `${method}+cmi`, r, secondsPerStep: s, overhead });
@@ -175,6 +177,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     );
     await benchSamplers(e, model, {
       steps: Number(arg('--steps') ?? (name === 'ffhq' ? 2 : 5)),
+      warmup: Number(arg('--warmup') ?? 2),
       methods: arg('--methods')?.split(','),
       r: arg('--r')?.split(',').map(Number),
     });

@@ -46,27 +46,7 @@ fn copy(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i < p.n) { out[i] = x[i]; }
 }
 
-var<workgroup> partial: array<f32, 256>;
-
-// Sum of partial[0..256) into partial[0]. Unrolled: lavapipe crashes on barriers inside a loop.
-fn tree_reduce(l: u32) {
-  if (l < 128u) { partial[l] += partial[l + 128u]; }
-  workgroupBarrier();
-  if (l < 64u) { partial[l] += partial[l + 64u]; }
-  workgroupBarrier();
-  if (l < 32u) { partial[l] += partial[l + 32u]; }
-  workgroupBarrier();
-  if (l < 16u) { partial[l] += partial[l + 16u]; }
-  workgroupBarrier();
-  if (l < 8u) { partial[l] += partial[l + 8u]; }
-  workgroupBarrier();
-  if (l < 4u) { partial[l] += partial[l + 4u]; }
-  workgroupBarrier();
-  if (l < 2u) { partial[l] += partial[l + 2u]; }
-  workgroupBarrier();
-  if (l < 1u) { partial[l] += partial[l + 1u]; }
-  workgroupBarrier();
-}
+//#include tree-reduce
 
 // out[row] = a * sum_j x[row*n + j]^2 ... one workgroup per row (grid.x = rows).
 @compute @workgroup_size(256)

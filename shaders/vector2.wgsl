@@ -22,27 +22,7 @@ fn lincomb(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   if (i < p.n) { out[i] = p.a * x[i] + p.b * y[i]; }
 }
 
-var<workgroup> partial: array<f32, 256>;
-
-// Sum of partial[0..256) into partial[0]. Unrolled: lavapipe crashes on barriers inside a loop.
-fn tree_reduce(l: u32) {
-  if (l < 128u) { partial[l] += partial[l + 128u]; }
-  workgroupBarrier();
-  if (l < 64u) { partial[l] += partial[l + 64u]; }
-  workgroupBarrier();
-  if (l < 32u) { partial[l] += partial[l + 32u]; }
-  workgroupBarrier();
-  if (l < 16u) { partial[l] += partial[l + 16u]; }
-  workgroupBarrier();
-  if (l < 8u) { partial[l] += partial[l + 8u]; }
-  workgroupBarrier();
-  if (l < 4u) { partial[l] += partial[l + 4u]; }
-  workgroupBarrier();
-  if (l < 2u) { partial[l] += partial[l + 2u]; }
-  workgroupBarrier();
-  if (l < 1u) { partial[l] += partial[l + 1u]; }
-  workgroupBarrier();
-}
+//#include tree-reduce
 
 // out[row] = sum_j x[row*n+j] * y[row*n+j], one workgroup per row.
 @compute @workgroup_size(256)
