@@ -38,7 +38,11 @@ export default defineCommand({
     methods: { type: 'list', help: `methods (default ${ALL_METHODS.join(',')})` },
     n: { type: 'int', default: 16, help: 'images' },
     batch: { type: 'int', default: 16, help: 'images per sampler run' },
-    out: { type: 'string', default: 'out/eval', help: 'output folder (table.md, table.csv, grid.png)' },
+    out: {
+      type: 'string',
+      default: 'out/eval',
+      help: 'output folder: NAME.md (with the paired +CMI comparison), NAME.csv, NAME-images.csv (per image), NAME-grid.png',
+    },
     name: { type: 'string', default: 'table', help: 'file stem of the outputs' },
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },
     ...SAMPLING_FLAGS,
@@ -149,8 +153,13 @@ export default defineCommand({
           ].join(','),
         );
       }
+      md.push('', ...pairedCmiSection(rows));
       writeFileSync(join(f.out, `${f.name}.md`), md.join('\n') + '\n');
       writeFileSync(join(f.out, `${f.name}.csv`), csv.join('\n') + '\n');
+      // per image, for paired comparisons (every method sees the same images, measurements and seeds)
+      const perImage = ['task,method,image,psnr,ssim'];
+      for (const r of rows) r.psnr.forEach((v, i) => perImage.push([r.task, r.method, i, v, r.ssim[i]].join(',')));
+      writeFileSync(join(f.out, `${f.name}-images.csv`), perImage.join('\n') + '\n');
       // grid: first image of each task; columns truth | measurement | methods
       const cells: (GridImage | null)[][] = [];
       for (const task of tasks) {
@@ -167,12 +176,44 @@ export default defineCommand({
         rows: tasks,
       });
       ctx.io.log(md.slice(6).join('\n'));
-      ctx.io.log(`\nwrote ${join(f.out, f.name)}.{md,csv} and ${f.name}-grid.png`);
+      ctx.io.log(`\nwrote ${join(f.out, f.name)}.{md,csv}, ${f.name}-images.csv and ${f.name}-grid.png`);
     } finally {
       e.destroy();
     }
   },
 });
+
+/**
+ * CMI against its base method, paired over images (same images, measurements and seeds): mean PSNR/SSIM
+ * difference ± its standard error, and how many images improved.
+ */
+export function pairedCmiSection(
+  rows: Array<{ task: string; method: string; psnr: number[]; ssim: number[] }>,
+): string[] {
+  const out = [
+    '## +CMI against its base method (paired over images)',
+    '',
+    'Δ = (method+cmi) − method per image; mean ± standard error of the mean; "better" counts images with ΔPSNR > 0.',
+    '',
+    '| task | method | ΔPSNR (dB) | ΔSSIM | better |',
+    '|---|---|---|---|---|',
+  ];
+  let any = false;
+  for (const r of rows) {
+    if (!r.method.endsWith('+cmi')) continue;
+    const b = rows.find((q) => q.task === r.task && q.method === r.method.slice(0, -4));
+    if (!b || b.psnr.length !== r.psnr.length || !r.psnr.length) continue;
+    const dp = r.psnr.map((v, i) => v - b.psnr[i]);
+    const ds = r.ssim.map((v, i) => v - b.ssim[i]);
+    const sem = (d: number[]) => {
+      const m = meanStd(d);
+      return `${m.mean >= 0 ? '+' : ''}${m.mean.toFixed(3)} ± ${(d.length > 1 ? (m.std * Math.sqrt(d.length / (d.length - 1))) / Math.sqrt(d.length) : NaN).toFixed(3)}`;
+    };
+    out.push(`| ${r.task} | ${b.method} | ${sem(dp)} | ${sem(ds)} | ${dp.filter((v) => v > 0).length}/${dp.length} |`);
+    any = true;
+  }
+  return any ? out : [];
+}
 
 function createStepsCount(steps: string): number {
   const s = String(steps).replace(/^ddim/, '');
