@@ -1,5 +1,5 @@
 // Segmented tree reductions over workgroup memory, shared by attention.wgsl and attention-backward.wgsl
-// (included with `//#include segmented-reduce`). The including shader declares
+// (pulled in by an include line naming segmented-reduce). The including shader declares
 //   var<workgroup> red: array<T, WG>   (T = f32 or vec4f: max and + act component-wise)
 //   R: u32                             (lanes per segment, a power of two <= 256)
 // seg_max / seg_sum leave red[row*R] = max / sum over red[row*R .. row*R + R). Unrolled with a barrier

@@ -1,4 +1,4 @@
-// Workgroup sum over 256 lanes, shared by vector.wgsl and vector2.wgsl (`//#include tree-reduce`).
+// Workgroup sum over 256 lanes, shared by vector.wgsl and vector2.wgsl (via their include line).
 // Each lane writes partial[l], calls workgroupBarrier(), then tree_reduce(l); partial[0] holds the sum.
 // Unrolled: lavapipe crashes on barriers inside a loop.
 var<workgroup> partial: array<f32, 256>;
