@@ -3,16 +3,15 @@
 // ΠGDM approximates p(x₀ | xₜ) by N(x̂₀(xₜ), rₜ² I) with rₜ² = 1 − ᾱₜ (data of unit variance), which makes
 // p(y | xₜ) Gaussian and gives the guidance
 //   g = (∂x̂₀/∂xₜ)ᵀ Aᵀ (rₜ² AAᵀ + σ_y² I)⁻¹ (y − A x̂₀)  ≈ ∇ₓₜ log p(y | xₜ).
-// We use g the way the paper's derivation does — as the likelihood score added to the prior score — so the
-// conditional noise prediction is ε̃ = ε − ζ √(1−ᾱₜ) g and the DDIM(η) step runs on ε̃:
-//   x̂₀' = x̂₀ + ζ ((1−ᾱₜ)/√ᾱₜ) g,   x_{t−1} = √ᾱ_{t−1} x̂₀' + c₂ ε̃ + c₁ z,   c₂ = √(1 − ᾱ_{t−1} − c₁²),
-// i.e. x_{t−1} = x'_{t−1} + ζ w_t g with w_t = √(1−ᾱₜ) (√ᾱ_{t−1} √(1−ᾱₜ)/√ᾱₜ − c₂) (pigdmWeight below).
-// The literal weight of the paper's Algorithm 1, √ᾱₜ, applies g undamped at late steps where
-// (rₜ²AAᵀ + σ_y²)⁻¹ → 1/σ_y² (= 400 at σ_y = 0.05): a gradient step 100× past stability — it diverged in every
-// task here. With w_t the update is the exact-likelihood-covariance guidance (src/priors/exact-guidance.ts)
-// with Cov[x₀|xₜ] replaced by rₜ² I; on a unit-variance white Gaussian prior that covariance is exact and ΠGDM
-// samples the true posterior as the step count grows (test/pigdm.test.ts checks both).
-// Exact without clipping (ΠGDM's default); with --clip the additive form is kept.
+// g enters the DDIM(η) step as x_{t−1} = x'_{t−1} + ζ w_t g, with one of two weights (pigdmWeight below;
+// derivations and measurements in docs/pigdm.md):
+//  - 'reference' (default): NVlabs' code, w_t = √ᾱ_{t−1} √ᾱₜ rₜ². Stable with trained networks; a ~100-step
+//    method (the weight does not shrink with the step size).
+//  - 'score': g used as ∇ₓₜ log p(y | xₜ), i.e. DDIM on ε̃ = ε − √(1−ᾱₜ) g. This is the lab's exact-covariance
+//    guidance with Cov[x₀|xₜ] = rₜ²I and converges to the posterior on a white Gaussian prior
+//    (test/pigdm.test.ts), but diverges with the trained UNet, whose x̂₀ Jacobian at t ≈ T is far from that model.
+// The paper's Algorithm 1 writes √ᾱₜ alone: at late steps, where (rₜ²AAᵀ + σ_y²)⁻¹ → 1/σ_y² (400 at σ_y = 0.05),
+// that is a gradient step ~100× past stability (our first build; it diverged in every task).
 // The measurement-space solve goes through the operator's SVD when it has one (diagonal there), else CG.
 import type { Tensor } from '../engine/tensor.js';
 import { pullbackX0, requireMeasurement, residual, type Evaluated, type SamplerContext } from './context.js';
