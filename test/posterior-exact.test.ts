@@ -345,7 +345,7 @@ describe('posterior study engine', () => {
     const { join } = await import('node:path');
     const { PNG } = await import('pngjs');
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
-    const res = await runPosteriorStudy({
+    const settings = {
       engine: e,
       prior: 'adsn:synthetic',
       size: 8,
@@ -355,8 +355,8 @@ describe('posterior study engine', () => {
       nfe: [5, 20],
       samples: 16,
       outDir: dir,
-      command: 'test',
-    });
+    };
+    const res = await runPosteriorStudy({ ...settings, command: 'test' });
     expect(res.primary).toBe('w2');
     const exact = res.rows.filter((r) => r.method === 'exact');
     expect(exact.map((r) => r.error)).toEqual([undefined, undefined]);
@@ -373,18 +373,7 @@ describe('posterior study engine', () => {
     const png = PNG.sync.read(readFileSync(join(dir, 'study.png')));
     expect([png.width, png.height]).toEqual([900, 520]);
     // an interrupted study resumes from runs.jsonl: nothing is recomputed
-    const again = await runPosteriorStudy({
-      engine: e,
-      prior: 'adsn:synthetic',
-      size: 8,
-      task: 'deblur',
-      blur: { size: 3, std: 0.8 },
-      methods: ['exact', 'dps', 'nosuch'],
-      nfe: [5, 20],
-      samples: 16,
-      outDir: dir,
-      resume: true,
-    });
+    const again = await runPosteriorStudy({ ...settings, resume: true });
     expect(again.rows.map((r) => r.seconds)).toEqual(res.rows.map((r) => r.seconds));
   });
 

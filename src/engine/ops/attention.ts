@@ -148,24 +148,20 @@ function attentionBackwardSg(e: Engine, qkv: Tensor, gy: Tensor, s: AttnShape): 
     label: 'attnb_stats',
   });
   const gqkv = e.tensor(qkv.shape, 'attention_grad');
-  e.run({
-    kernel: kernel('attnb_q'),
-    bindings: [qkv, qkv, gy, st, gqkv],
-    uniforms: u,
-    grid,
-    flops: 6 * tt,
-    bytes: 4 * (qkv.size + gy.size),
-    label: 'attnb_q',
-  });
-  e.run({
-    kernel: kernel('attnb_kv'),
-    bindings: [qkv, qkv, gy, st, gqkv],
-    uniforms: u,
-    grid,
-    flops: 8 * tt,
-    bytes: 4 * (qkv.size + gy.size),
-    label: 'attnb_kv',
-  });
+  // gq (query rows), then gk and gv (keys): both read qkv, gy and the row statistics
+  for (const [entry, flopsPerPair] of [
+    ['attnb_q', 6],
+    ['attnb_kv', 8],
+  ] as const)
+    e.run({
+      kernel: kernel(entry),
+      bindings: [qkv, qkv, gy, st, gqkv],
+      uniforms: u,
+      grid,
+      flops: flopsPerPair * tt,
+      bytes: 4 * (qkv.size + gy.size),
+      label: entry,
+    });
   e.release(st);
   return gqkv;
 }
