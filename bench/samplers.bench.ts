@@ -11,7 +11,7 @@ import { randn } from '../src/engine/ops/random.js';
 import { serializeSafetensors } from '../src/engine/safetensors.js';
 import type { MeasurementOperator, SvdView } from '../src/operators/operator.js';
 import { gather, inverseIndex } from '../src/operators/svd.js';
-import { GaussianMixturePrior, randomGmmSpec } from '../src/priors/gmm.js';
+import { GaussianMixturePrior, randomGmmSpec } from '../src/lab/gmm.js';
 import { METHOD_NAMES, parseMethod } from '../src/samplers/methods.js';
 import { sample } from '../src/samplers/sampler.js';
 import type { ScoreModel } from '../src/samplers/score-model.js';

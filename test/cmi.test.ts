@@ -1,5 +1,5 @@
 // The CMI plug-in's gradient ∇ₓₜ I(x₀; y | xₜ) (docs/cmi.md) on a Gaussian-mixture prior in low dimension,
-// where ∇³log pₜ is available densely (src/priors/gmm.ts):
+// where ∇³log pₜ is available densely (src/lab/gmm.ts):
 //  1. the closed form (Theorem 2 as reduced in docs/cmi.md) equals central differences of I itself;
 //  2. the GPU Hutchinson estimator with all 2^D sign probes equals the closed form (Rademacher probes
 //     average to E[vvᵀ] = I exactly over the full set), for exact and isotropic Σ⁻¹;
@@ -12,10 +12,10 @@ import {
   gmmMutualInfoDense,
   gmmMutualInfoGradientDense,
   randomGmmSpec,
-} from '../src/priors/gmm.js';
-import { matMul } from '../src/priors/linalg64.js';
-import { Rng64 } from '../src/priors/rng64.js';
-import { noiseScales } from '../src/priors/schedule64.js';
+} from '../src/lab/gmm.js';
+import { matMul } from '../src/lab/linalg64.js';
+import { Rng64 } from '../src/lab/rng64.js';
+import { noiseScales } from '../src/lab/schedule64.js';
 import { cmiGradient, type SigmaInvMode } from '../src/samplers/cmi.js';
 import type { SamplerContext } from '../src/samplers/context.js';
 import { NoiseStreams } from '../src/samplers/noise.js';

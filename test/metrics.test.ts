@@ -1,7 +1,7 @@
 // Distances of the validation lab (float64): W2 between Gaussians (dense and circulant), moment
 // estimators, sliced W2, energy distance, mode weights.
 import { describe, expect, it } from 'vitest';
-import { applyBlocks64, spectralBlocks, spectralDense, type CirculantSpectrum } from '../src/priors/circulant.js';
+import { applyBlocks64, spectralBlocks, spectralDense, type CirculantSpectrum } from '../src/lab/circulant.js';
 import {
   energyDistance,
   modeWeights,
@@ -11,9 +11,9 @@ import {
   w2GaussianCirculant,
   w2GaussianDense,
   type CirculantBlocks,
-} from '../src/priors/metrics.js';
-import { Rng64 } from '../src/priors/rng64.js';
-import { matMul, transpose } from '../src/priors/linalg64.js';
+} from '../src/lab/metrics.js';
+import { Rng64 } from '../src/lab/rng64.js';
+import { matMul, transpose } from '../src/lab/linalg64.js';
 
 function randomSpd(D: number, rng: Rng64, ridge = 0.1): Float64Array {
   const G = rng.normals(D * D);

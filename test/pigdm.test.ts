@@ -4,15 +4,15 @@
 // true posterior as the step count grows.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
-import { GaussianCirculantPrior } from '../src/priors/gaussian-circulant.js';
-import { CirculantDeblurPosterior, applyCircularBlur64, gaussianKernel } from '../src/priors/exact-posterior.js';
-import { ExactCovarianceGuidance, sampleWithEps } from '../src/priors/exact-guidance.js';
-import { CircularBlurOperator } from '../src/priors/lab-operators.js';
+import { GaussianCirculantPrior } from '../src/lab/gaussian-circulant.js';
+import { CirculantDeblurPosterior, applyCircularBlur64, gaussianKernel } from '../src/lab/exact-posterior.js';
+import { ExactCovarianceGuidance, sampleWithEps } from '../src/lab/exact-guidance.js';
+import { CircularBlurOperator } from '../src/lab/lab-operators.js';
 import { InpaintOperator } from '../src/operators/masks.js';
-import { sampleMeanCirculant, w2GaussianCirculant } from '../src/priors/metrics.js';
-import { Rng64 } from '../src/priors/rng64.js';
-import { alphaBar } from '../src/priors/schedule64.js';
-import { syntheticTexture } from '../src/priors/textures.js';
+import { sampleMeanCirculant, w2GaussianCirculant } from '../src/lab/metrics.js';
+import { Rng64 } from '../src/lab/rng64.js';
+import { alphaBar } from '../src/lab/schedule64.js';
+import { syntheticTexture } from '../src/lab/textures.js';
 import { scale } from '../src/engine/ops/vector.js';
 import type { MeasurementOperator } from '../src/operators/operator.js';
 import { sample, type SampleOptions, type ScoreModel } from '../src/samplers/index.js';

@@ -1,8 +1,8 @@
 // Exact posteriors of the validation lab and the exact-covariance guidance that must converge to them.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
-import { GaussianCirculantPrior } from '../src/priors/gaussian-circulant.js';
-import { spectralDense } from '../src/priors/circulant.js';
+import { GaussianCirculantPrior } from '../src/lab/gaussian-circulant.js';
+import { spectralDense } from '../src/lab/circulant.js';
 import {
   CirculantDeblurPosterior,
   MaskedGaussianPosterior,
@@ -11,19 +11,19 @@ import {
   gaussianKernel,
   gaussianPosteriorDense,
   gmmPosterior,
-} from '../src/priors/exact-posterior.js';
+} from '../src/lab/exact-posterior.js';
 import {
   ExactCovarianceGuidance,
   exactGuidedMomentsCirculant,
   exactGuidedMomentsDense,
   gaussianGuidanceOps,
   sampleWithEps,
-} from '../src/priors/exact-guidance.js';
-import { CircularBlurOperator, DenseMatrixOperator, MaskOperator } from '../src/priors/lab-operators.js';
-import { GmmDense, randomGmmSpec } from '../src/priors/gmm.js';
-import { sampleMeanCov, w2GaussianCirculant, w2GaussianDense } from '../src/priors/metrics.js';
-import { Rng64 } from '../src/priors/rng64.js';
-import { syntheticTexture } from '../src/priors/textures.js';
+} from '../src/lab/exact-guidance.js';
+import { CircularBlurOperator, DenseMatrixOperator, MaskOperator } from '../src/lab/lab-operators.js';
+import { GmmDense, randomGmmSpec } from '../src/lab/gmm.js';
+import { sampleMeanCov, w2GaussianCirculant, w2GaussianDense } from '../src/lab/metrics.js';
+import { Rng64 } from '../src/lab/rng64.js';
+import { syntheticTexture } from '../src/lab/textures.js';
 import { getTestEngine, relMaxErr } from './helpers.js';
 
 let e: Engine;
@@ -339,7 +339,7 @@ describe('GPU: lab operators and the exact-guided sampler', () => {
 
 describe('posterior study engine', () => {
   it('runs methods × NFE on a tiny ADSN deblurring task and writes markdown, CSV and a PNG plot', async () => {
-    const { runPosteriorStudy } = await import('../src/priors/study.js');
+    const { runPosteriorStudy } = await import('../src/lab/study.js');
     const { mkdtempSync, readFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -378,7 +378,7 @@ describe('posterior study engine', () => {
   });
 
   it('GMM prior with a dense measurement: sliced W2, energy distance and mode weights', async () => {
-    const { runPosteriorStudy } = await import('../src/priors/study.js');
+    const { runPosteriorStudy } = await import('../src/lab/study.js');
     const res = await runPosteriorStudy({
       engine: e,
       prior: 'gmm:K=3,size=3,rank=1,seed=2',

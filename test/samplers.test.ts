@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import { cpuRademacher, cpuRandn } from '../src/engine/ops/random.js';
-import { GaussianMixturePrior, GmmDense, randomGmmSpec } from '../src/priors/gmm.js';
-import { Rng64 } from '../src/priors/rng64.js';
+import { GaussianMixturePrior, GmmDense, randomGmmSpec } from '../src/lab/gmm.js';
+import { Rng64 } from '../src/lab/rng64.js';
 import { ddimStep, ddimSigma, pSample, x0Pullback } from '../src/samplers/diffusion.js';
 import { adjointSolve, batchedCg } from '../src/samplers/linalg.js';
 import { defaultScale, parseMethod, parseEtaSchedule } from '../src/samplers/methods.js';
@@ -221,7 +221,7 @@ describe('row machinery', () => {
       const AAt = new Float64Array(m * m);
       for (let i = 0; i < m; i++)
         for (let j = 0; j < m; j++) for (let l = 0; l < D; l++) AAt[i * m + j] += A[i * D + l] * A[j * D + l];
-      const { inverseSpd } = await import('../src/priors/linalg64.js');
+      const { inverseSpd } = await import('../src/lab/linalg64.js');
       const Minv = inverseSpd(
         AAt.map((v, i) => alpha * v + (i % (m + 1) === 0 ? beta : 0)),
         m,

@@ -1,9 +1,9 @@
 // Float64 reference of the samplers in src/samplers for a GMM prior (exact ε, Hessian and D²s from
-// src/priors/gmm.ts GmmDense) and a dense linear operator, one image at a time. Mirrors the GPU driver's
+// src/lab/gmm.ts GmmDense) and a dense linear operator, one image at a time. Mirrors the GPU driver's
 // order of operations: base sample x', the method's gradient at xₜ, the CMI term added to x', then the
 // method's correction (DPS/ΠGDM step, DSG sphere, MCG projection).
-import type { GmmDense } from '../../src/priors/gmm.js';
-import { inverseSpd, matMul, matVec, transpose } from '../../src/priors/linalg64.js';
+import type { GmmDense } from '../../src/lab/gmm.js';
+import { inverseSpd, matMul, matVec, transpose } from '../../src/lab/linalg64.js';
 import type { Schedule } from '../../src/samplers/schedule.js';
 
 export interface RefProblem {

@@ -1,9 +1,9 @@
-// `posterior study`: the validation lab (src/priors/study.ts) behind the CLI.
+// `posterior study`: the validation lab (src/lab/study.ts) behind the CLI.
 import { Engine } from '../../engine/index.ts';
 import { UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { cmiOptions } from '../sampling-flags.ts';
-import { runPosteriorStudy } from '../../priors/study.ts';
+import { runPosteriorStudy } from '../../lab/study.ts';
 
 export default defineCommand({
   name: 'study',

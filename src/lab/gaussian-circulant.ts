@@ -3,7 +3,7 @@
 // With aₜ = √ᾱₜ, σₜ² = 1 − ᾱₜ: xₜ ~ N(aₜμ, Σₜ), Σₜ = aₜ²Σ + σₜ²I, so
 //   score sₜ(x) = −Σₜ⁻¹(x − aₜμ),   ε(x, t) = −σₜ sₜ = σₜ Σₜ⁻¹ (x − aₜμ),
 //   ∂ε/∂x = σₜ Σₜ⁻¹ (symmetric: VJP = JVP), D²ε ≡ 0.
-// On the GPU every call is one per-frequency filter (src/priors/spectral-filter.ts: direct separable DFTs in
+// On the GPU every call is one per-frequency filter (src/lab/spectral-filter.ts: direct separable DFTs in
 // WGSL) whose table g(S(ξ)) = σₜ/(aₜ²S + σₜ²) and offset −aₜ g(Σ)μ are built in float64 on the host per
 // timestep. The float64 host twins (eps64, score64, logDensity64, …) are the references of the tests and
 // the closed forms of exact-posterior.ts.

@@ -1,5 +1,5 @@
 // Float64 schedule math for the validation lab: guided-diffusion's linear β schedule (1e-4 → 0.02 over
-// 1000 steps) and its even respacing. Kept inside src/priors so the lab's closed forms and its reference
+// 1000 steps) and its even respacing. Kept inside src/lab so the lab's closed forms and its reference
 // sampler loop do not depend on the samplers' schedule module (which is written in parallel); both follow
 // guided-diffusion (`get_named_beta_schedule('linear')`, `space_timesteps(T, [N])`).
 

@@ -543,7 +543,7 @@ function report(
   lines.push(`# Posterior study: ${h.prior}, ${h.task}`, '');
   if (o.command) lines.push('Command:', '', '```', o.command, '```', '');
   lines.push(
-    `σ_y = ${h.sigmaY}, ${h.samples} samples per run (one measurement), seed ${h.seed}; +cmi: r = ${cmiO.r ?? 1}, Σ⁻¹ ${cmiO.sigmaInv ?? 'isotropic'}, η ${cmiO.eta.kind}:${cmiO.eta.eta}. Metric definitions: src/priors/study.ts and docs/validation-lab.md.`,
+    `σ_y = ${h.sigmaY}, ${h.samples} samples per run (one measurement), seed ${h.seed}; +cmi: r = ${cmiO.r ?? 1}, Σ⁻¹ ${cmiO.sigmaInv ?? 'isotropic'}, η ${cmiO.eta.kind}:${cmiO.eta.eta}. Metric definitions: src/lab/study.ts and docs/validation-lab.md.`,
     '',
   );
   lines.push(`## ${primary} vs NFE`, '');

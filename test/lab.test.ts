@@ -2,14 +2,14 @@
 // host twins against finite differences of log pₜ.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
-import { GaussianCirculantPrior } from '../src/priors/gaussian-circulant.js';
-import { syntheticTexture } from '../src/priors/textures.js';
-import { Rng64 } from '../src/priors/rng64.js';
-import { noiseScales } from '../src/priors/schedule64.js';
+import { GaussianCirculantPrior } from '../src/lab/gaussian-circulant.js';
+import { syntheticTexture } from '../src/lab/textures.js';
+import { Rng64 } from '../src/lab/rng64.js';
+import { noiseScales } from '../src/lab/schedule64.js';
 import { getTestEngine, relMaxErr } from './helpers.js';
-import { SpectralFilter } from '../src/priors/spectral-filter.js';
-import { fftChannels, ifftChannels } from '../src/priors/circulant.js';
-import { negFreq } from '../src/priors/fft64.js';
+import { SpectralFilter } from '../src/lab/spectral-filter.js';
+import { fftChannels, ifftChannels } from '../src/lab/circulant.js';
+import { negFreq } from '../src/lab/fft64.js';
 
 let e: Engine;
 beforeAll(async () => {
@@ -195,7 +195,7 @@ import {
   gmmMutualInfoDense,
   gmmMutualInfoGradientDense,
   randomGmmSpec,
-} from '../src/priors/gmm.js';
+} from '../src/lab/gmm.js';
 
 function fdCheck(f: (x: Float64Array) => Float64Array | number, x: Float64Array, dir: Float64Array, h: number) {
   const xp = x.map((v, i) => v + h * dir[i]),
@@ -342,8 +342,8 @@ import { cmiGradient } from '../src/samplers/cmi.js';
 import type { SamplerContext } from '../src/samplers/context.js';
 import { NoiseStreams } from '../src/samplers/noise.js';
 import { createSchedule } from '../src/samplers/schedule.js';
-import { CircularBlurOperator, MaskOperator } from '../src/priors/lab-operators.js';
-import { gaussianKernel } from '../src/priors/exact-posterior.js';
+import { CircularBlurOperator, MaskOperator } from '../src/lab/lab-operators.js';
+import { gaussianKernel } from '../src/lab/exact-posterior.js';
 
 describe('CMI on the Gaussian prior', () => {
   // ∇²log pₜ = −Σₜ⁻¹ does not depend on x, so ∂ₖΣ_post = 0 and ∇ₓI(x₀; y | xₜ) = 0: the estimator's
