@@ -23,8 +23,6 @@ export interface CommandContext {
 
 export interface CommandDef<T extends FlagTable = FlagTable> {
   name: string;
-  /** one line, shown in `posterior --help` */
-  summary: string;
   /** paragraphs shown in `posterior <name> --help` after the usage line */
   description?: string;
   /** usage line after `posterior <name>`; generated from required flags when omitted */

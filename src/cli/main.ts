@@ -28,7 +28,7 @@ export function topHelp(): string {
   ].join('\n');
 }
 
-export function commandHelp(def: CommandDef): string {
+export function commandHelp(def: CommandDef, summary: string): string {
   const required = Object.entries(def.flags)
     .filter(([, s]) => s.required)
     .map(([n, s]) => `--${n} <${s.placeholder ?? 'value'}>`);
@@ -37,7 +37,7 @@ export function commandHelp(def: CommandDef): string {
   const parts = [
     `Usage: ${BIN} ${def.name}${usage ? ` ${usage}` : ''}`,
     '',
-    wrap(def.summary.replace(/^./, (c) => c.toUpperCase()) + '.', 100).join('\n'),
+    wrap(summary.replace(/^./, (c) => c.toUpperCase()) + '.', 100).join('\n'),
   ];
   if (def.description) parts.push('', def.description);
   parts.push('', 'Options:', formatFlagHelp(def.flags));
@@ -97,12 +97,12 @@ export async function main(
     command = entry.name;
     const def = (await entry.load()).default;
     if (helpFor) {
-      io.log(commandHelp(def));
+      io.log(commandHelp(def, entry.summary));
       return 0;
     }
     const parsed = parseFlags(args.slice(1), def.flags, { command: def.name, maxPositionals: def.positionals ?? 0 });
     if (parsed.help) {
-      io.log(commandHelp(def));
+      io.log(commandHelp(def, entry.summary));
       return 0;
     }
     const code = await def.run(parsed.flags, { io, debug, positionals: parsed.positionals, progress: defaultProgress });

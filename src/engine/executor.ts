@@ -6,9 +6,12 @@ import { packParams, type Kernel, type ParamValue } from './kernel.js';
 import { kernelKey, PipelineCache } from './pipelines.js';
 import { BufferPool, fmtBytes } from './pool.js';
 import type { KernelRecord } from './profiler.js';
-import { Tensor, shapeSize } from './tensor.js';
+import { Storage, Tensor, shapeSize } from './tensor.js';
 
 export type Binding = Tensor;
+
+/** An open scope (Engine.beginScope). */
+export type ScopeToken = object;
 
 export interface Dispatch {
   /** a kernel declared with `defineKernels` */
@@ -55,6 +58,12 @@ export class Engine {
   private errors: Promise<void>[] = [];
   private deviceError: Error | null = null;
   private lastKernel = '';
+  /** every storage not yet released, and the storages allocated in each open `scope` */
+  private live = new Set<Storage>();
+  private scopes: Storage[][] = [];
+  private closed = new WeakSet<object>();
+  /** storages of the engine's own caches (`persistent`) */
+  private owned: Storage[] = [];
 
   // profiling state
   private profiling = false;
@@ -103,7 +112,11 @@ export class Engine {
   tensor(shape: readonly number[], label = 'tensor'): Tensor {
     const n = shapeSize(shape);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`tensor '${label}': invalid shape [${shape}]`);
-    return new Tensor(this.pool.acquire(n * 4, label), shape, label);
+    const s = new Storage(this.pool.acquire(n * 4, label), label);
+    this.live.add(s);
+    const top = this.scopes[this.scopes.length - 1];
+    if (top) (top.push(s), (s.scope = top));
+    return new Tensor(s, shape, label);
   }
 
   /** A new tensor holding `data` (Float32Array, or Uint32Array/Int32Array reinterpreted bitwise). */
@@ -123,8 +136,138 @@ export class Engine {
     this.device.queue.writeBuffer(t.buffer, t.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
+  /**
+   * Returns tensors to the pool (null and undefined are skipped). Releasing a view ends its borrow. Throws
+   * on a double release and on releasing a tensor while a view of it is held.
+   */
   release(...ts: Array<Tensor | null | undefined>): void {
-    for (const t of ts) if (t && t.offset === 0) this.pool.release(t.buffer);
+    for (const t of ts) {
+      if (!t) continue;
+      const s = t.storage;
+      if (t.borrow) {
+        if (t.borrow.ended || s.released) throw new Error(`release of view of '${t.label}': already released`);
+        t.borrow.ended = true;
+        s.views--;
+        continue;
+      }
+      this.free(s, t.label);
+    }
+  }
+
+  private free(s: Storage, label: string): void {
+    if (s.released) throw new Error(`release of '${label}': already released (double release)`);
+    if (s.views > 0) {
+      throw new Error(`release of '${label}' while ${s.views} view(s) of it are still held (release them first)`);
+    }
+    s.released = true;
+    this.live.delete(s);
+    this.pool.release(s.buffer);
+  }
+
+  /**
+   * Runs `fn` and releases every tensor allocated during it that is still alive afterwards, except those in
+   * its result (a tensor, or arrays / plain objects of them, searched three levels deep); kept tensors belong
+   * to the enclosing scope. Also cleans up when `fn` throws. Async functions are awaited.
+   */
+  scope<T>(fn: () => Promise<T>): Promise<T>;
+  scope<T>(fn: () => T): T;
+  scope<T>(fn: () => T | Promise<T>): T | Promise<T> {
+    const token = this.beginScope();
+    let r: T | Promise<T>;
+    try {
+      r = fn();
+    } catch (e) {
+      this.endScope(token);
+      throw e;
+    }
+    if (r instanceof Promise) {
+      return r.then(
+        (v) => (this.endScope(token, v), v),
+        (e) => {
+          this.endScope(token);
+          throw e;
+        },
+      );
+    }
+    this.endScope(token, r);
+    return r;
+  }
+
+  /** Opens a scope by hand (test/setup.ts opens one per test); close it with `endScope`. */
+  beginScope(): ScopeToken {
+    const token: Storage[] = [];
+    this.scopes.push(token);
+    return token;
+  }
+
+  /**
+   * Closes a scope: releases what was allocated in it and is still alive, except the tensors in `keep`
+   * (searched as in `scope`), which move to the enclosing scope. Views of released temporaries end with them.
+   */
+  endScope(token: ScopeToken, keep?: unknown): void {
+    const mine = token as Storage[];
+    const at = this.scopes.lastIndexOf(mine);
+    if (at < 0) throw new Error('endScope: this scope is not open');
+    this.scopes.splice(at, 1);
+    this.closed.add(mine);
+    const kept = new Set<Storage>();
+    collectStorages(keep, kept, 3);
+    const outer = this.scopes[this.scopes.length - 1];
+    for (const s of mine) {
+      if (s.released) continue;
+      if (kept.has(s)) {
+        outer?.push(s);
+        s.scope = outer ?? null;
+      } else {
+        s.views = 0;
+        this.free(s, s.label);
+      }
+    }
+  }
+
+  /** The innermost open scope (null: none), to build an object's state later in the scope it was made in. */
+  currentScope(): ScopeToken | null {
+    return this.scopes[this.scopes.length - 1] ?? null;
+  }
+
+  /**
+   * Runs `fn` with its allocations recorded in `scope` only (null, or a scope already closed: in none).
+   * For an object's lazily built state (an operator's SVD factors, a table cache): it lives as long as the
+   * object, not as long as the scope that happened to trigger the build.
+   */
+  inScope<T>(scope: ScopeToken | null, fn: () => T): T {
+    const saved = this.scopes;
+    this.scopes = scope && !this.closed.has(scope) ? [scope as Storage[]] : [];
+    try {
+      return fn();
+    } finally {
+      this.scopes = saved;
+    }
+  }
+
+  /** `inScope` of the scope that `owner` (a tensor of the object being extended) was allocated in. */
+  alongside<T>(owner: Tensor, fn: () => T): T {
+    return this.inScope(owner.storage.scope, fn);
+  }
+
+  /** Runs `fn` outside every scope; what it allocates belongs to the engine (shared caches): freed by `destroy`. */
+  persistent<T>(fn: () => T): T {
+    const before = new Set(this.live);
+    const r = this.inScope(null, fn);
+    for (const s of this.live) if (!before.has(s)) (this.live.delete(s), this.owned.push(s));
+    return r;
+  }
+
+  /** Labels and sizes of the tensors not yet released, except the engine's own caches (for leak reports). */
+  liveTensors(): string[] {
+    return [...this.live].map((s) => `${s.label} (${fmtBytes(s.buffer.size)})`);
+  }
+
+  /** Bytes held by tensors not yet released, except the engine's own caches. */
+  get liveBytes(): number {
+    let n = 0;
+    for (const s of this.live) n += s.buffer.size;
+    return n;
   }
 
   async read(t: Tensor): Promise<Float32Array> {
@@ -388,7 +531,16 @@ export class Engine {
 
   destroy(): void {
     this.flush();
+    for (const s of this.owned) this.free(s, s.label);
+    this.owned = [];
     this.pool.destroyFree();
     this.device.destroy();
   }
+}
+
+function collectStorages(v: unknown, into: Set<Storage>, depth: number): void {
+  if (v instanceof Tensor) into.add(v.storage);
+  else if (depth > 0 && Array.isArray(v)) for (const x of v) collectStorages(x, into, depth - 1);
+  else if (depth > 0 && v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    for (const x of Object.values(v)) collectStorages(x, into, depth - 1);
 }

@@ -5,7 +5,7 @@
 // and applying M(ξ) per image slot in between. Other sizes (e.g. 7) fall back to separable *direct* DFTs
 // in WGSL: O(HW(H+W)) per image instead of O(HW log HW), exact to f32 rounding. `useFft = false` forces
 // the direct path (the tests compare both).
-import type { Engine } from '../engine/executor.js';
+import type { Engine, ScopeToken } from '../engine/executor.js';
 import { defineKernels } from '../engine/kernel.js';
 import type { Tensor } from '../engine/tensor.js';
 import { grid1d } from '../engine/ops/vector.js';
@@ -443,7 +443,11 @@ export class SlotTables {
     private slotSize: number,
     private offsetSize: number,
     private capacity = 8,
-  ) {}
+  ) {
+    this.home = engine.currentScope();
+  }
+  /** the scope this cache was made in: its tables live there (Engine.inScope) */
+  private readonly home: ScopeToken | null;
 
   get(keys: readonly number[], tag: string, build: (key: number) => { table: Float32Array; offset?: Float32Array }) {
     const uniq = [...new Set(keys)];
@@ -467,11 +471,12 @@ export class SlotTables {
       }
     });
     const slots = Uint32Array.from(keys.map((k) => uniq.indexOf(k)));
-    const entry = {
+    // cached across calls: owned by this cache, not by a scope around the call
+    const entry = this.engine.inScope(this.home, () => ({
       table: this.engine.upload(table, [uniq.length, this.slotSize], `${tag}-table`),
       offset: offset ? this.engine.upload(offset, [uniq.length, this.offsetSize], `${tag}-offset`) : undefined,
       slots: this.engine.upload(slots, [keys.length], `${tag}-slots`),
-    };
+    }));
     this.cache.set(id, entry);
     if (this.cache.size > this.capacity) {
       const [oldId, old] = this.cache.entries().next().value!;

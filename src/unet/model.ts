@@ -79,6 +79,12 @@ export class UNet {
     this.learnSigma = c.learnSigma;
   }
 
+  /** Frees the weights; the model cannot be used afterwards. */
+  destroy(): void {
+    this.engine.release(...this.w.values());
+    this.w.clear();
+  }
+
   private p(name: string): Tensor {
     const t = this.w.get(name);
     if (!t) throw new Error(`UNet: missing weight '${name}'`);
@@ -88,11 +94,10 @@ export class UNet {
   // ------------------------------------------------------------------ public API
 
   forward(x: Tensor, t: readonly number[]): Tensor {
-    const N = this.checkInput(x, t, 'forward');
+    this.checkInput(x, t, 'forward');
     const pass = this.begin(t, 1);
     const out = this.run(pass, x);
     this.end(pass);
-    void N;
     return out;
   }
 
@@ -190,14 +195,19 @@ export class UNet {
   private stack(parts: Tensor[]): Tensor {
     const [n, ...rest] = parts[0].shape;
     const out = this.engine.tensor([n * parts.length, ...rest], 'stack');
-    parts.forEach((p, k) => copy(this.engine, p, out.view(k * p.size, p.shape)));
+    parts.forEach((p, k) => this.engine.release(copy(this.engine, p, out.view(k * p.size, p.shape))));
     return out;
   }
 
   private unstack(y: Tensor, k: number, N: number): Tensor[] {
     const per = y.size / k;
     const shape = [N, ...y.shape.slice(1)];
-    const parts = Array.from({ length: k }, (_, i) => copy(this.engine, y.view(i * per, shape)));
+    const parts = Array.from({ length: k }, (_, i) => {
+      const v = y.view(i * per, shape);
+      const c = copy(this.engine, v);
+      this.engine.release(v);
+      return c;
+    });
     this.engine.release(y);
     return parts;
   }
@@ -387,11 +397,9 @@ export class UNet {
     const tape = pass.tape!;
     // out: conv(GN_silu(h))
     const outRec = tape.pop()!;
-    const o = this.plan.out;
     const ga = conv2dBackwardInput(e, u, this.p('out.2.weight'), outRec.x.shape, { pad: 1 });
     let g = groupNormBackward(e, outRec.x, this.p('out.0.weight'), this.p('out.0.bias'), ga, { silu: true });
     e.release(ga, outRec.x);
-    void o;
     // output blocks in reverse: each consumed cat(h, skip)
     // output block j consumed the skip of input block (nIn - 1 - j)
     const nIn = this.plan.inputBlocks.length;

@@ -9,26 +9,20 @@ import { loadTestImages } from '../../io/fmnist.ts';
 import type { Task } from '../../operators/index.ts';
 import { defineCommand } from '../command.ts';
 import { measurementImage, runExperiment, type ExperimentResult } from '../experiment.ts';
-import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
+import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { cmiOptions, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 const TASKS: Task[] = ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur'];
 
 export default defineCommand({
   name: 'demo',
-  summary: 'DPS vs CMI+DPS on Fashion-MNIST test images for every task: PNG grid + summary',
   description:
     'Runs DPS and CMI+DPS with the embedded Fashion-MNIST prior (models/fmnist-unet.safetensors) on the first --n ' +
     'test images for box and random inpainting, ×4 super-resolution, Gaussian and motion deblurring (σ_y 0.05), and ' +
     'writes OUT/grid.png (truth | measurement | DPS | CMI+DPS per image and task) and OUT/summary.md (PSNR/SSIM). ' +
     'The default step count keeps it to a few minutes on a software GPU (lavapipe); raise --steps for quality.',
   flags: {
-    weights: {
-      type: 'string',
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (default: the embedded model)',
-    },
+    weights: WEIGHTS_FLAG,
     out: { type: 'string', default: 'out/demo', help: 'output folder' },
     n: { type: 'int', default: 3, help: 'test images per task' },
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },

@@ -13,7 +13,7 @@ import { UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { measurementImage, runExperiment } from '../experiment.ts';
 import { parseTask } from '../measure-file.ts';
-import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
+import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { cmiOptions, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 const ALL_TASKS: Task[] = ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur'];
@@ -21,18 +21,12 @@ const ALL_METHODS = ['dps', 'dps+cmi', 'pigdm', 'pigdm+cmi', 'dsg', 'mcg', 'ddrm
 
 export default defineCommand({
   name: 'eval',
-  summary: 'PSNR/SSIM table (mean ± std over N images) per task × method: markdown + CSV + grid',
   description:
     'Evaluates samplers on Fashion-MNIST test images (--data fmnist: the Debian package dataset-fashion-mnist if ' +
     'installed, else the 16 bundled images) with the given model. DDRM runs only where the operator has an SVD. ' +
     'LPIPS and FID are not reported: they need network weights this project cannot ship.',
   flags: {
-    weights: {
-      type: 'string',
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (default: the embedded model)',
-    },
+    weights: WEIGHTS_FLAG,
     data: { type: 'string', default: 'fmnist', help: "'fmnist', or a .safetensors file with tensor x [N,C,H,W]" },
     tasks: { type: 'list', help: `tasks (default ${ALL_TASKS.join(',')})` },
     methods: { type: 'list', help: `methods (default ${ALL_METHODS.join(',')})` },

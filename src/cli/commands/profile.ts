@@ -6,23 +6,17 @@ import { measure } from '../../operators/index.ts';
 import { parseMethod, sample } from '../../samplers/index.ts';
 import { defineCommand } from '../command.ts';
 import { operatorFor, parseTask, samplerTask } from '../measure-file.ts';
-import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
+import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { cmiOptions, METHOD_HELP, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 export default defineCommand({
   name: 'profile',
-  summary: 'per-kernel profile of one sampling step: table + Chrome trace (Perfetto)',
   description:
     'Runs two steps of the chosen sampler on Fashion-MNIST test images (the first compiles the pipelines) and ' +
     'profiles the second with GPU timestamps: prints calls, GPU ms, share of the step, GFLOP/s and GB/s per kernel and ' +
     'writes a Chrome trace JSON (open it in ui.perfetto.dev or chrome://tracing).',
   flags: {
-    weights: {
-      type: 'string',
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (default: the embedded model)',
-    },
+    weights: WEIGHTS_FLAG,
     method: { type: 'string', default: 'dps', short: 'm', help: METHOD_HELP },
     task: {
       type: 'string',

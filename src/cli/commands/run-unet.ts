@@ -5,23 +5,17 @@ import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../.
 import { readFileBytes, writeSafetensorsFile } from '../../engine/safetensors-node.ts';
 import { loadUNet } from '../../unet/index.ts';
 import { defineCommand } from '../command.ts';
+import { WEIGHTS_FLAG } from '../model-file.ts';
 import { UsageError } from '../args.ts';
 
 export default defineCommand({
   name: 'run-unet',
-  summary: 'run the UNet on tensors from a safetensors file (cross-check against PyTorch)',
   description:
     'Reads `x` [N,C,H,W] and `t` [N] (integer timesteps, any numeric dtype) from the input file, runs the model and ' +
     'writes `out`. With --vjp U / --jvp V / --d2 W it also reads those tensors from the input and writes `vjp.x` ' +
     '(uᵀ∂out/∂x), `jvp.out` (∂out/∂x·v) and `d2.out` (D²out[w, v], which needs --jvp for v).',
   flags: {
-    weights: {
-      type: 'string',
-      required: true,
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (posterior convert)',
-    },
+    weights: { ...WEIGHTS_FLAG, required: true, help: 'converted weights (posterior convert)' },
     input: {
       type: 'string',
       required: true,

@@ -5,26 +5,20 @@ import { createSchedule, parseMethod, sample, type PigdmWeighting } from '../../
 import { UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { operatorFor, parseTask, readMeasurement, samplerTask } from '../measure-file.ts';
-import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
+import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { OPERATOR_FLAGS, operatorOptionsFromFlags } from '../operator-flags.ts';
 import { cmiOptions, METHOD_HELP, SAMPLING_FLAGS } from '../sampling-flags.ts';
 import { readImage, readTensor, writeOutputs } from '../tensors.ts';
 
 export default defineCommand({
   name: 'sample',
-  summary: 'reconstruct an image from a measurement with a posterior sampler',
   description:
     'Give either --input (a clean image: the measurement y = A(x) + n is simulated with --task, --sigma-y, --seed) or ' +
     '--measurement (a file written by `posterior measure`). The output is a PNG, or a .safetensors file with tensor x0. ' +
     '--x-T and --noise-from replay a recorded start and per-step noise (tensors x_T and step_noise) to compare with ' +
     'another implementation step by step.',
   flags: {
-    weights: {
-      type: 'string',
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (default: the embedded Fashion-MNIST model)',
-    },
+    weights: WEIGHTS_FLAG,
     task: {
       type: 'string',
       choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
