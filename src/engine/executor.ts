@@ -379,12 +379,9 @@ export class Engine {
   private resolveBuffers(d: Dispatch): Array<Tensor | null> {
     const k = d.kernel;
     const given = d.buffers;
-    const slots = new Map(k.bindings.map((b) => [b.name, b]));
-    for (const name of Object.keys(given)) {
-      const s = slots.get(name);
-      if (!s || s.view) {
-        const want = k.bindings.filter((b) => !b.view).map((b) => b.name);
-        throw new Error(`kernel '${k.name}': unknown buffer '${name}' (it takes: ${want.join(', ')})`);
+    for (const name in given) {
+      if (!k.byName.has(name)) {
+        throw new Error(`kernel '${k.name}': unknown buffer '${name}' (it takes: ${[...k.byName.keys()].join(', ')})`);
       }
     }
     return k.bindings.map((b) => {

@@ -77,6 +77,8 @@ export interface Kernel {
   /** the uniforms this entry takes */
   accepts: ReadonlySet<string>;
   bindings: readonly BindingSlot[];
+  /** the bindings a caller passes (not views), by name */
+  byName: ReadonlyMap<string, BindingSlot>;
 }
 
 export type ParamValue = number | readonly number[];
@@ -151,6 +153,7 @@ export function defineKernels<const E extends Record<string, EntrySpec>>(
       slots,
       accepts,
       bindings,
+      byName: new Map(bindings.filter((b) => !b.view).map((b) => [b.name, b])),
     };
   }
 

@@ -249,10 +249,7 @@ function gaussianTask(
   }
   if (o.task === 'inpaint') {
     const side = o.box ?? Math.round(H / 2);
-    const top = Math.floor((H - side) / 2),
-      left = Math.floor((W - side) / 2);
-    const m2 = new Float32Array(H * W).fill(1);
-    for (let yy = top; yy < top + side; yy++) m2.fill(0, yy * W + left, yy * W + left + side);
+    const m2 = centredBoxMask(H, W, side);
     const op = new InpaintOperator(e, [N, C, H, W], m2);
     const mask = Float64Array.from({ length: D }, (_, i) => m2[i % (H * W)]);
     // DPS's protocol: noise on the whole y (the hole's entries carry none of x)
@@ -304,10 +301,7 @@ function gmmTask(
     release: () => void;
   if (o.task === 'inpaint') {
     const side = o.box ?? Math.round(H / 2);
-    const top = Math.floor((H - side) / 2),
-      left = Math.floor((W - side) / 2);
-    const m2 = new Float32Array(H * W).fill(1);
-    for (let yy = top; yy < top + side; yy++) m2.fill(0, yy * W + left, yy * W + left + side);
+    const m2 = centredBoxMask(H, W, side);
     const ip = new InpaintOperator(e, [N, C, H, W], m2);
     op = ip;
     m = D;
@@ -592,4 +586,13 @@ function report(
     reference: floor[primary] !== undefined ? { label: 'floor', y: floor[primary] } : undefined,
   });
   return { rows, floor, primary, markdown: lines.join('\n') + '\n', csv: csvRows.join('\n') + '\n', png };
+}
+
+/** An H×W mask of ones with a centred side×side square of zeros (the studies' inpainting box). */
+function centredBoxMask(H: number, W: number, side: number): Float32Array {
+  const top = Math.floor((H - side) / 2),
+    left = Math.floor((W - side) / 2);
+  const m = new Float32Array(H * W).fill(1);
+  for (let y = top; y < top + side; y++) m.fill(0, y * W + left, y * W + left + side);
+  return m;
 }

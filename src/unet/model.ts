@@ -23,7 +23,7 @@ import {
   upsample2xAdjoint,
 } from '../engine/ops/layout.js';
 import { linear } from '../engine/ops/linear.js';
-import { axpby, copy, lincomb } from '../engine/ops/vector.js';
+import { axpby, copy } from '../engine/ops/vector.js';
 import { buildArchitecture, type Block, type UNetPlan } from './architecture.js';
 import type { UNetConfig } from './config.js';
 import { timestepEmbedding } from './timestep.js';
