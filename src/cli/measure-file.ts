@@ -29,7 +29,33 @@ export interface LoadedMeasurement {
   opts: OperatorOptions;
 }
 
-export function readMeasurement(path: string): LoadedMeasurement {
+/**
+ * A stored mask as the inpainting operator's one [H·W] plane. Accepted layouts: [H, W], [1, 1, H, W] (ours),
+ * and the DPS repository's [N, C, H, W] (its `mask` tensor is the image-shaped mask it multiplies with),
+ * provided every image and channel holds the same plane — the operator applies one mask to all of them.
+ */
+export function maskPlane(path: string, mask: HostTensor, imageShape?: readonly number[]): Float32Array {
+  const sh = mask.shape;
+  const [H, W] = sh.slice(-2);
+  if (sh.length < 2 || sh.length > 4 || !(H > 0 && W > 0))
+    throw new Error(`${path}: mask has shape [${sh}], expected [H, W], [1, 1, H, W] or [N, C, H, W]`);
+  if (imageShape && (H !== imageShape[1] || W !== imageShape[2]))
+    throw new Error(`${path}: mask is ${H}×${W}, the model's images are ${imageShape[1]}×${imageShape[2]}`);
+  if (sh.length === 4 && imageShape && sh[1] !== 1 && sh[1] !== imageShape[0])
+    throw new Error(`${path}: mask has ${sh[1]} channels, the model's images ${imageShape[0]}`);
+  const plane = H * W;
+  const first = mask.data.subarray(0, plane);
+  for (let off = plane; off < mask.data.length; off += plane)
+    for (let j = 0; j < plane; j++)
+      if (mask.data[off + j] !== first[j])
+        throw new Error(
+          `${path}: the mask differs between channels or images (plane ${off / plane} at pixel ${j}); ` +
+            'the inpainting operator applies one H×W mask to every channel and image',
+        );
+  return Float32Array.from(first);
+}
+
+export function readMeasurement(path: string, imageShape?: readonly number[]): LoadedMeasurement {
   const meta = readMetadata(path);
   const tensors = readTensors(path);
   const y = tensors.get('y');
@@ -39,7 +65,7 @@ export function readMeasurement(path: string): LoadedMeasurement {
   const opts: OperatorOptions = JSON.parse(meta.operator_options ?? '{}');
   const mask = tensors.get('mask');
   const kernel = tensors.get('kernel');
-  if (mask) opts.mask = mask.data;
+  if (mask) opts.mask = maskPlane(path, mask, imageShape);
   if (kernel) {
     opts.kernel = kernel.data;
     opts.kernelSize = kernel.shape[kernel.shape.length - 1];

@@ -8,6 +8,7 @@
 // v in the next C (guided-diffusion's `model_var_type = learned_range`). Derivatives are of that whole output.
 // Every returned tensor is new and owned by the caller (release it with engine.release).
 import type { Engine, Tensor } from '../engine/index.js';
+import type { DiffusionSettings } from './diffusion-config.js';
 
 export interface ScoreModel {
   readonly engine: Engine;
@@ -16,6 +17,11 @@ export interface ScoreModel {
   /** C (ε only) or 2C (ε and learned-range v) */
   readonly outChannels: number;
   readonly learnSigma: boolean;
+  /**
+   * The diffusion the model was trained with (schedule, T, variance type, clip_denoised), from its weight
+   * file's metadata; samplers use guided-diffusion's defaults when absent.
+   */
+  diffusion?: DiffusionSettings;
 
   /** f(x, t): [N, outChannels, H, W] */
   forward(x: Tensor, t: readonly number[]): Tensor;
