@@ -397,12 +397,12 @@ describe('samplers end to end on a GMM prior (float64 reference, same noise)', (
 
   it('dsg (interval 1 and 3)', async () => {
     compare(dense, await runBoth(dense, 'dsg'), TOL);
-    compare(dense, await runBoth(dense, 'dsg', { dsg: { rate: 0.5, interval: 3 } }), TOL);
+    compare(dense, await runBoth(dense, 'dsg', { rate: 0.5, interval: 3 }), TOL);
   });
 
   it('ddrm', async () => {
     compare(dense, await runBoth(dense, 'ddrm'), TOL);
-    compare(mask, await runBoth(mask, 'ddrm', { ddrm: { eta: 0.5, etaB: 0.9 } }), TOL);
+    compare(mask, await runBoth(mask, 'ddrm', { eta: 0.5, etaB: 0.9 }), TOL);
   });
 
   it('+cmi on dps / pigdm / mcg / dsg (isotropic and exact Σ⁻¹, the three η schedules)', async () => {
@@ -479,7 +479,7 @@ describe('samplers end to end on a GMM prior (float64 reference, same noise)', (
       { method: 'dps' },
       { method: 'mcg' },
       { method: 'pigdm' },
-      { method: 'dsg', dsg: { interval: 2 } },
+      { method: 'dsg', interval: 2 },
       { method: 'ddrm' },
       { method: 'dps+cmi', cmi: { r: 2, eta: { kind: 'relative', eta: 0.1 }, sigmaInv: 'exact' } },
       { method: 'dsg+cmi', cmi: { r: 1, eta: { kind: 'residual', eta: 0.1 }, sigmaInv: 'isotropic' } },

@@ -55,13 +55,27 @@ export function maskPlane(path: string, mask: HostTensor, imageShape?: readonly 
   return Float32Array.from(first);
 }
 
-export function readMeasurement(path: string, imageShape?: readonly number[]): LoadedMeasurement {
+/**
+ * Reads a measurement file. Files written by `posterior measure` name their task and noise in the metadata;
+ * a file in the DPS repository's layout (tensors `y` and `mask`, no metadata) needs them from the caller
+ * (`given`: the --task and --sigma-y flags). A task given for a file that names another is an error.
+ */
+export function readMeasurement(
+  path: string,
+  imageShape?: readonly number[],
+  given: { task?: string; sigmaY?: number } = {},
+): LoadedMeasurement {
   const meta = readMetadata(path);
   const tensors = readTensors(path);
   const y = tensors.get('y');
   if (!y) throw new Error(`${path}: no tensor 'y' — is this a file written by 'posterior measure'?`);
-  if (!meta.task) throw new Error(`${path}: no 'task' in the metadata — write measurements with 'posterior measure'`);
-  const task = parseTask(meta.task);
+  if (!meta.task && !given.task)
+    throw new Error(
+      `${path}: no 'task' in the metadata — give --task (a file in the DPS layout), or write measurements with 'posterior measure'`,
+    );
+  if (meta.task && given.task && meta.task !== given.task)
+    throw new Error(`${path}: the file is a '${meta.task}' measurement, --task says '${given.task}'`);
+  const task = parseTask(meta.task ?? given.task!);
   const opts: OperatorOptions = JSON.parse(meta.operator_options ?? '{}');
   const mask = tensors.get('mask');
   const kernel = tensors.get('kernel');
@@ -70,11 +84,12 @@ export function readMeasurement(path: string, imageShape?: readonly number[]): L
     opts.kernel = kernel.data;
     opts.kernelSize = kernel.shape[kernel.shape.length - 1];
   }
+  const sigmaY = meta.sigma_y !== undefined ? Number(meta.sigma_y) : (given.sigmaY ?? 0);
   return {
     task,
     y,
-    sigmaY: Number(meta.sigma_y ?? 0),
-    noise: (meta.noise ?? 'gaussian') as LoadedMeasurement['noise'],
+    sigmaY,
+    noise: (meta.noise ?? (sigmaY > 0 ? 'gaussian' : 'none')) as LoadedMeasurement['noise'],
     opts,
   };
 }

@@ -107,3 +107,15 @@ export function pullbackX0(ctx: SamplerContext, k: number, ev: Evaluated, gx0: T
   ctx.e.release(gDirect);
   return g;
 }
+
+/** mean(1/|y|) per image, for Poisson-noise guidance (dps.ts) (|y| floored at 1e-6: the reference divides by exact zeros). */
+export function poissonWeights(y: Float32Array, N: number): Float32Array {
+  const per = y.length / N;
+  const w = new Float32Array(N);
+  for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let j = 0; j < per; j++) s += 1 / Math.max(Math.abs(y[n * per + j]), 1e-6);
+    w[n] = s / per;
+  }
+  return w;
+}

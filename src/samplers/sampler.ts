@@ -10,16 +10,12 @@ import type { Tensor } from '../engine/tensor.js';
 import type { MeasurementOperator, NoiseModel } from '../operators/operator.js';
 import { cmiHook } from './cmi-hook.js';
 import type { CmiOptions } from './cmi.js';
-import { evaluate, residual, timesOf, type SamplerContext } from './context.js';
+import { evaluate, poissonWeights, residual, timesOf, type SamplerContext } from './context.js';
 import { defaultDiffusion, type DiffusionSettings } from './diffusion-config.js';
-import type { DdrmOptions } from './ddrm.js';
-import { poissonWeights } from './dps.js';
-import type { DsgOptions } from './dsg.js';
 import type { CgOptions } from './linalg.js';
 import { parseMethod, type MethodName } from './methods.js';
 import { taskKind, type Guidance, type Settings, type StepHook, type StepState } from './methods/method.js';
 import { NoiseStreams } from './noise.js';
-import type { PigdmWeighting } from './pigdm.js';
 import { CoefMode, rowCoef, rowSumSq } from './rows.js';
 import { createSchedule, type Schedule, type VarianceType } from './schedule.js';
 import type { ScoreModel } from './score-model.js';
@@ -32,7 +28,7 @@ export interface StepInfo {
   /** original timestep the network saw */
   t: number;
   steps: number;
-  /** ‖y − A x̂₀‖ per image (Poisson DPS: the weighted norm), null without a measurement */
+  /** ‖y − A x̂₀‖ per image (Poisson noise: the weighted norm), null without a measurement */
   distance: Float32Array | null;
   /** x̂₀ at this step and x after it ([N, C, H, W] flat), every `snapshotEvery` steps */
   x0?: Float32Array;
@@ -61,30 +57,33 @@ export interface SampleOptions {
   seed?: number | number[];
   /** batch size (default: y's batch, or 1) */
   batch?: number;
-  /** ζ: DPS/MCG step size (default per task from the DPS configs), ΠGDM weight multiplier (default 1) */
+  /** ζ: the guidance step size or weight (default: the method's protocol for the task) */
   zeta?: number;
   /** task name for the per-task defaults ('inpainting', 'super-resolution', …) */
   task?: string;
-  /** DDIM η (DDIM-based methods; default: the method's protocol) */
+  /** η: the base update's stochasticity (default: the method's protocol) */
   eta?: number;
+  /** η_b of the SVD-space update (default: the method's protocol) */
+  etaB?: number;
+  /** spherical guidance: rate γ and interval (default: the method's protocol for the task and steps) */
+  rate?: number;
+  interval?: number;
   /** clip_denoised (default: the method's protocol, else the checkpoint's setting) */
   clip?: boolean;
   /** default: the checkpoint's variance type */
   varType?: VarianceType;
-  dsg?: Partial<DsgOptions>;
-  ddrm?: Partial<DdrmOptions>;
   /** the CMI plug-in (required for '+cmi' methods) */
   cmi?: CmiOptions;
   /** further step hooks, run after CMI's */
   hooks?: StepHook[];
-  /** ΠGDM's weight on its guidance (pigdm.ts): 'reference' (NVlabs' code, default) or 'score' */
-  pigdmWeighting?: PigdmWeighting;
-  /** ΠGDM's measurement-space CG when the operator has no SVD */
+  /** the pseudo-inverse guidance's weighting: 'reference' (NVlabs' code, default) or 'score' */
+  pigdmWeighting?: Settings['pigdmWeighting'];
+  /** measurement-space CG settings, for operators without an SVD */
   cg?: CgOptions;
   /**
    * Run only loop steps [startAt, stopAt) (default: all). With startAt > 0, `xT` is the state entering step
    * startAt (e.g. a recorded trajectory[startAt − 1]); step_noise stays indexed by the global loop step.
-   * Methods whose base update initialises x_T itself (DDRM) cannot start in the middle.
+   * Methods whose base update initialises x_T itself (the SVD-space one) cannot start in the middle.
    */
   startAt?: number;
   stopAt?: number;
@@ -165,10 +164,10 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
   const p = method.defaults(taskKind(o.task), S);
   const s: Settings = {
     zeta: o.zeta ?? p.zeta ?? 0,
-    eta: o.eta ?? o.ddrm?.eta ?? p.eta ?? 0,
-    etaB: o.ddrm?.etaB ?? p.etaB ?? 1,
-    rate: o.dsg?.rate ?? p.rate ?? 0,
-    interval: o.dsg?.interval ?? p.interval ?? 1,
+    eta: o.eta ?? p.eta ?? 0,
+    etaB: o.etaB ?? p.etaB ?? 1,
+    rate: o.rate ?? p.rate ?? 0,
+    interval: o.interval ?? p.interval ?? 1,
     clip: o.clip ?? p.clip ?? diff.clipDenoised,
     pigdmWeighting: o.pigdmWeighting ?? 'reference',
     cg: o.cg ?? {},
@@ -210,7 +209,7 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
   try {
     for (let i = i0; i < i1; i++) {
       // Bound the GPU queue: without a wait the loop can record hundreds of steps ahead of a software
-      // adapter, whose memory then grows until Dawn crashes (seen after ~550 DPS steps at 32×64×64).
+      // adapter, whose memory then grows until Dawn crashes (seen after ~550 guided steps at 32×64×64).
       if (i > i0 && (i - i0) % 8 === 0) await e.sync();
       const ts = performance.now();
       const k = S - 1 - i;

@@ -39,7 +39,7 @@ export default defineCommand({
       task: {
         type: 'string',
         choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
-        help: 'forward model (with --input)',
+        help: 'forward model (with --input; with --measurement only for a file in the DPS layout, which names none)',
       },
       method: { type: 'string', required: true, short: 'm', help: METHOD_HELP },
       input: {
@@ -56,7 +56,11 @@ export default defineCommand({
         placeholder: 'OUT',
         help: '.png or .safetensors (tensor x0)',
       },
-      'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std (with --input)' },
+      'sigma-y': {
+        type: 'number',
+        default: 0.05,
+        help: 'measurement noise std (with --input, or a --measurement file that does not record it)',
+      },
       'x-T': { type: 'string', placeholder: 'F.safetensors', help: 'replay: start from tensor x_T of this file' },
       'noise-from': {
         type: 'string',
@@ -76,6 +80,7 @@ export default defineCommand({
     if (!!f.input === !!f.measurement)
       throw new UsageError('give exactly one of --input IMG or --measurement M.safetensors');
     if (f.input && !f.task) throw new UsageError('--input needs --task (the forward model to simulate)');
+    if (!(f.sigmaY >= 0)) throw new UsageError(`--sigma-y must be ≥ 0, got ${f.sigmaY}`);
     const method = parseMethod(f.method);
     const e = await Engine.create();
     try {
@@ -85,7 +90,7 @@ export default defineCommand({
       let task, y: Tensor, sigmaY: number, noiseKind: 'gaussian' | 'poisson' | 'none';
       let op;
       if (f.measurement) {
-        const m = readMeasurement(f.measurement, [C, H, W]);
+        const m = readMeasurement(f.measurement, [C, H, W], { task: f.task, sigmaY: f.sigmaY });
         task = m.task;
         op = operatorFor(e, task, m.opts, [m.y.shape[0], C, H, W]);
         y = e.upload(m.y.data, m.y.shape, 'y');
