@@ -97,6 +97,7 @@ export function resolveSteps(
   d: DiffusionSettings | undefined,
 ): { steps: string | number; count: number; warning: string | null } {
   const s = steps ?? defaultSteps(method, d);
-  const count = scheduleFor(d ?? defaultDiffusion(false), s).length;
-  return { steps: s, count, warning: underConvergedWarning(method, count) };
+  const diff = d ?? defaultDiffusion(false);
+  const count = scheduleFor(diff, s).length;
+  return { steps: s, count, warning: underConvergedWarning(method, count, diff.steps) };
 }

@@ -32,9 +32,9 @@ export function parseMethod(name: string): ParsedMethod {
 }
 
 /** "dps: 20 steps … protocol 1000 …" when fewer steps than the method's protocol are asked for, else null. */
-export function underConvergedWarning(name: string, steps: number): string | null {
+export function underConvergedWarning(name: string, steps: number, trainingSteps = 1000): string | null {
   const { method } = parseMethod(name);
-  if (steps >= method.protocolSteps) return null;
+  if (steps >= Math.min(method.protocolSteps, trainingSteps)) return null;
   return (
     `warning: ${name} at ${steps} steps is under-converged: its protocol is ${method.protocolSteps} ` +
     `steps (${method.stepsSource}); expect a worse reconstruction`

@@ -130,9 +130,12 @@ export function scheduleFor(d: DiffusionSettings, steps: number | string): Sched
   return createSchedule({ steps: d.steps, noiseSchedule: d.noiseSchedule, respacing: steps });
 }
 
-/** The step count (respacing) a run uses when none is given: the checkpoint's, else the method's protocol. */
+/**
+ * The step count (respacing) a run uses when none is given: the checkpoint's own, else the method's protocol
+ * (at most the checkpoint's T: a protocol of 1000 steps on a 100-step model runs all 100).
+ */
 export function defaultSteps(method: string, d?: DiffusionSettings): number | string {
-  return d?.respacing ?? parseMethod(method).method.protocolSteps;
+  return d?.respacing ?? Math.min(parseMethod(method).method.protocolSteps, d?.steps ?? 1000);
 }
 
 export async function sample(o: SampleOptions): Promise<SampleResult> {
