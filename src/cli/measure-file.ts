@@ -30,29 +30,39 @@ export interface LoadedMeasurement {
 }
 
 /**
- * A stored mask as the inpainting operator's one [H·W] plane. Accepted layouts: [H, W], [1, 1, H, W] (ours),
- * and the DPS repository's [N, C, H, W] (its `mask` tensor is the image-shaped mask it multiplies with),
- * provided every image and channel holds the same plane — the operator applies one mask to all of them.
+ * A stored mask as the inpainting operator takes it: one [H·W] plane shared by every channel, or one per
+ * channel [C·H·W] (e.g. 90 % of all pixels dropped across the RGB channels). Accepted layouts: [H, W],
+ * [1, 1, H, W] (ours), [1, C, H, W] and the DPS repository's [N, C, H, W] (the image-shaped mask it
+ * multiplies with), provided every image holds the same mask — the operator applies one to all of them.
  */
 export function maskPlane(path: string, mask: HostTensor, imageShape?: readonly number[]): Float32Array {
   const sh = mask.shape;
   const [H, W] = sh.slice(-2);
-  if (sh.length < 2 || sh.length > 4 || !(H > 0 && W > 0))
+  if (sh.length < 2 || sh.length > 4 || !(H > 0 && W > 0) || (sh.length === 3 && sh[0] !== 1))
     throw new Error(`${path}: mask has shape [${sh}], expected [H, W], [1, 1, H, W] or [N, C, H, W]`);
   if (imageShape && (H !== imageShape[1] || W !== imageShape[2]))
     throw new Error(`${path}: mask is ${H}×${W}, the model's images are ${imageShape[1]}×${imageShape[2]}`);
-  if (sh.length === 4 && imageShape && sh[1] !== 1 && sh[1] !== imageShape[0])
-    throw new Error(`${path}: mask has ${sh[1]} channels, the model's images ${imageShape[0]}`);
-  const plane = H * W;
-  const first = mask.data.subarray(0, plane);
-  for (let off = plane; off < mask.data.length; off += plane)
-    for (let j = 0; j < plane; j++)
+  const C = sh.length === 4 ? sh[1] : 1;
+  if (imageShape && C !== 1 && C !== imageShape[0])
+    throw new Error(`${path}: mask has ${C} channels, the model's images ${imageShape[0]}`);
+  const per = C * H * W;
+  const first = mask.data.subarray(0, per);
+  for (let off = per; off < mask.data.length; off += per)
+    for (let j = 0; j < per; j++)
       if (mask.data[off + j] !== first[j])
         throw new Error(
-          `${path}: the mask differs between channels or images (plane ${off / plane} at pixel ${j}); ` +
-            'the inpainting operator applies one H×W mask to every channel and image',
+          `${path}: the mask differs between images (image ${off / per} at element ${j}); ` +
+            'the inpainting operator applies one mask to every image of a batch',
         );
-  return Float32Array.from(first);
+  // a per-channel mask whose channels agree is the shared plane
+  let same = true;
+  for (let c = 1; c < C && same; c++)
+    for (let j = 0; j < H * W; j++)
+      if (first[c * H * W + j] !== first[j]) {
+        same = false;
+        break;
+      }
+  return Float32Array.from(same ? first.subarray(0, H * W) : first);
 }
 
 /**
