@@ -42,7 +42,7 @@ export const SAMPLING_FLAGS = {
   'clip-denoised': {
     type: 'string',
     choices: ['true', 'false'],
-    help: "override clip_denoised (default: the method's protocol — pigdm and ddrm never clip — else the checkpoint's)",
+    help: "override clip_denoised (default: the method's protocol — pigdm and ddrm: no clip — else the checkpoint's)",
   },
   'cmi-r': { type: 'int', default: 1, help: '+cmi: Hutchinson probes per step' },
   'cmi-eta': {

@@ -44,9 +44,24 @@ export interface Evaluated {
   release(): void;
 }
 
-/** f(x) keeping what a later vjp needs (forwardWithVjp when the model has it, else forward now and vjp later). */
-export function evaluate(ctx: SamplerContext, x: Tensor, t: number[], wantGrad: boolean): Evaluated {
+/**
+ * f(x) keeping what a later vjp needs (forwardWithVjp when the model has it, else forward now and vjp later);
+ * without a gradient, forwardAsync when the model has it.
+ */
+export async function evaluate(ctx: SamplerContext, x: Tensor, t: number[], wantGrad: boolean): Promise<Evaluated> {
   const m = ctx.model;
+  if (!wantGrad && m.forwardAsync) {
+    const out = await m.forwardAsync(x, t);
+    return {
+      x,
+      t,
+      out,
+      backward: () => {
+        throw new Error('evaluate: no reverse pass was requested');
+      },
+      release: () => ctx.e.release(out),
+    };
+  }
   if (wantGrad && m.forwardWithVjp) {
     const r = m.forwardWithVjp(x, t);
     return {

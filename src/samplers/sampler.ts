@@ -219,7 +219,7 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
       const t = timesOf(ctx, k);
       const z = k > 0 ? streams.step(i) : null;
       const guided = !!method.guidance && (method.guides?.(k, s) ?? true);
-      const ev = evaluate(ctx, x, t, guided);
+      const ev = await evaluate(ctx, x, t, guided);
       const u = run.step(k, x, ev.out, z);
       const st: StepState = { i, k, x, next: u.next, mean: u.mean, sigma: u.sigma };
       let g: Guidance | null = null;

@@ -33,6 +33,13 @@ export interface ScoreModel {
   d2(x: Tensor, t: readonly number[], w: Tensor, v: Tensor): { out: Tensor; dw: Tensor; dv: Tensor; d2: Tensor };
 
   /**
+   * Optional: an output that takes GPU readbacks to compute (the validation lab's exact-covariance guidance
+   * solves by CG with convergence checks). Samplers await it, for steps without gradient guidance, in place
+   * of forward().
+   */
+  forwardAsync?(x: Tensor, t: readonly number[]): Promise<Tensor>;
+
+  /**
    * Optional: f(x) now and reverse mode later, for a cotangent that is computed from f(x) itself (DPS,
    * ΠGDM, MCG, DSG guidance): one forward pass instead of forward + vjp's own forward. `backward(u)` returns
    * uᵀ ∂f/∂x and may be called at most once; `release()` frees what the forward kept and must be called
