@@ -47,7 +47,10 @@ export default defineCommand({
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },
     ...SAMPLING_FLAGS,
   },
-  examples: ['posterior eval --n 50 --steps 100 --out docs/results --name fmnist-table'],
+  examples: [
+    'posterior eval --n 16 --methods ddrm,pigdm,dsg --out docs/results --name fmnist-table',
+    'posterior eval --n 16 --tasks inpaint-box,sr4 --methods dps --out out/dps1000',
+  ],
   async run(f, ctx) {
     const tasks = (f.tasks?.length ? f.tasks : ALL_TASKS).map(parseTask);
     const methods = f.methods?.length ? f.methods : ALL_METHODS;
