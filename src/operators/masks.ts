@@ -10,10 +10,10 @@
 //   random: exactly ⌊h·w·p⌋ pixels dropped, chosen without replacement (numpy choice(replace=False)).
 import { PNG } from 'pngjs';
 import { PhiloxStream } from '../engine/ops/random.js';
-import { uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { MeasurementOperator, SvdView } from './operator.js';
-import { gather, inverseIndex } from './svd.js';
+import { gather, inverseIndex, MASK } from './svd.js';
 import { expectShape, imageShape, runFlat, type Shape4 } from './util.js';
 
 export interface BoxMaskOptions {
@@ -148,10 +148,9 @@ export class InpaintOperator implements MeasurementOperator {
     // the mask repeats every mask.length elements: each image plane (shared) or each image (per channel)
     runFlat(
       this.engine,
-      'mask',
-      'apply_mask',
-      [x, this.maskTensor, out],
-      uniforms(x.size, this.mask.length, 0, 0),
+      MASK.apply_mask,
+      { src: x, mask: this.maskTensor, dst: out },
+      { total: x.size, per_out: this.mask.length },
       x.size,
       {
         flops: x.size,
