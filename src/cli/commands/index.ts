@@ -54,7 +54,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'demo',
-    summary: 'DPS vs CMI+DPS on Fashion-MNIST test images for every task: PNG grid + summary',
+    summary: 'reconstruct Fashion-MNIST test images for every task, each method at its protocol: PNG grid + summary',
     load: () => import('./demo.ts'),
   },
 ];
