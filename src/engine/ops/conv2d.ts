@@ -156,6 +156,8 @@ function run(
   const flops = 2 * npix * g.cout * g.cin * g.k * g.k + (residual ? npix * g.cout : 0);
   const bytes = 4 * (x.size + w.size + y.size + (residual ? y.size : 0));
   const label = `${what} [${x.shape}]x[${w.shape}]${g.stride > 1 ? ' s2' : ''}`;
+  const { n, cin, h, w: wd, cout, ho, wo } = g;
+  const shape = { n, cin, h, w: wd, cout, ho, wo, pp, npix, bias_batches: biasBatches };
   if (pickSubgroup(e, g, trans, algorithm, what)) {
     const cmb = g.cout > 8 ? 2 : 1;
     e.run({
@@ -168,18 +170,7 @@ function run(
         SG8: simdSubgroups(e).sg8 ? 1 : 0,
       },
       buffers: { x, w, bias, res: residual, y },
-      params: {
-        n: g.n,
-        cin: g.cin,
-        h: g.h,
-        w: g.w,
-        cout: g.cout,
-        ho: g.ho,
-        wo: g.wo,
-        pp,
-        npix,
-        bias_batches: biasBatches,
-      },
+      params: shape,
       grid: [Math.ceil(npix / 32), Math.ceil(g.cout / (8 * cmb))],
       flops,
       bytes,
@@ -190,20 +181,7 @@ function run(
       kernel: CONV2D.tiled,
       constants: { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0 },
       buffers: { x, w, bias, res: residual, y },
-      params: {
-        n: g.n,
-        cin: g.cin,
-        h: g.h,
-        w: g.w,
-        cout: g.cout,
-        ho: g.ho,
-        wo: g.wo,
-        pad: g.pad,
-        pp,
-        npix,
-        kdim: g.cin * g.k * g.k,
-        bias_batches: biasBatches,
-      },
+      params: { ...shape, pad: g.pad, kdim: g.cin * g.k * g.k },
       grid: [Math.ceil(npix / 32), Math.ceil(g.cout / 32)],
       flops,
       bytes,

@@ -23,46 +23,28 @@ const GN_UNIFORMS = {
 const SS = { optional: 'SS' } as const;
 const V4 = { type: 'vec4f' } as const;
 const RW4 = { access: 'read_write', type: 'vec4f' } as const;
+// the inputs of the per-element entries: x with its statistics, the affine parameters, the scale-shift
+const GN_IN = { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS } as const;
+// the one-dispatch entries read x as vec4s, and again as f32 (xs: the shift)
+const GN_IN4 = { x: { ...V4, wgsl: 'x4' }, xs: { view: 'x' }, gamma: 'read', beta: 'read', ss: SS } as const;
 export const GROUPNORM = defineKernels('groupnorm', {
   uniforms: GN_UNIFORMS,
   entries: {
     gn_stats: { bindings: { x: 'read', part: RW4 } }, // part [N*G, nChunks, 2]: (m_j, Q_j)
     gn_finalize: { bindings: { part: { ...V4, wgsl: 'fin_part' }, stats: { ...RW4, wgsl: 'fin_stats' } } }, // stats [N*G, 2]: (mu, r)
-    gn_apply: { bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, out: 'read_write' } },
-    gn_group: {
-      // xs: x again as f32 (the shift)
-      bindings: {
-        x: { ...V4, wgsl: 'x4' },
-        xs: { view: 'x' },
-        gamma: 'read',
-        beta: 'read',
-        ss: SS,
-        out: { ...RW4, wgsl: 'out4' },
-      },
-    },
+    gn_apply: { bindings: { ...GN_IN, out: 'read_write' } },
+    gn_group: { bindings: { ...GN_IN4, out: { ...RW4, wgsl: 'out4' } } },
   },
 });
 export const GROUPNORM_BACKWARD = defineKernels('groupnorm-backward', {
   uniforms: GN_UNIFORMS,
   entries: {
     // stats [N*G, 2]: (mu, r) in .x; part [N*G, nChunks]: (sum g, sum g xhat)
-    gnb_reduce: { bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, gy: 'read', part: RW4 } },
+    gnb_reduce: { bindings: { ...GN_IN, gy: 'read', part: RW4 } },
     // sums [N*G]: (mean g, mean g xhat)
     gnb_finalize: { bindings: { part: { ...V4, wgsl: 'fin_part' }, sums: { ...RW4, wgsl: 'fin_sums' } } },
-    gnb_apply: {
-      bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, gy: 'read', sums: V4, gx: 'read_write' },
-    },
-    gnb_group: {
-      bindings: {
-        x: { ...V4, wgsl: 'x4' },
-        xs: { view: 'x' },
-        gamma: 'read',
-        beta: 'read',
-        ss: SS,
-        gy: { ...V4, wgsl: 'gy4' },
-        gx: { ...RW4, wgsl: 'gx4' },
-      },
-    },
+    gnb_apply: { bindings: { ...GN_IN, gy: 'read', sums: V4, gx: 'read_write' } },
+    gnb_group: { bindings: { ...GN_IN4, gy: { ...V4, wgsl: 'gy4' }, gx: { ...RW4, wgsl: 'gx4' } } },
   },
 });
 
