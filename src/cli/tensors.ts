@@ -2,7 +2,8 @@
 // tensor, NCHW float).
 import { existsSync } from 'node:fs';
 import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../engine/safetensors.ts';
-import { readFileBytes, writeSafetensorsFile } from '../engine/safetensors-node.ts';
+import { readFileBytes } from '../engine/safetensors-node.ts';
+import { writeSafetensorsFile } from '../io/atomic.ts';
 import { readPng, writePng } from '../io/png.ts';
 
 export interface HostTensor {

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../../src/engine/safetensors.ts';
-import { readFileBytes, writeSafetensorsFile } from '../../src/engine/safetensors-node.ts';
+import { readFileBytes } from '../../src/engine/safetensors-node.ts';
+import { writeSafetensorsFile } from '../../src/io/atomic.ts';
 import { architectureTensors, countParams } from '../../src/unet/architecture.ts';
 import { modelConfigToJson, parseModelConfig, type UNetConfig } from '../../src/unet/config.ts';
 import { loadTorchCheckpoint } from './pt.ts';

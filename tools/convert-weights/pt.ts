@@ -4,8 +4,15 @@
 //   <archive>/version, and in 2.x also .format_version, .storage_alignment, byteorder
 // The pickle runs in the restricted VM of pickle.ts, so nothing in the file is ever executed.
 import { tensorToFloat32, type SafetensorsDtype } from '../../src/engine/safetensors.ts';
-import { TORCH_DTYPE_BYTES, unpickle, type TorchDtype, type TorchStorageRef, type TorchTensorRef } from './pickle.ts';
-import { ZipArchive } from './zip.ts';
+import {
+  describe,
+  TORCH_DTYPE_BYTES,
+  unpickle,
+  type TorchDtype,
+  type TorchStorageRef,
+  type TorchTensorRef,
+} from './pickle.ts';
+import { ZipArchive, type ZipOptions } from './zip.ts';
 
 export interface TorchTensor {
   /** dtype in the checkpoint (values are always converted to float32) */
@@ -54,23 +61,43 @@ export function readTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): Ma
   return loadTorchCheckpoint(bytes, label).tensors;
 }
 
-export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): TorchCheckpoint {
+export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint', opts: ZipOptions = {}): TorchCheckpoint {
   detectLegacy(bytes, label);
-  const zip = new ZipArchive(bytes, label);
-  const pkl = zip.names().find((n) => /^[^/]+\/data\.pkl$/.test(n)) ?? zip.names().find((n) => n === 'data.pkl');
-  if (!pkl)
+  const zip = new ZipArchive(bytes, label, opts);
+  const pkls = zip.names().filter((n) => /^[^/]+\/data\.pkl$/.test(n) || n === 'data.pkl');
+  if (pkls.length === 0)
     throw new TorchCheckpointError(
       `${label}: zip archive has no <archive>/data.pkl entry; it is not a torch.save checkpoint`,
     );
+  if (pkls.length > 1)
+    throw new TorchCheckpointError(`${label}: the archive holds ${pkls.length} pickles (${pkls.slice(0, 3).join(', ')}); which one is the checkpoint?`);
+  const pkl = pkls[0];
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const byteorder = zip.has(`${prefix}byteorder`)
     ? new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim()
     : 'little';
   if (byteorder !== 'little' && byteorder !== 'big')
-    throw new TorchCheckpointError(`${label}: unknown byteorder "${byteorder}"`);
+    throw new TorchCheckpointError(`${label}: unknown byteorder ${describe(byteorder)}`);
 
   const root = unpickle(zip.read(pkl), { label: `${label}: ${pkl}` });
   const { dict, key, note } = findStateDict(root, label);
+
+  // Validate every name, dtype and view against its storage before any storage is read or any tensor
+  // materialised: a view cannot ask for more memory than its storage holds.
+  const storageRefs = new Map<string, TorchStorageRef>();
+  for (const [name, t] of dict) {
+    if (typeof name !== 'string')
+      throw new TorchCheckpointError(`${label}: state dict has a non-string key ${describe(name)}`);
+    const what = `${label}: tensor ${describe(name)}`;
+    const s = t.storage;
+    const prev = storageRefs.get(s.key);
+    if (prev && (prev.dtype !== s.dtype || prev.numel !== s.numel))
+      throw new TorchCheckpointError(
+        `${what}: storage "${s.key}" is declared as ${s.dtype}×${s.numel} here and ${prev.dtype}×${prev.numel} elsewhere`,
+      );
+    storageRefs.set(s.key, s);
+    checkView(t, what);
+  }
 
   // Storages may be shared by several tensors (views); decode each one once.
   const storages = new Map<string, Float32Array>();
@@ -80,13 +107,13 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): To
       const entry = `${prefix}data/${s.key}`;
       if (!zip.has(entry))
         throw new TorchCheckpointError(`${label}: storage "${s.key}" is missing (no ${entry} in the archive)`);
-      let raw = zip.read(entry);
       const need = s.numel * TORCH_DTYPE_BYTES[s.dtype];
-      if (raw.length < need)
+      const size = zip.entries.get(entry)!.uncompressedSize;
+      if (size !== need)
         throw new TorchCheckpointError(
-          `${label}: storage ${entry} has ${raw.length} bytes, expected ${need} (truncated?)`,
+          `${label}: storage ${entry} has ${size} bytes, but ${s.numel} ${s.dtype} elements take ${need}${size < need ? ' (truncated?)' : ''}`,
         );
-      raw = raw.subarray(0, need);
+      let raw = zip.read(entry);
       if (byteorder === 'big') raw = byteswap(raw, TORCH_DTYPE_BYTES[s.dtype]);
       f = tensorToFloat32({ dtype: TO_ST[s.dtype], data: raw });
       storages.set(s.key, f);
@@ -96,12 +123,10 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): To
 
   const tensors = new Map<string, TorchTensor>();
   for (const [name, t] of dict) {
-    if (typeof name !== 'string')
-      throw new TorchCheckpointError(`${label}: state dict has a non-string key ${String(name)}`);
-    tensors.set(name, {
+    tensors.set(name as string, {
       dtype: t.storage.dtype,
       shape: t.shape,
-      data: contiguous(t, storageF32(t.storage), `${label}: tensor "${name}"`),
+      data: contiguous(t, storageF32(t.storage)),
     });
   }
   return { tensors, stateDictKey: key, note };
@@ -143,11 +168,11 @@ function findStateDict(
     }
     const keys = [...root.keys()]
       .slice(0, 20)
-      .map((k) => JSON.stringify(k))
+      .map((k) => describe(k))
       .join(', ');
     const bad = [...root.entries()].find(([, v]) => !isTensor(v));
     throw new TorchCheckpointError(
-      `${label}: could not find a state dict: the top-level dict is not all tensors (e.g. ${JSON.stringify(bad?.[0])}) and ` +
+      `${label}: could not find a state dict: the top-level dict is not all tensors (e.g. ${describe(bad?.[0])}) and ` +
         `has no ${NESTED_KEYS.map((k) => `"${k}"`).join('/')} entry holding one; top-level keys: ${keys}`,
     );
   }
@@ -156,19 +181,49 @@ function findStateDict(
   );
 }
 
-/** Materialize a strided view (storage offset + strides, in elements) as a dense row-major array. */
-function contiguous(t: TorchTensorRef, storage: Float32Array, what: string): Float32Array {
+// An overlapping (e.g. expanded, zero-stride) view is materialised only up to this many elements or the size of
+// its storage, whichever is larger: memory stays bounded by what the file itself holds.
+const MAX_OVERLAPPING_NUMEL = 1 << 16;
+
+/**
+ * A view must lie inside its storage, with shape and strides ≥ 0 (torch.save never writes negative strides;
+ * a negative one here would silently reverse weights). A view that maps several elements to one storage
+ * position (zero or overlapping strides: an expanded tensor) is accepted only while it is no larger than its
+ * storage or MAX_OVERLAPPING_NUMEL — a zero-stride view of 128 elements claiming 65536² of them is refused
+ * here, before any memory is allocated. Sufficient test for no overlap: sorted by stride, each dimension's
+ * stride exceeds the span of all smaller ones.
+ */
+function checkView(t: TorchTensorRef, what: string): void {
+  const { shape, stride, storageOffset } = t;
+  const view = `view (offset ${storageOffset}, shape [${shape.join(', ')}], stride [${stride.join(', ')}])`;
+  if (shape.some((d) => d < 0)) throw new TorchCheckpointError(`${what}: negative size in ${view}`);
+  if (stride.some((d) => d < 0)) throw new TorchCheckpointError(`${what}: negative stride in ${view}`);
+  if (storageOffset < 0) throw new TorchCheckpointError(`${what}: negative storage offset in ${view}`);
+  if (shape.includes(0)) return;
+  const storageNumel = t.storage.numel;
+  let span = 0; // largest offset the view reaches
+  let numel = 1;
+  let overlapping = false;
+  const dims = shape.map((d, i) => ({ d, s: stride[i] })).filter((x) => x.d > 1);
+  dims.sort((a, b) => a.s - b.s);
+  for (const { d, s } of dims) {
+    if (s <= span) overlapping = true;
+    span += (d - 1) * s;
+    numel *= d;
+  }
+  if (!(storageOffset + span < storageNumel))
+    throw new TorchCheckpointError(`${what}: ${view} exceeds its storage of ${storageNumel} elements`);
+  if (overlapping && numel > Math.max(storageNumel, MAX_OVERLAPPING_NUMEL))
+    throw new TorchCheckpointError(
+      `${what}: ${view} repeats storage elements (zero or overlapping strides) to ${numel} elements, more than its storage of ${storageNumel}; refused`,
+    );
+}
+
+/** Materialize a (checked) strided view (storage offset + strides, in elements) as a dense row-major array. */
+function contiguous(t: TorchTensorRef, storage: Float32Array): Float32Array {
   const { shape, stride, storageOffset } = t;
   const n = shape.reduce((a, d) => a * d, 1);
   if (n === 0) return new Float32Array(0);
-  let maxIndex = storageOffset;
-  let minIndex = storageOffset;
-  shape.forEach((d, i) => (stride[i] >= 0 ? (maxIndex += (d - 1) * stride[i]) : (minIndex += (d - 1) * stride[i])));
-  if (minIndex < 0 || maxIndex >= storage.length) {
-    throw new TorchCheckpointError(
-      `${what}: view (offset ${storageOffset}, shape ${JSON.stringify(shape)}, stride ${JSON.stringify(stride)}) exceeds its storage of ${storage.length} elements`,
-    );
-  }
   // Row-major strides => the view is one contiguous run.
   let expect = 1;
   let dense = true;

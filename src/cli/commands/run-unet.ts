@@ -2,7 +2,8 @@
 // what a user porting a model runs to cross-check against PyTorch.
 import { Engine } from '../../engine/index.ts';
 import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../../engine/safetensors.ts';
-import { readFileBytes, writeSafetensorsFile } from '../../engine/safetensors-node.ts';
+import { readFileBytes } from '../../engine/safetensors-node.ts';
+import { writeSafetensorsFile } from '../../io/atomic.ts';
 import { loadUNet } from '../../unet/index.ts';
 import { defineCommand } from '../command.ts';
 import { UsageError } from '../args.ts';
