@@ -143,7 +143,7 @@ describe('architecture from config', () => {
       num_res_blocks: 1,
       attention_resolutions: '16,8',
       num_heads: 2,
-      num_heads_upsample: 3,
+      num_heads_upsample: 4,
     });
     const plan = buildArchitecture(cfg);
     expect(cfg.channelMult).toEqual([1, 2, 3, 4]);
@@ -158,7 +158,7 @@ describe('architecture from config', () => {
       plan.outputBlocks
         .flat()
         .filter((b) => b.kind === 'attn')
-        .every((b) => b.kind === 'attn' && b.heads === 3),
+        .every((b) => b.kind === 'attn' && b.heads === 4),
     ).toBe(true);
     // ResBlocks without scale-shift project the embedding to cout, not 2*cout
     expect(architectureTensors(cfg).find(([n]) => n === 'input_blocks.1.0.emb_layers.1.weight')![1]).toEqual([32, 128]);
@@ -247,7 +247,7 @@ model_path: models/ffhq_10m.pt  # downloaded separately
     );
     expect(() =>
       buildArchitecture(parseModelConfig({ ...base, num_head_channels: 48, attention_resolutions: '16' })),
-    ).toThrow(/not divisible by num_head_channels 48/);
+    ).toThrow(/not divisible by numHeadChannels 48/);
   });
 
   it('defaults channel_mult like create_model for 512/128/64 and truncates 0.5 * channels', () => {
@@ -257,7 +257,7 @@ model_path: models/ffhq_10m.pt  # downloaded separately
     expect(parseModelConfig({ image_size: 128, num_channels: 256, num_res_blocks: 2 }).channelMult).toEqual([
       1, 1, 2, 3, 4,
     ]);
-    const t = architectureTensors(parseModelConfig({ image_size: 512, num_channels: 65, num_res_blocks: 1 }));
+    const t = architectureTensors(parseModelConfig({ image_size: 512, num_channels: 64, num_res_blocks: 1 }));
     expect(t.find(([n]) => n === 'input_blocks.0.0.weight')![1]).toEqual([32, 3, 3, 3]);
   });
 });

@@ -89,7 +89,8 @@ export function checkOutputPaths(outputs: readonly OutputSpec[], opts: OutputChe
     const files = [
       { p: o.path, named: !o.directory, st },
       ...(o.siblings ?? []).map((p) => ({ p, named: false, st: statOf(p) })),
-      ...(o.contents ?? []).map((p) => ({ p: join(o.path, p), named: false, st: statOf(join(o.path, p)) })),
+      // a named directory's documented contents are the user's to replace (they named the directory)
+      ...(o.contents ?? []).map((p) => ({ p: join(o.path, p), named: true, st: statOf(join(o.path, p)) })),
     ];
     for (const f of files) {
       if (o.directory && f.p === o.path) continue;

@@ -2,7 +2,8 @@
 // u = round((clamp(v, -1, 1) + 1) * 127.5) on write (8-bit), so an 8-bit PNG round-trips exactly.
 // Gray PNGs (color types 0, 4) give 1 channel, colour ones (2, 3, 6) give 3; alpha is dropped (no dataset
 // here has any). All bit depths pngjs parses (1, 2, 4, 8, 16) are read at full precision.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.ts';
 import { PNG } from 'pngjs';
 
 export interface Image {
@@ -108,8 +109,9 @@ export function encodeBytes(pixels: Uint8Array, width: number, height: number, c
   return new Uint8Array(PNG.sync.write(png, { colorType: type, inputColorType: type, inputHasAlpha: false }));
 }
 
+/** Writes atomically (src/io/atomic.ts): a killed run leaves the previous file or the complete new one. */
 export function writePng(path: string, data: ArrayLike<number>, shape: readonly number[]): void {
-  writeFileSync(path, encodePng(data, shape));
+  writeFileAtomic(path, encodePng(data, shape));
 }
 
 /** Nearest-neighbour integer upscaling (for showing 8×8 measurements beside 32×32 images). */

@@ -3,9 +3,13 @@
 // its metadata. The architecture computed from the config is checked against the checkpoint key by
 // key and shape by shape, so that a wrong config fails here (with every difference listed) instead
 // of producing a model that silently computes garbage.
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../../src/engine/safetensors.ts';
+import {
+  firstNonFinite,
+  parseSafetensors,
+  tensorToFloat32,
+  type SerializableTensor,
+} from '../../src/engine/safetensors.ts';
 import { readFileBytes } from '../../src/engine/safetensors-node.ts';
 import { writeSafetensorsFile } from '../../src/io/atomic.ts';
 import { architectureTensors, countParams } from '../../src/unet/architecture.ts';
@@ -154,6 +158,9 @@ export function convertCheckpointBytes(
   const arch = architectureTensors(cfg);
   for (const [name, shape] of arch) {
     const t = got.get(name)!;
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0)
+      throw new Error(`${source}: tensor "${name}" holds a non-finite value (${t.data[bad]} at index ${bad}); the checkpoint is corrupt`);
     dtypes.add(t.dtype);
     tensors.set(name, { shape, data: t.data });
   }
@@ -185,8 +192,10 @@ export function convertWeights(opts: ConvertOptions): ConvertedModel {
   if (typeof config === 'string') {
     // Parse here so that config errors name the config file.
     const path = config;
+    // A model config is a few hundred bytes; 1 MiB bounds what a hostile one can make the parser do.
+    const text = new TextDecoder().decode(readFileBytes(path, 2 ** 20));
     try {
-      config = parseModelConfig(readFileSync(path, 'utf8'));
+      config = parseModelConfig(text);
     } catch (e) {
       if (e instanceof Error) e.message = `${path}: ${e.message}`;
       throw e;
