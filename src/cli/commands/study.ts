@@ -1,7 +1,9 @@
 // `posterior study`: the validation lab (src/lab/study.ts) behind the CLI.
 import { Engine } from '../../engine/index.ts';
 import { UsageError } from '../args.ts';
+import { isAbsolute, relative, basename } from 'node:path';
 import { defineCommand } from '../command.ts';
+import { checkOutputPaths } from '../output-paths.ts';
 import { cmiOptions } from '../sampling-flags.ts';
 import { runPosteriorStudy } from '../../lab/study.ts';
 
@@ -59,6 +61,18 @@ export default defineCommand({
   ],
   async run(f, ctx) {
     if (f.channels !== 1 && f.channels !== 3) throw new UsageError('--channels must be 1 or 3', 'study');
+    const priorImage = /^adsn:(.+\.png)$/i.exec(f.prior)?.[1];
+    checkOutputPaths(
+      [
+        {
+          path: f.out,
+          flag: '--out',
+          directory: true,
+          contents: ['study.md', 'study.csv', 'study.png', 'runs.jsonl'],
+        },
+      ],
+      { inputs: [priorImage] },
+    );
     const e = await Engine.create();
     try {
       const res = await runPosteriorStudy({
@@ -78,7 +92,7 @@ export default defineCommand({
         cmi: cmiOptions(f),
         outDir: f.out,
         resume: f.resume,
-        command: `posterior ${process.argv.slice(2).join(' ')}`,
+        command: `posterior ${process.argv.slice(2).map(portableArg).join(' ')}`,
         log: (s) => ctx.io.error(s),
       });
       ctx.io.log(res.markdown.split('\n### ')[0]);
@@ -88,3 +102,11 @@ export default defineCommand({
     }
   },
 });
+
+/** The written command line names files relative to the working directory: no absolute paths in outputs. */
+function portableArg(a: string): string {
+  const m = /^([\w:=-]*?)(\/.*)$/.exec(a);
+  if (!m || !isAbsolute(m[2])) return a;
+  const rel = relative(process.cwd(), m[2]);
+  return m[1] + (rel.startsWith('..') || isAbsolute(rel) ? basename(m[2]) : rel);
+}
