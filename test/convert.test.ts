@@ -442,7 +442,7 @@ describe('convertWeights', () => {
     expect(err).toBeInstanceOf(ConfigMismatchError);
     const e = err as ConfigMismatchError;
     expect(e.misshaped.length).toBeGreaterThan(20);
-    expect(e.message).toMatch(/model\.pt do not match the model config.*num_channels 64/);
+    expect(e.message).toMatch(/model\.pt: the weights do not match the model config.*num_channels 64/);
     expect(e.message).toContain('the checkpoint has num_channels = 32');
     expect(e.message).toContain('time_embed.0.weight: checkpoint [128, 32], config expects [256, 64]');
     expect(e.message).toMatch(/mis-shaped \(\d+\):/);

@@ -17,6 +17,7 @@ import { modelConfigToJson, parseModelConfig, type UNetConfig } from '../../src/
 import { loadTorchCheckpoint } from './pt.ts';
 
 export const WEIGHTS_FORMAT = 'webgpu-dps-unet';
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64', 'float32', 'float16', 'bfloat16', 'float64']);
 
 export interface MisshapedTensor {
   name: string;
@@ -115,7 +116,7 @@ function checkAgainstConfig(got: Map<string, LoadedTensor>, cfg: UNetConfig, lab
         (items.length > LIMIT ? `\n  ... and ${items.length - LIMIT} more` : '');
   const hs = hints(got, cfg);
   const message =
-    `The weights in ${label} do not match the model config (image_size ${cfg.imageSize}, num_channels ${cfg.modelChannels}, ` +
+    `${label}: the weights do not match the model config (image_size ${cfg.imageSize}, num_channels ${cfg.modelChannels}, ` +
     `num_res_blocks ${cfg.numResBlocks}, channel_mult ${cfg.channelMult.join(',')}, attention ds ${cfg.attentionDs.join(',') || 'none'}, ` +
     `in/out channels ${cfg.inChannels}/${cfg.outChannels}): ${missing.length} missing, ${unexpected.length} unexpected and ` +
     `${misshaped.length} mis-shaped tensors. ` +
@@ -153,6 +154,12 @@ export function convertCheckpointBytes(
   }
   checkAgainstConfig(got, cfg, source);
 
+  // A UNet's parameters are floating point; an integer tensor where a weight belongs is a corrupt or foreign
+  // file (its integers would silently become weights).
+  for (const [name, t] of got) {
+    if (!FLOAT_DTYPES.has(t.dtype))
+      throw new Error(`${source}: tensor "${name}" has dtype ${t.dtype}; model weights must be floating point`);
+  }
   const tensors = new Map<string, SerializableTensor>();
   const dtypes = new Set<string>();
   const arch = architectureTensors(cfg);
