@@ -55,8 +55,13 @@ function loadTensors(
   label: string,
   notes: string[],
 ): { tensors: Map<string, LoadedTensor>; stateDictKey: string } {
+  // safetensors: an 8-byte little-endian header length that fits the file (anything else is left to the torch
+  // reader, which names zip, legacy-torch and foreign files).
+  const isZip = bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] === 0x4b;
+  const headerLen =
+    bytes.length >= 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true) : -1n;
   const looksSafetensors =
-    bytes.length >= 9 && bytes[8] === 0x7b /* '{' */ && !(bytes[0] === 0x50 && bytes[1] === 0x4b);
+    !isZip && ((bytes.length >= 9 && bytes[8] === 0x7b) /* '{' */ || (headerLen >= 0n && headerLen <= BigInt(bytes.length - 8)));
   if (looksSafetensors) {
     const st = parseSafetensors(bytes, label);
     const tensors = new Map<string, LoadedTensor>();

@@ -315,8 +315,8 @@ export function hostileTemplates(base: FuzzBase): FuzzInput[] {
     st('dtype-toString', stHeader({ a: { dtype: 'toString', shape: [1], data_offsets: [0, 4] } }, f32(1))),
     st('gap', stHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(2))),
     st('overlap', stHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(2))),
-    st('negative-shape', stHeader({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1))),
-    st('deep-header', concat(u32(200_002), u32(0), '['.repeat(100_001) + ']'.repeat(100_001))),
+    st('st-negative-shape', stHeader({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1))),
+    st('deep-header', concat(u32(200_008), u32(0), '{"a":' + '['.repeat(100_001) + ']'.repeat(100_001) + '}')),
     st(
       'nan-weight',
       (() => {
