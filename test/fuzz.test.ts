@@ -3,7 +3,15 @@
 // accepted unchanged or refused with "<file>: <what is wrong>" — no internal error, no accepted corrupt layout,
 // nothing slow. `npm run fuzz` runs the same generator on ≥ 10,000 inputs.
 import { describe, expect, it } from 'vitest';
-import { generate, hostileTemplates, loadBase, runOne, summarize, type FuzzInput, type FuzzResult } from '../tools/fuzz/mutate.ts';
+import {
+  generate,
+  hostileTemplates,
+  loadBase,
+  runOne,
+  summarize,
+  type FuzzInput,
+  type FuzzResult,
+} from '../tools/fuzz/mutate.ts';
 
 const base = loadBase();
 

@@ -40,7 +40,8 @@ export function readMeasurement(path: string): LoadedMeasurement {
   const y = tensors.get('y');
   if (!y) fail(`no tensor 'y' — is this a file written by 'posterior measure'?`);
   if (!meta.task) fail(`no 'task' in the metadata — write measurements with 'posterior measure'`);
-  if (!(TASKS as readonly string[]).includes(meta.task)) fail(`unknown task ${JSON.stringify(meta.task.slice(0, 40))} (one of ${TASKS.join(', ')})`);
+  if (!(TASKS as readonly string[]).includes(meta.task))
+    fail(`unknown task ${JSON.stringify(meta.task.slice(0, 40))} (one of ${TASKS.join(', ')})`);
   const task = meta.task as Task;
   let opts: OperatorOptions = {};
   if (meta.operator_options !== undefined) {
@@ -49,7 +50,8 @@ export function readMeasurement(path: string): LoadedMeasurement {
     } catch {
       fail('metadata operator_options is not valid JSON');
     }
-    if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) fail('metadata operator_options is not an object');
+    if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+      fail('metadata operator_options is not an object');
   }
   // Every number that reaches the sampler must be finite: a NaN in y would give an all-NaN x₀ with exit 0.
   for (const [name, t] of tensors) {

@@ -63,9 +63,7 @@ export function checkOutputPaths(outputs: readonly OutputSpec[], opts: OutputChe
   };
   const sameAsInput = (p: string, st: Stats | null) => {
     const real = realOrResolved(p);
-    return inputs.find(
-      (i) => (st && i.st!.dev === st.dev && i.st!.ino === st.ino) || realOrResolved(i.path) === real,
-    );
+    return inputs.find((i) => (st && i.st!.dev === st.dev && i.st!.ino === st.ino) || realOrResolved(i.path) === real);
   };
   const seen = new Map<string, string>();
   for (const o of outputs) {

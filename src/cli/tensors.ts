@@ -87,7 +87,10 @@ export function writeOutputs(
   writeFilesAtomic(
     names.map((k, i) => {
       const v = tensors[k];
-      return { path: files[i], data: encodePng(toImageRange(k, v), v.shape.length === 4 ? v.shape : [1, 1, ...v.shape.slice(-2)]) };
+      return {
+        path: files[i],
+        data: encodePng(toImageRange(k, v), v.shape.length === 4 ? v.shape : [1, 1, ...v.shape.slice(-2)]),
+      };
     }),
   );
   return files;

@@ -222,7 +222,11 @@ export function parseSafetensors(bytes: Uint8Array, label = 'safetensors data'):
     fail(`the tensors cover ${at} bytes but the data section has ${dataLen} (wrong header length, or trailing bytes)`);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const t of entries)
-    tensors.set(t.name, { dtype: t.dtype, shape: [...t.shape], data: bytes.subarray(dataStart + t.begin, dataStart + t.end) });
+    tensors.set(t.name, {
+      dtype: t.dtype,
+      shape: [...t.shape],
+      data: bytes.subarray(dataStart + t.begin, dataStart + t.end),
+    });
   return { tensors, metadata };
 }
 

@@ -8,7 +8,18 @@
 //
 // SIGINT/SIGTERM while a command runs: installInterruptHandler() removes the temporary files being written,
 // reports which outputs this run had already committed (the rest are as they were before) and exits 130.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync, chmodSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { safetensorsParts, type SerializableTensors } from '../engine/safetensors.ts';
@@ -70,7 +81,11 @@ export function writeFilesAtomic(files: readonly { path: string; data: FileData 
 }
 
 /** A safetensors file written atomically, streamed tensor by tensor (no whole-file buffer). */
-export function writeSafetensorsFile(path: string, tensors: SerializableTensors, metadata?: Record<string, string>): void {
+export function writeSafetensorsFile(
+  path: string,
+  tensors: SerializableTensors,
+  metadata?: Record<string, string>,
+): void {
   writeFileAtomic(path, safetensorsParts(tensors, metadata));
 }
 
@@ -81,6 +96,7 @@ function stage(path: string, data: FileData): string {
   } catch (e) {
     throw new Error(`${path}: cannot create its directory: ${describeFsError(e)}`);
   }
+  removeStale(dir, basename(path));
   // A dotfile in the same directory (same file system, so the rename is atomic), unique per process and call.
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number;
@@ -91,7 +107,8 @@ function stage(path: string, data: FileData): string {
   }
   pending.add(tmp);
   try {
-    const parts = typeof data === 'string' ? [new TextEncoder().encode(data)] : data instanceof Uint8Array ? [data] : data;
+    const parts =
+      typeof data === 'string' ? [new TextEncoder().encode(data)] : data instanceof Uint8Array ? [data] : data;
     for (const p of parts) {
       let off = 0;
       while (off < p.length) off += writeSync(fd, p, off, Math.min(p.length - off, 1 << 30));
@@ -110,6 +127,36 @@ function stage(path: string, data: FileData): string {
     /* no previous file */
   }
   return tmp;
+}
+
+/** Temporaries of this output left by a process that was killed (SIGKILL cannot be caught) are removed. */
+function removeStale(dir: string, name: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const prefix = `.${name}.`;
+  for (const e of entries) {
+    if (!e.startsWith(prefix) || !e.endsWith('.tmp')) continue;
+    const m = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(e.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, e));
+    } catch {
+      /* another process got there first */
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function discard(tmp: string): void {

@@ -177,7 +177,9 @@ function channelMultArg(v: unknown, imageSize: number): number[] {
             .filter((s) => s !== '')
         : null;
   if (parts && parts.length > CONFIG_BOUNDS.levels[1])
-    throw new ModelConfigError(`option "channel_mult" has ${parts.length} levels; at most ${CONFIG_BOUNDS.levels[1]} are supported`);
+    throw new ModelConfigError(
+      `option "channel_mult" has ${parts.length} levels; at most ${CONFIG_BOUNDS.levels[1]} are supported`,
+    );
   const nums = parts?.map((p) => (typeof p === 'string' ? Number(p) : p));
   if (!nums || nums.length === 0 || !nums.every((n) => typeof n === 'number' && Number.isFinite(n) && n > 0)) {
     throw new ModelConfigError(
@@ -200,7 +202,9 @@ function attentionDsArg(v: unknown, imageSize: number): number[] {
             .filter((s) => s !== '')
         : null;
   if (parts && parts.length > CONFIG_BOUNDS.attention)
-    throw new ModelConfigError(`option "attention_resolutions" lists ${parts.length} resolutions; at most ${CONFIG_BOUNDS.attention}`);
+    throw new ModelConfigError(
+      `option "attention_resolutions" lists ${parts.length} resolutions; at most ${CONFIG_BOUNDS.attention}`,
+    );
   const res = parts?.map((p) => (typeof p === 'string' ? Number(p) : p));
   if (!res || !res.every((r) => typeof r === 'number' && Number.isInteger(r) && r > 0)) {
     throw new ModelConfigError(
@@ -294,11 +298,14 @@ function validateConfig(c: UNetConfig): void {
     );
   const [lvLo, lvHi] = CONFIG_BOUNDS.levels;
   if (!Array.isArray(c.channelMult) || c.channelMult.length < lvLo || c.channelMult.length > lvHi)
-    fail(`channelMult must list ${lvLo} to ${lvHi} levels, got ${Array.isArray(c.channelMult) ? c.channelMult.length : typeof c.channelMult}`);
+    fail(
+      `channelMult must list ${lvLo} to ${lvHi} levels, got ${Array.isArray(c.channelMult) ? c.channelMult.length : typeof c.channelMult}`,
+    );
   const [mLo, mHi] = CONFIG_BOUNDS.channelMult;
   const [chLo, chHi] = CONFIG_BOUNDS.levelChannels;
   const levelCh = c.channelMult.map((m, i) => {
-    if (!(typeof m === 'number' && m >= mLo && m <= mHi)) fail(`channelMult[${i}] must be a number in [${mLo}, ${mHi}], got ${String(m).slice(0, 40)}`);
+    if (!(typeof m === 'number' && m >= mLo && m <= mHi))
+      fail(`channelMult[${i}] must be a number in [${mLo}, ${mHi}], got ${String(m).slice(0, 40)}`);
     const ch = Math.trunc(m * c.modelChannels);
     if (ch < chLo || ch > chHi || ch % 32 !== 0)
       fail(

@@ -47,7 +47,9 @@ export function loadUNetWeights(e: Engine, bytes: Uint8Array, label = 'weights')
     const bad = firstNonFinite(data);
     if (bad >= 0) {
       for (const t of tensors.values()) e.release(t);
-      throw new Error(`${label}: tensor "${name}" holds a non-finite value (${data[bad]} at index ${bad}); the weights are corrupt`);
+      throw new Error(
+        `${label}: tensor "${name}" holds a non-finite value (${data[bad]} at index ${bad}); the weights are corrupt`,
+      );
     }
     tensors.set(name, e.upload(data, shape, name));
     numParams += data.length;

@@ -58,10 +58,10 @@ function loadTensors(
   // safetensors: an 8-byte little-endian header length that fits the file (anything else is left to the torch
   // reader, which names zip, legacy-torch and foreign files).
   const isZip = bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] === 0x4b;
-  const headerLen =
-    bytes.length >= 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true) : -1n;
+  const headerLen = bytes.length >= 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true) : -1n;
   const looksSafetensors =
-    !isZip && ((bytes.length >= 9 && bytes[8] === 0x7b) /* '{' */ || (headerLen >= 0n && headerLen <= BigInt(bytes.length - 8)));
+    !isZip &&
+    ((bytes.length >= 9 && bytes[8] === 0x7b) /* '{' */ || (headerLen >= 0n && headerLen <= BigInt(bytes.length - 8)));
   if (looksSafetensors) {
     const st = parseSafetensors(bytes, label);
     const tensors = new Map<string, LoadedTensor>();
@@ -172,7 +172,9 @@ export function convertCheckpointBytes(
     const t = got.get(name)!;
     const bad = firstNonFinite(t.data);
     if (bad >= 0)
-      throw new Error(`${source}: tensor "${name}" holds a non-finite value (${t.data[bad]} at index ${bad}); the checkpoint is corrupt`);
+      throw new Error(
+        `${source}: tensor "${name}" holds a non-finite value (${t.data[bad]} at index ${bad}); the checkpoint is corrupt`,
+      );
     dtypes.add(t.dtype);
     tensors.set(name, { shape, data: t.data });
   }

@@ -407,7 +407,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
   const longLE = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
     if (b.length > MAX_LONG_BYTES)
-      fail(`integer of ${b.length} bytes exceeds the limit of ${MAX_LONG_BYTES} (${MAX_INT_DIGITS} digits, as CPython)`);
+      fail(
+        `integer of ${b.length} bytes exceeds the limit of ${MAX_LONG_BYTES} (${MAX_INT_DIGITS} digits, as CPython)`,
+      );
     let hex = '';
     for (let i = b.length - 1; i >= 0; i--) hex += b[i].toString(16).padStart(2, '0');
     let v = BigInt('0x' + hex);

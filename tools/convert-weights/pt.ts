@@ -70,7 +70,9 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint', opt
       `${label}: zip archive has no <archive>/data.pkl entry; it is not a torch.save checkpoint`,
     );
   if (pkls.length > 1)
-    throw new TorchCheckpointError(`${label}: the archive holds ${pkls.length} pickles (${pkls.slice(0, 3).join(', ')}); which one is the checkpoint?`);
+    throw new TorchCheckpointError(
+      `${label}: the archive holds ${pkls.length} pickles (${pkls.slice(0, 3).join(', ')}); which one is the checkpoint?`,
+    );
   const pkl = pkls[0];
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const byteorder = zip.has(`${prefix}byteorder`)

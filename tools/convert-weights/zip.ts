@@ -146,9 +146,13 @@ export class ZipArchive {
         e += 4 + size;
       }
       if (this.entries.has(name))
-        this.fail(`two entries are named "${name.slice(0, 200)}" (a zip must name each entry once; which one is meant?)`);
+        this.fail(
+          `two entries are named "${name.slice(0, 200)}" (a zip must name each entry once; which one is meant?)`,
+        );
       if (method === 0 && compressedSize !== uncompressedSize)
-        this.fail(`stored entry "${name.slice(0, 200)}" declares ${compressedSize} bytes stored but ${uncompressedSize} uncompressed`);
+        this.fail(
+          `stored entry "${name.slice(0, 200)}" declares ${compressedSize} bytes stored but ${uncompressedSize} uncompressed`,
+        );
       if (method === 8 && uncompressedSize > MAX_DEFLATE_RATIO * compressedSize + 1024)
         this.fail(
           `entry "${name.slice(0, 200)}" declares ${uncompressedSize} bytes from ${compressedSize} compressed, beyond deflate's maximum ratio (corrupt or hostile archive)`,
@@ -176,7 +180,9 @@ export class ZipArchive {
       if (lh + 30 + nameLen > this.bytes.length) this.fail(`local header of "${n}" runs past the end of the file`);
       const localName = new TextDecoder().decode(this.bytes.subarray(lh + 30, lh + 30 + nameLen));
       if (localName !== ent.name)
-        this.fail(`local header at byte ${lh} names "${localName.slice(0, 200)}" but the central directory says "${n}"`);
+        this.fail(
+          `local header at byte ${lh} names "${localName.slice(0, 200)}" but the central directory says "${n}"`,
+        );
       if (method !== ent.method)
         this.fail(`local header of "${n}" says compression method ${method}, the central directory ${ent.method}`);
       if (!(flags & 8)) {
@@ -232,7 +238,9 @@ export class ZipArchive {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ERR_BUFFER_TOO_LARGE')
-          return this.fail(`entry "${name}" inflates to more than its declared ${ent.uncompressedSize} bytes (corrupt archive)`);
+          return this.fail(
+            `entry "${name}" inflates to more than its declared ${ent.uncompressedSize} bytes (corrupt archive)`,
+          );
         return this.fail(`entry "${name}" has corrupt deflate data (${(err as Error).message})`);
       }
     } else return this.fail(`entry "${name}" uses unsupported compression method ${ent.method}`);

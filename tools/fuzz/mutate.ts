@@ -122,7 +122,21 @@ export function layoutOracle(bytes: Uint8Array): boolean {
   try {
     const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
     const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
-    const size: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1 };
+    const size: Record<string, number> = {
+      F64: 8,
+      F32: 4,
+      F16: 2,
+      BF16: 2,
+      I64: 8,
+      I32: 4,
+      I16: 2,
+      I8: 1,
+      U64: 8,
+      U32: 4,
+      U16: 2,
+      U8: 1,
+      BOOL: 1,
+    };
     const spans = Object.entries(h)
       .filter(([k]) => k !== '__metadata__')
       .map(([, v]) => {
@@ -210,7 +224,16 @@ export function zipFiles(files: ZipFile[]): Uint8Array {
     off += locals[locals.length - 1].length;
   }
   const cd = concat(...centrals);
-  const eocd = concat(u32(0x06054b50), u16(0), u16(0), u16(files.length), u16(files.length), u32(cd.length), u32(off), u16(0));
+  const eocd = concat(
+    u32(0x06054b50),
+    u16(0),
+    u16(0),
+    u16(files.length),
+    u16(files.length),
+    u32(cd.length),
+    u32(off),
+    u16(0),
+  );
   return concat(...locals, cd, eocd);
 }
 
@@ -285,36 +308,65 @@ export function hostileTemplates(base: FuzzBase): FuzzInput[] {
     pt('storage-short', torchZip(oneTensorPickle(64, [64], [1]), { '0': f32(32) })),
     pt('storage-long', torchZip(oneTensorPickle(64, [64], [1]), { '0': f32(128) })),
     pt('dtype-proto', torchZip(oneTensorPickle(64, [64], [1], 0, '__proto__'), { '0': f32(64) })),
-    pt(
-      'ordereddict-of-int',
-      torchZip(concat([0x80, 2], 'ccollections\nOrderedDict\n', pInt(5), [0x85], 'R.')),
-    ),
+    pt('ordereddict-of-int', torchZip(concat([0x80, 2], 'ccollections\nOrderedDict\n', pInt(5), [0x85], 'R.'))),
     pt(
       'deep-callable',
-      torchZip(
-        concat([0x80, 2], Array.from({ length: 50_000 }, () => 'ccollections\nOrderedDict\n').join(''), ')R.'),
-      ),
+      torchZip(concat([0x80, 2], Array.from({ length: 50_000 }, () => 'ccollections\nOrderedDict\n').join(''), ')R.')),
     ),
-    pt('duplicate-zip-names', zipFiles([...base.ptEntries.map(([name, data]) => ({ name, data })), { name: base.ptEntries[0][0], data: base.ptEntries[0][1] }])),
+    pt(
+      'duplicate-zip-names',
+      zipFiles([
+        ...base.ptEntries.map(([name, data]) => ({ name, data })),
+        { name: base.ptEntries[0][0], data: base.ptEntries[0][1] },
+      ]),
+    ),
     pt(
       'local-central-mismatch',
-      zipFiles(base.ptEntries.map(([name, data], i) => ({ name, data, localName: i === 0 ? name.replace(/.$/, 'X') : name }))),
+      zipFiles(
+        base.ptEntries.map(([name, data], i) => ({ name, data, localName: i === 0 ? name.replace(/.$/, 'X') : name })),
+      ),
     ),
     pt(
       'deflate-bomb-lying-size',
-      zipFiles(base.ptEntries.map(([name, data]) => (name.endsWith('data.pkl') ? { name, data: concat(data, new Uint8Array(64 << 20)), method: 8 as const, declared: data.length } : { name, data }))),
+      zipFiles(
+        base.ptEntries.map(([name, data]) =>
+          name.endsWith('data.pkl')
+            ? { name, data: concat(data, new Uint8Array(64 << 20)), method: 8 as const, declared: data.length }
+            : { name, data },
+        ),
+      ),
     ),
     pt(
       'deflate-declared-beyond-ratio',
-      zipFiles(base.ptEntries.map(([name, data]) => (name.endsWith('data.pkl') ? { name, data, method: 8 as const, declared: 0xfffffff0 } : { name, data }))),
+      zipFiles(
+        base.ptEntries.map(([name, data]) =>
+          name.endsWith('data.pkl') ? { name, data, method: 8 as const, declared: 0xfffffff0 } : { name, data },
+        ),
+      ),
     ),
     st('header-100MiB-claimed', stHeader({}, new Uint8Array(0), 100 << 20)),
     st('header-one-byte-short', concat(u32(hdrLen - 1), u32(0), base.safetensors.subarray(8))),
     st('trailing-bytes', concat(base.safetensors, new Uint8Array(16))),
-    st('duplicate-key', concat(new Uint8Array(new BigUint64Array([BigInt(new TextEncoder().encode(dupKey).length)]).buffer), new TextEncoder().encode(dupKey), base.safetensors.subarray(8 + hdrLen))),
+    st(
+      'duplicate-key',
+      concat(
+        new Uint8Array(new BigUint64Array([BigInt(new TextEncoder().encode(dupKey).length)]).buffer),
+        new TextEncoder().encode(dupKey),
+        base.safetensors.subarray(8 + hdrLen),
+      ),
+    ),
     st('dtype-toString', stHeader({ a: { dtype: 'toString', shape: [1], data_offsets: [0, 4] } }, f32(1))),
     st('gap', stHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(2))),
-    st('overlap', stHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(2))),
+    st(
+      'overlap',
+      stHeader(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+        },
+        f32(2),
+      ),
+    ),
     st('st-negative-shape', stHeader({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1))),
     st('deep-header', concat(u32(200_008), u32(0), '{"a":' + '['.repeat(100_001) + ']'.repeat(100_001) + '}')),
     st(
@@ -330,16 +382,26 @@ export function hostileTemplates(base: FuzzBase): FuzzInput[] {
     st(
       'config-numResBlocks-1e300',
       (() => {
-        const meta = { ...stBase.metadata, config: stBase.metadata.config.replace(/"numResBlocks":\d+/, '"numResBlocks":1e300') };
-        const tensors = new Map([...stBase.tensors].map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.slice().buffer) }]));
+        const meta = {
+          ...stBase.metadata,
+          config: stBase.metadata.config.replace(/"numResBlocks":\d+/, '"numResBlocks":1e300'),
+        };
+        const tensors = new Map(
+          [...stBase.tensors].map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.slice().buffer) }]),
+        );
         return serializeSafetensors(tensors, meta);
       })(),
     ),
     st(
       'config-learnSigma-vs-out',
       (() => {
-        const meta = { ...stBase.metadata, config: stBase.metadata.config.replace(/"learnSigma":true/, '"learnSigma":false') };
-        const tensors = new Map([...stBase.tensors].map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.slice().buffer) }]));
+        const meta = {
+          ...stBase.metadata,
+          config: stBase.metadata.config.replace(/"learnSigma":true/, '"learnSigma":false'),
+        };
+        const tensors = new Map(
+          [...stBase.tensors].map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.slice().buffer) }]),
+        );
         return serializeSafetensors(tensors, meta);
       })(),
     ),
@@ -375,7 +437,10 @@ function byteMutation(src: Uint8Array, r: () => number, hot: [number, number]): 
   }
   if (k === 4) {
     const at = pos();
-    return { bytes: concat(src.subarray(0, at), src.subarray(Math.min(src.length, at + 1 + Math.floor(r() * 64)))), kind: 'delete' };
+    return {
+      bytes: concat(src.subarray(0, at), src.subarray(Math.min(src.length, at + 1 + Math.floor(r() * 64)))),
+      kind: 'delete',
+    };
   }
   const at = pos();
   const len = 1 + Math.floor(r() * 256);
@@ -483,7 +548,13 @@ export function summarize(results: { input: FuzzInput; result: FuzzResult }[]): 
   const s: FuzzSummary = {
     inputs: results.length,
     byFormat: { pt: 0, safetensors: 0 },
-    outcomes: { refused: 0, 'accepted-identical': 0, 'accepted-changed': 0, 'accepted-corrupt': 0, 'internal-error': 0 },
+    outcomes: {
+      refused: 0,
+      'accepted-identical': 0,
+      'accepted-changed': 0,
+      'accepted-corrupt': 0,
+      'internal-error': 0,
+    },
     maxMs: 0,
     over5s: 0,
     examples: [],

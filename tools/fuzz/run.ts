@@ -25,11 +25,21 @@ for (const input of generate(base, seed, count)) {
 }
 const s = summarize(results);
 const peakMiB = process.resourceUsage().maxRSS / 1024;
-console.log(`seed ${seed}: ${s.inputs} inputs (${s.byFormat.pt} .pt, ${s.byFormat.safetensors} safetensors) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-console.log(`outcomes: ${Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+console.log(
+  `seed ${seed}: ${s.inputs} inputs (${s.byFormat.pt} .pt, ${s.byFormat.safetensors} safetensors) in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+);
+console.log(
+  `outcomes: ${Object.entries(s.outcomes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+);
 console.log(`slowest input ${s.maxMs.toFixed(0)} ms; over 5 s: ${s.over5s}; peak RSS ${peakMiB.toFixed(0)} MiB`);
 if (Object.keys(s.changedKinds).length)
-  console.log(`accepted with changed tensor values, by mutation: ${Object.entries(s.changedKinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `accepted with changed tensor values, by mutation: ${Object.entries(s.changedKinds)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
 for (const e of s.examples) console.log(`  ${e.outcome} [${e.kind}] ${e.message}`);
 const bad = s.outcomes['internal-error'] + s.outcomes['accepted-corrupt'] + s.over5s + (peakMiB > 1024 ? 1 : 0);
 process.exitCode = bad ? 1 : 0;

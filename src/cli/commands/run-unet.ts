@@ -88,7 +88,10 @@ export default defineCommand({
           await put('d2.out', net.d2(tx, t, e.upload(w.data, w.shape, 'w'), tv).d2);
         }
       }
-      writeSafetensorsFile(flags.output, outs, { about: 'posterior run-unet output', weights: basename(flags.weights) });
+      writeSafetensorsFile(flags.output, outs, {
+        about: 'posterior run-unet output',
+        weights: basename(flags.weights),
+      });
       ctx.io.log(
         `wrote ${flags.output}: ${Object.entries(outs)
           .map(([k, v]) => `${k} [${v.shape}]`)
