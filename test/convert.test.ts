@@ -281,7 +281,6 @@ describe('torch checkpoint reader', () => {
     const sd = stateDictPickle([
       { name: 't', storage: 'FloatStorage', key: '0', numel: 6, offset: 0, shape: [3, 2], stride: [1, 3] }, // transpose
       { name: 'o', storage: 'FloatStorage', key: '0', numel: 6, offset: 2, shape: [2], stride: [2] },
-      { name: 'b0', storage: 'FloatStorage', key: '0', numel: 6, offset: 1, shape: [3], stride: [0] }, // broadcast
       { name: 'h', storage: 'HalfStorage', key: '1', numel: 2, offset: 0, shape: [2], stride: [1] },
       { name: 'bf', storage: 'BFloat16Storage', key: '2', numel: 2, offset: 0, shape: [1, 2], stride: [2, 1] },
       { name: 'd', storage: 'DoubleStorage', key: '3', numel: 1, offset: 0, shape: [], stride: [] },
@@ -308,7 +307,6 @@ describe('torch checkpoint reader', () => {
     const get = (n: string) => Array.from(ck.tensors.get(n)!.data);
     expect(get('t')).toEqual([0, 3, 1, 4, 2, 5]);
     expect(get('o')).toEqual([2, 4]);
-    expect(get('b0')).toEqual([1, 1, 1]);
     expect(get('h')).toEqual([1, -2]);
     expect(get('bf')).toEqual([1, -3]);
     expect(get('d')).toEqual([0.25]);
@@ -327,6 +325,18 @@ describe('torch checkpoint reader', () => {
       ),
     );
     expect(Array.from(beCk.get('x')!.data)).toEqual([0, 1, 2, 3, 4, 5]);
+
+    // A broadcast (zero-stride) or otherwise overlapping view is refused: no parameter overlaps itself, and one
+    // flipped byte turns a real stride [128, 1] into [0, 1].
+    for (const stride of [[0], [1, 1]]) {
+      const shape = stride.length === 1 ? [3] : [2, 2];
+      const pkl = stateDictPickle([
+        { name: 'b', storage: 'FloatStorage', key: '0', numel: 6, offset: 1, shape, stride },
+      ]);
+      expect(() => readTorchCheckpoint(torchZip(pkl, { '0': storages['0'] }), 'b.pt')).toThrow(
+        /b\.pt: tensor "b": view .* maps several elements to one storage position/,
+      );
+    }
   });
 
   it('refuses a checkpoint whose pickle calls os.system', () => {

@@ -7,6 +7,7 @@ import { tensorToFloat32, type SafetensorsDtype } from '../../src/engine/safeten
 import {
   describe,
   TORCH_DTYPE_BYTES,
+  torchPersistentLoad,
   unpickle,
   type TorchDtype,
   type TorchStorageRef,
@@ -81,7 +82,23 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint', opt
   if (byteorder !== 'little' && byteorder !== 'big')
     throw new TorchCheckpointError(`${label}: unknown byteorder ${describe(byteorder)}`);
 
-  const root = unpickle(zip.read(pkl), { label: `${label}: ${pkl}` });
+  // Every storage the pickle refers to (whether or not it ends up in the chosen state dict).
+  const referenced = new Set<string>();
+  const root = unpickle(zip.read(pkl), {
+    label: `${label}: ${pkl}`,
+    persistentLoad: (pid) => {
+      const ref = torchPersistentLoad(pid);
+      referenced.add(ref.key);
+      return ref;
+    },
+  });
+  // torch.save writes exactly the storages its pickle refers to: an unreferenced one means a reference was
+  // redirected (e.g. two tensors now reading one storage), which would silently load the wrong weights.
+  const orphan = zip.names().find((n) => n.startsWith(`${prefix}data/`) && !referenced.has(n.slice(prefix.length + 5)));
+  if (orphan)
+    throw new TorchCheckpointError(
+      `${label}: ${orphan} is in the archive but the pickle never refers to it (corrupt checkpoint)`,
+    );
   const { dict, key, note } = findStateDict(root, label);
 
   // Validate every name, dtype and view against its storage before any storage is read or any tensor
@@ -183,17 +200,13 @@ function findStateDict(
   );
 }
 
-// An overlapping (e.g. expanded, zero-stride) view is materialised only up to this many elements or the size of
-// its storage, whichever is larger: memory stays bounded by what the file itself holds.
-const MAX_OVERLAPPING_NUMEL = 1 << 16;
-
 /**
  * A view must lie inside its storage, with shape and strides ≥ 0 (torch.save never writes negative strides;
- * a negative one here would silently reverse weights). A view that maps several elements to one storage
- * position (zero or overlapping strides: an expanded tensor) is accepted only while it is no larger than its
- * storage or MAX_OVERLAPPING_NUMEL — a zero-stride view of 128 elements claiming 65536² of them is refused
- * here, before any memory is allocated. Sufficient test for no overlap: sorted by stride, each dimension's
- * stride exceeds the span of all smaller ones.
+ * a negative one here would silently reverse weights) and may not map two of its elements to one storage
+ * position: a parameter never overlaps itself, while a zero or overlapping stride is exactly what one flipped
+ * byte makes of a real checkpoint (stride [128, 1] → [0, 1] repeats one row 64 times, and a zero-stride view of
+ * 128 elements could claim 65536² of them). Refused here, before any memory is allocated. Sufficient test for
+ * no overlap: sorted by stride, each dimension's stride exceeds the span of all smaller ones.
  */
 function checkView(t: TorchTensorRef, what: string): void {
   const { shape, stride, storageOffset } = t;
@@ -204,21 +217,17 @@ function checkView(t: TorchTensorRef, what: string): void {
   if (shape.includes(0)) return;
   const storageNumel = t.storage.numel;
   let span = 0; // largest offset the view reaches
-  let numel = 1;
-  let overlapping = false;
   const dims = shape.map((d, i) => ({ d, s: stride[i] })).filter((x) => x.d > 1);
   dims.sort((a, b) => a.s - b.s);
   for (const { d, s } of dims) {
-    if (s <= span) overlapping = true;
+    if (s <= span)
+      throw new TorchCheckpointError(
+        `${what}: ${view} maps several elements to one storage position (zero or overlapping strides), which a parameter never does`,
+      );
     span += (d - 1) * s;
-    numel *= d;
   }
   if (!(storageOffset + span < storageNumel))
     throw new TorchCheckpointError(`${what}: ${view} exceeds its storage of ${storageNumel} elements`);
-  if (overlapping && numel > Math.max(storageNumel, MAX_OVERLAPPING_NUMEL))
-    throw new TorchCheckpointError(
-      `${what}: ${view} repeats storage elements (zero or overlapping strides) to ${numel} elements, more than its storage of ${storageNumel}; refused`,
-    );
 }
 
 /** Materialize a (checked) strided view (storage offset + strides, in elements) as a dense row-major array. */
