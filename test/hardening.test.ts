@@ -21,7 +21,7 @@ import { readMeasurement } from '../src/cli/measure-file.ts';
 import { checkOutputPaths } from '../src/cli/output-paths.ts';
 import { parseSafetensors } from '../src/engine/safetensors.ts';
 import { writeFilesAtomic, writeSafetensorsFile } from '../src/io/atomic.ts';
-import { encodePng } from '../src/io/png.ts';
+import { decodePng, encodePng } from '../src/io/png.ts';
 import { parseModelConfig, parseStoredConfig } from '../src/unet/config.ts';
 import { runConvert } from '../tools/convert-weights/main.ts';
 
@@ -177,6 +177,21 @@ describe('measurement files', () => {
       expect(() => readMeasurement(p)).toThrow(msg);
     });
     expect(readMeasurement(write('good.safetensors', ok, { noise: 'gaussian', sigma_y: '0.05' })).sigmaY).toBe(0.05);
+  });
+});
+
+describe('images', () => {
+  it('a PNG declaring 60000×60000 pixels is refused before it is decoded', () => {
+    const small = encodePng(new Float32Array(4), [1, 1, 2, 2]);
+    const huge = small.slice();
+    const dv = new DataView(huge.buffer);
+    dv.setUint32(16, 60000);
+    dv.setUint32(20, 60000);
+    const t0 = performance.now();
+    expect(() => decodePng(huge, { label: 'huge.png' })).toThrow(
+      /^huge\.png: the PNG declares 60000×60000 pixels, more than the 67108864/,
+    );
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 

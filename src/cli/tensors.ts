@@ -1,7 +1,7 @@
 // Image and tensor files for the CLI: PNG (gray or RGB, values mapped to [−1, 1]) or safetensors (a named
 // tensor, NCHW float).
 import { existsSync } from 'node:fs';
-import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../engine/safetensors.ts';
+import { firstNonFinite, parseSafetensors, tensorToFloat32, type SerializableTensor } from '../engine/safetensors.ts';
 import { readFileBytes } from '../engine/safetensors-node.ts';
 import { writeFilesAtomic, writeSafetensorsFile } from '../io/atomic.ts';
 import { encodePng, readPng } from '../io/png.ts';
@@ -41,7 +41,13 @@ export function readTensors(path: string): Map<string, HostTensor> {
   mustExist(path, 'tensor file');
   const parsed = parseSafetensors(readFileBytes(path), path);
   const out = new Map<string, HostTensor>();
-  for (const [k, t] of parsed.tensors) out.set(k, { data: tensorToFloat32(t), shape: [...t.shape] });
+  for (const [k, t] of parsed.tensors) {
+    const data = tensorToFloat32(t);
+    // a NaN or Inf in an image, a measurement or replayed noise would run to an all-NaN result with exit 0
+    const bad = firstNonFinite(data);
+    if (bad >= 0) throw new Error(`${path}: tensor '${k}' holds a non-finite value (${data[bad]} at index ${bad})`);
+    out.set(k, { data, shape: [...t.shape] });
+  }
   return out;
 }
 
