@@ -97,6 +97,8 @@ export const MAX_INT_DIGITS = 4300;
 const MAX_LONG_BYTES = Math.ceil((MAX_INT_DIGITS * Math.log2(10)) / 8);
 export const MAX_MARK_DEPTH = 10_000;
 const MAX_MEMO = 10_000_000;
+// A state dict pickle pushes ~20 values per tensor (the ImageNet ADM: ~600 tensors, ~12k pushes).
+const MAX_PUSHES = 5_000_000;
 
 function rebuildTensor(args: unknown[], fn: string): TorchTensorRef {
   const [storage, storageOffset, shape, stride] = args;
@@ -348,6 +350,14 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     pos = end + 1;
     return s;
   };
+  let pushes = 0;
+  // Every value the VM creates is pushed once: bounding pushes bounds the objects (and memory) a pickle can
+  // make, whatever mix of lists, strings and memo references it uses.
+  const push = (v: unknown): void => {
+    if (++pushes > MAX_PUSHES)
+      fail(`more than ${MAX_PUSHES} values: far beyond any state dict (corrupt or hostile pickle)`);
+    stack.push(v);
+  };
   const pop = (): unknown => {
     if (stack.length === 0) fail('stack underflow (corrupt pickle)');
     return stack.pop();
@@ -449,132 +459,132 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         popMark();
         break; // POP_MARK
       case 0x32:
-        stack.push(top());
+        push(top());
         break; // DUP
       case 0x4e:
-        stack.push(null);
+        push(null);
         break; // NONE
       case 0x88:
-        stack.push(true);
+        push(true);
         break; // NEWTRUE
       case 0x89:
-        stack.push(false);
+        push(false);
         break; // NEWFALSE
       case 0x4a:
-        stack.push(i32());
+        push(i32());
         break; // BININT
       case 0x4b:
-        stack.push(u8());
+        push(u8());
         break; // BININT1
       case 0x4d:
-        stack.push(u16());
+        push(u16());
         break; // BININT2
       case 0x8a:
-        stack.push(longLE(take(u8())));
+        push(longLE(take(u8())));
         break; // LONG1
       case 0x8b: {
         // LONG4
         const n = i32();
         if (n < 0) fail('negative LONG4 length');
-        stack.push(longLE(take(n)));
+        push(longLE(take(n)));
         break;
       }
       case 0x49: {
         // INT (protocol 0; also encodes bools as I01/I00)
         const s = line().trim();
-        stack.push(s === '01' ? true : s === '00' ? false : intFromText(s, fail));
+        push(s === '01' ? true : s === '00' ? false : intFromText(s, fail));
         break;
       }
       case 0x4c:
-        stack.push(intFromText(line().trim().replace(/L$/, ''), fail));
+        push(intFromText(line().trim().replace(/L$/, ''), fail));
         break; // LONG
       case 0x46: {
         // FLOAT: repr() text; a malformed one is corrupt (parseFloat would read a prefix or give NaN)
         const t = line().trim();
         if (t.length > 100 || !/^[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|nan)$/i.test(t))
           fail(`bad float literal ${describe(t)}`);
-        stack.push(/inf/i.test(t) ? (t.startsWith('-') ? -Infinity : Infinity) : /nan/i.test(t) ? NaN : Number(t));
+        push(/inf/i.test(t) ? (t.startsWith('-') ? -Infinity : Infinity) : /nan/i.test(t) ? NaN : Number(t));
         break;
       }
       case 0x47:
         need(8);
-        stack.push(dv.getFloat64(pos, false));
+        push(dv.getFloat64(pos, false));
         pos += 8;
         break; // BINFLOAT (big-endian!)
       case 0x58:
-        stack.push(utf8.decode(take(u32())));
+        push(utf8.decode(take(u32())));
         break; // BINUNICODE
       case 0x8c:
-        stack.push(utf8.decode(take(u8())));
+        push(utf8.decode(take(u8())));
         break; // SHORT_BINUNICODE
       case 0x8d:
-        stack.push(utf8.decode(take(u64())));
+        push(utf8.decode(take(u64())));
         break; // BINUNICODE8
       case 0x54: {
         // BINSTRING (Python 2 str)
         const n = i32();
         if (n < 0) fail('negative BINSTRING length');
-        stack.push(latin1.decode(take(n)));
+        push(latin1.decode(take(n)));
         break;
       }
       case 0x55:
-        stack.push(latin1.decode(take(u8())));
+        push(latin1.decode(take(u8())));
         break; // SHORT_BINSTRING
       case 0x42:
-        stack.push(take(u32()).slice());
+        push(take(u32()).slice());
         break; // BINBYTES
       case 0x43:
-        stack.push(take(u8()).slice());
+        push(take(u8()).slice());
         break; // SHORT_BINBYTES
       case 0x8e:
-        stack.push(take(u64()).slice());
+        push(take(u64()).slice());
         break; // BINBYTES8
       case 0x96:
-        stack.push(take(u64()).slice());
+        push(take(u64()).slice());
         break; // BYTEARRAY8
       case 0x5d:
-        stack.push([]);
+        push([]);
         break; // EMPTY_LIST
       case 0x29:
-        stack.push([]);
+        push([]);
         break; // EMPTY_TUPLE
       case 0x7d:
-        stack.push(new Map());
+        push(new Map());
         break; // EMPTY_DICT
       case 0x8f:
-        stack.push(new Set());
+        push(new Set());
         break; // EMPTY_SET
       case 0x6c:
       case 0x74: {
         const items = popMark();
-        stack.push(items);
+        push(items);
         break;
       } // LIST, TUPLE
       case 0x85:
-        stack.push([pop()]);
+        push([pop()]);
         break; // TUPLE1
       case 0x86: {
         const b = pop();
         const a = pop();
-        stack.push([a, b]);
+        push([a, b]);
         break;
       } // TUPLE2
       case 0x87: {
         const c = pop();
         const b = pop();
         const a = pop();
-        stack.push([a, b, c]);
+        push([a, b, c]);
         break;
       } // TUPLE3
       case 0x64: {
         const m = new Map();
         setItems(m, popMark());
-        stack.push(m);
+        push(m);
         break;
       } // DICT
       case 0x91: {
         const items = popMark();
-        stack.push(new Set(items));
+        push(new Set(items));
         break;
       } // FROZENSET
       case 0x61: {
@@ -619,19 +629,19 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         memoPut(memo.size);
         break; // MEMOIZE
       case 0x67:
-        stack.push(memoGet(intFromText(line(), fail)));
+        push(memoGet(intFromText(line(), fail)));
         break; // GET
       case 0x68:
-        stack.push(memoGet(u8()));
+        push(memoGet(u8()));
         break; // BINGET
       case 0x6a:
-        stack.push(memoGet(u32()));
+        push(memoGet(u32()));
         break; // LONG_BINGET
       case 0x63: {
         // GLOBAL "module\nname\n"
         const module = line();
         const name = line();
-        stack.push(globalValue(resolveGlobal(module, name)));
+        push(globalValue(resolveGlobal(module, name)));
         break;
       }
       case 0x93: {
@@ -639,32 +649,32 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        stack.push(globalValue(resolveGlobal(module as string, name as string)));
+        push(globalValue(resolveGlobal(module as string, name as string)));
         break;
       }
       case 0x69: {
         // INST "module\nname\n" with args since MARK
         const g = resolveGlobal(line(), line());
         const args = popMark();
-        stack.push(call(g, args));
+        push(call(g, args));
         break;
       }
       case 0x6f: {
         // OBJ: class and args since MARK
         const items = popMark();
-        stack.push(call(items[0], items.slice(1)));
+        push(call(items[0], items.slice(1)));
         break;
       }
       case 0x52: {
         const args = pop();
         const fn = pop();
-        stack.push(call(fn, args));
+        push(call(fn, args));
         break;
       } // REDUCE
       case 0x81: {
         const args = pop();
         const cls = pop();
-        stack.push(call(cls, args));
+        push(call(cls, args));
         break;
       } // NEWOBJ
       case 0x92: {
@@ -673,7 +683,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         const args = pop();
         const cls = pop();
         if (kwargs instanceof Map && kwargs.size) fail('NEWOBJ_EX with keyword arguments is not supported');
-        stack.push(call(cls, args));
+        push(call(cls, args));
         break;
       }
       case 0x62: {
@@ -692,7 +702,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         // BINPERSID / PERSID
         const pid = op === 0x51 ? pop() : line();
         try {
-          stack.push(persistentLoad(pid));
+          push(persistentLoad(pid));
         } catch (e) {
           if (e instanceof PickleError && !(e instanceof UnsafePickleError)) fail(e.message);
           throw e;

@@ -300,6 +300,7 @@ export function hostileTemplates(base: FuzzBase): FuzzInput[] {
     pt('text-int-1M-digits', torchZip(concat([0x80, 2], 'I', new Uint8Array(1_000_000).fill(0x37), '\n.'))),
     pt('appends-500k', torchZip(appends)),
     pt('marks-200k-deep', torchZip(deepMarks)),
+    pt('empty-lists-6M', torchZip(concat([0x80, 2], new Uint8Array(6_000_000).fill(0x5d), '.'))),
     pt('lists-100k-deep', torchZip(deepLists)),
     pt('zero-stride-65536^2', torchZip(oneTensorPickle(128, [65536, 65536], [0, 0]), { '0': f32(128) })),
     pt('negative-shape', torchZip(oneTensorPickle(64, [-64], [1]), { '0': f32(64) })),
