@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFlags, UsageError } from '../src/cli/args.ts';
 import { readMeasurement } from '../src/cli/measure-file.ts';
-import { checkOutputPaths } from '../src/cli/output-paths.ts';
+import { checkOutputPaths, portableCommand } from '../src/cli/output-paths.ts';
 import { parseSafetensors } from '../src/engine/safetensors.ts';
 import { writeFilesAtomic, writeSafetensorsFile } from '../src/io/atomic.ts';
 import { decodePng, encodePng } from '../src/io/png.ts';
@@ -404,4 +404,13 @@ describe('posterior (spawned): refusals leave nothing, interruptions keep the pr
     expect(ls(d)).toEqual(['out.png', 'x.png']);
     expect(existsSync(join(d, 'out.png'))).toBe(true);
   }, 120_000);
+});
+
+describe('written command lines', () => {
+  it('name files relative to the working directory, or by name only outside it', () => {
+    const cwd = process.cwd();
+    expect(
+      portableCommand(['study', '--prior', `adsn:${join(cwd, 'a', 'b.png')}`, '--out=/elsewhere/x', 'rel/c']),
+    ).toBe('posterior study --prior adsn:a/b.png --out=x rel/c');
+  });
 });

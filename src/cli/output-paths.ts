@@ -9,7 +9,7 @@
 // Use: `checkOutputPaths([{ path: f.output, extensions: ['.png', '.safetensors'], siblings }], { inputs: [f.input] })`
 // at the top of run(), then write through src/io/atomic.ts.
 import { accessSync, constants, existsSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UsageError } from './args.ts';
 
 export interface OutputSpec {
@@ -147,4 +147,20 @@ function checkDirectory(dir: string, output: string, create: boolean): void {
   } catch {
     throw new OutputPathError(`${output}: directory ${d} is not writable`);
   }
+}
+
+/**
+ * `posterior <args>` as written into output files (reports, tables): absolute paths become relative to the
+ * working directory, or just the file name outside it — written files never reveal a user's directories.
+ */
+export function portableCommand(argv: readonly string[]): string {
+  return `posterior ${argv.map(portablePath).join(' ')}`;
+}
+
+/** A path (or `--flag=path`, `prefix:path`) made relative to the working directory, or its file name. */
+export function portablePath(a: string): string {
+  const m = /^((?:[\w-]*[:=])?)(\/.*)$/.exec(a);
+  if (!m || !isAbsolute(m[2])) return a;
+  const rel = relative(process.cwd(), m[2]);
+  return m[1] + (rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? basename(m[2]) : rel);
 }

@@ -1,9 +1,8 @@
 // `posterior study`: the validation lab (src/lab/study.ts) behind the CLI.
 import { Engine } from '../../engine/index.ts';
 import { UsageError } from '../args.ts';
-import { isAbsolute, relative, basename } from 'node:path';
 import { defineCommand } from '../command.ts';
-import { checkOutputPaths } from '../output-paths.ts';
+import { checkOutputPaths, portableCommand } from '../output-paths.ts';
 import { cmiOptions } from '../sampling-flags.ts';
 import { runPosteriorStudy } from '../../lab/study.ts';
 
@@ -98,7 +97,7 @@ export default defineCommand({
         cmi: cmiOptions(f),
         outDir: f.out,
         resume: f.resume,
-        command: `posterior ${process.argv.slice(2).map(portableArg).join(' ')}`,
+        command: portableCommand(process.argv.slice(2)),
         log: (s) => ctx.io.error(s),
       });
       ctx.io.log(res.markdown.split('\n### ')[0]);
@@ -108,11 +107,3 @@ export default defineCommand({
     }
   },
 });
-
-/** The written command line names files relative to the working directory: no absolute paths in outputs. */
-function portableArg(a: string): string {
-  const m = /^([\w:=-]*?)(\/.*)$/.exec(a);
-  if (!m || !isAbsolute(m[2])) return a;
-  const rel = relative(process.cwd(), m[2]);
-  return m[1] + (rel.startsWith('..') || isAbsolute(rel) ? basename(m[2]) : rel);
-}
