@@ -363,47 +363,52 @@ describe('posterior (spawned): refusals leave nothing, interruptions keep the pr
     expect(ls(d)).toEqual(['weights.safetensors']);
   }, 60_000);
 
-  it('SIGINT during sampling stops cleanly, says nothing was written, and leaves the previous output', async () => {
+  it('SIGINT or SIGKILL during sampling leaves the previous output; SIGINT says nothing was written', async () => {
     const d = newDir();
     png(join(d, 'x.png'));
     writeFileSync(join(d, 'out.png'), 'previous result');
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'sample',
-        '--input',
-        'x.png',
-        '--task',
-        'inpaint-box',
-        '--method',
-        'ddpm',
-        '--steps',
-        '1000',
-        '--output',
-        'out.png',
-      ],
-      { cwd: d, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBUG: '' } },
-    );
-    let err = '';
-    child.stderr!.on('data', (b) => (err += b));
-    // wait until sampling runs (the progress line), then interrupt
-    await new Promise<void>((ok) => {
-      const t = setInterval(() => {
-        if (/\d+\/1000/.test(err)) {
-          clearInterval(t);
-          ok();
-        }
-      }, 100);
-    });
-    child.kill('SIGINT');
-    const code = await new Promise((ok) => child.once('exit', (c) => ok(c)));
-    expect(code).toBe(130);
-    expect(err).toMatch(/interrupted \(SIGINT\): no output was written; existing files are unchanged/);
-    expect(readFileSync(join(d, 'out.png'), 'utf8')).toBe('previous result');
-    expect(ls(d)).toEqual(['out.png', 'x.png']);
-    expect(existsSync(join(d, 'out.png'))).toBe(true);
-  }, 120_000);
+    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'sample',
+          '--input',
+          'x.png',
+          '--task',
+          'inpaint-box',
+          '--method',
+          'ddpm',
+          '--steps',
+          '1000',
+          '--output',
+          'out.png',
+        ],
+        { cwd: d, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBUG: '' } },
+      );
+      let err = '';
+      child.stderr!.on('data', (b) => (err += b));
+      // wait until sampling runs (the progress line), then interrupt
+      await new Promise<void>((ok) => {
+        const t = setInterval(() => {
+          if (/\d+\/1000/.test(err)) {
+            clearInterval(t);
+            ok();
+          }
+        }, 100);
+      });
+      child.kill(signal);
+      const [code, sig] = await new Promise<[number | null, string | null]>((ok) =>
+        child.once('exit', (c, s) => ok([c, s])),
+      );
+      if (signal === 'SIGINT') {
+        expect(code).toBe(130);
+        expect(err).toMatch(/interrupted \(SIGINT\): no output was written; existing files are unchanged/);
+      } else expect(sig).toBe('SIGKILL');
+      expect(readFileSync(join(d, 'out.png'), 'utf8')).toBe('previous result');
+      expect(ls(d)).toEqual(['out.png', 'x.png']);
+    }
+  }, 180_000);
 });
 
 describe('written command lines', () => {
