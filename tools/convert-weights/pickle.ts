@@ -96,9 +96,10 @@ const intList = (v: unknown): v is number[] => Array.isArray(v) && v.length <= M
 export const MAX_INT_DIGITS = 4300;
 const MAX_LONG_BYTES = Math.ceil((MAX_INT_DIGITS * Math.log2(10)) / 8);
 export const MAX_MARK_DEPTH = 10_000;
-const MAX_MEMO = 10_000_000;
-// A state dict pickle pushes ~20 values per tensor (the ImageNet ADM: ~600 tensors, ~12k pushes).
-const MAX_PUSHES = 5_000_000;
+const MAX_MEMO = 1_000_000;
+// A state dict pickle pushes ~20 values per tensor (the ImageNet ADM: ~600 tensors, ~12k pushes); 1M also
+// admits 500k APPENDS while keeping the worst case (1M empty lists) under a second.
+const MAX_PUSHES = 1_000_000;
 
 function rebuildTensor(args: unknown[], fn: string): TorchTensorRef {
   const [storage, storageOffset, shape, stride] = args;
