@@ -243,8 +243,9 @@ export function formatFlagHelp(table: FlagTable, width = 100): string {
     const ph = spec.type === 'boolean' ? '' : ` <${spec.placeholder ?? placeholderOf(spec)}>`;
     const notes: string[] = [];
     if (spec.choices) notes.push(`one of: ${spec.choices.join(', ')}`);
-    if (spec.min !== undefined || spec.max !== undefined)
-      notes.push(`range: ${spec.min ?? '-∞'} to ${spec.max ?? '∞'}`);
+    if (spec.min !== undefined && spec.max !== undefined) notes.push(`range: ${spec.min} to ${spec.max}`);
+    else if (spec.min !== undefined) notes.push(`≥ ${spec.min}`);
+    else if (spec.max !== undefined) notes.push(`≤ ${spec.max}`);
     if (spec.required) notes.push('required');
     else if (spec.default !== undefined && spec.default !== false)
       notes.push(`default: ${[spec.default].flat().join(',')}`);
