@@ -19,10 +19,12 @@ import { describe, expect, it } from 'vitest';
 import { parseFlags, UsageError } from '../src/cli/args.ts';
 import { readMeasurement } from '../src/cli/measure-file.ts';
 import { checkOutputPaths, portableCommand } from '../src/cli/output-paths.ts';
-import { parseSafetensors } from '../src/engine/safetensors.ts';
+import { parseSafetensors, serializeSafetensors } from '../src/engine/safetensors.ts';
 import { writeFilesAtomic, writeSafetensorsFile } from '../src/io/atomic.ts';
 import { decodePng, encodePng } from '../src/io/png.ts';
 import { parseModelConfig, parseStoredConfig } from '../src/unet/config.ts';
+import { loadUNet } from '../src/unet/index.ts';
+import { getTestEngine } from './helpers.ts';
 import { runConvert } from '../tools/convert-weights/main.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -144,6 +146,29 @@ describe('convert refuses hostile configs and outputs before doing any work', ()
     const stored = { ...parseModelConfig(JSON.parse(readFileSync(ADM.config, 'utf8'))), learnSigma: false };
     expect(() => parseStoredConfig(JSON.stringify(stored))).toThrow(/outChannels is 6 but learnSigma false/);
     expect(ls(d)).toEqual(['config.json']);
+  });
+});
+
+describe('weight files', () => {
+  it('NaN weights and a config whose learnSigma disagrees with its outputs are refused on load', async () => {
+    const e = await getTestEngine();
+    const good = new Uint8Array(readFileSync(join(ROOT, 'models/fmnist-unet.safetensors')));
+    const st = parseSafetensors(good);
+    const tensors = new Map(
+      [...st.tensors].map(([k, t]) => [k, { shape: t.shape, data: new Float32Array(t.data.slice().buffer) }]),
+    );
+    const name = [...tensors.keys()][3];
+    tensors.get(name)!.data[5] = NaN;
+    expect(() => loadUNet(e, serializeSafetensors(tensors, st.metadata), 'nan.safetensors')).toThrow(
+      new RegExp(
+        `^nan\\.safetensors: tensor "${name.replace(/\./g, '\\.')}" holds a non-finite value \\(NaN at index 5\\)`,
+      ),
+    );
+    tensors.get(name)!.data[5] = 0;
+    const meta = { ...st.metadata, config: st.metadata.config.replace('"learnSigma":true', '"learnSigma":false') };
+    expect(() => loadUNet(e, serializeSafetensors(tensors, meta), 'sigma.safetensors')).toThrow(
+      /^sigma\.safetensors: model config: outChannels is 2 but learnSigma false with 1 input channels means 1/,
+    );
   });
 });
 
@@ -321,6 +346,28 @@ describe('posterior (spawned): refusals leave nothing, interruptions keep the pr
     r = m('--output', 'y.png', '--force');
     expect(r.code).toBe(0);
     expect(ls(d)).toEqual(['x.png', 'y-mask.png', 'y.png', 'y.safetensors']);
+  });
+
+  it('sample refuses a measurement with NaN in y: exit 1, the file named, no output', () => {
+    const d = newDir();
+    const y = new Float32Array(8 * 8).fill(0.1);
+    y[3] = NaN;
+    writeSafetensorsFile(
+      join(d, 'm.safetensors'),
+      { y: { shape: [1, 1, 8, 8], data: y } },
+      {
+        task: 'sr4',
+        noise: 'gaussian',
+        sigma_y: '0.05',
+      },
+    );
+    const r = posterior(
+      ['sample', '--measurement', 'm.safetensors', '--method', 'dps', '--steps', '2', '--output', 'x0.png'],
+      d,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: m\.safetensors: tensor 'y' holds a non-finite value \(NaN at index 3\)/m);
+    expect(ls(d)).toEqual(['m.safetensors']);
   });
 
   it('profile --method dsp is a usage error (exit 2)', () => {
