@@ -463,6 +463,8 @@ describe('convertWeights', () => {
         ...admConfig(),
         model: { ...admConfig().model, num_res_blocks: 2, learn_sigma: false },
         out_channels: undefined,
+        // a model without learned variances needs a fixed variance (else the diffusion settings are refused first)
+        diffusion: { ...admConfig().diffusion, model_var_type: 'fixed_large' },
       });
     expect(more).toThrow(/missing from the checkpoint \(\d+\):\n  input_blocks\./);
     expect(more).toThrow(/unexpected in the checkpoint|mis-shaped/);
