@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFlags, UsageError } from '../src/cli/args.ts';
+import { main } from '../src/cli/main.ts';
 import { readMeasurement } from '../src/cli/measure-file.ts';
 import { checkOutputPaths, portableCommand } from '../src/cli/output-paths.ts';
 import { parseSafetensors, serializeSafetensors } from '../src/engine/safetensors.ts';
@@ -370,10 +371,38 @@ describe('posterior (spawned): refusals leave nothing, interruptions keep the pr
     expect(ls(d)).toEqual(['m.safetensors']);
   });
 
-  it('profile --method dsp is a usage error (exit 2)', () => {
-    const r = posterior(['profile', '--method', 'dsp'], newDir());
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--method: unknown method 'dsp'/);
+  it('sample, eval, demo, profile: bad methods, steps and numbers are usage errors; outputs checked first', async () => {
+    const d = newDir();
+    png(join(d, 'x.png'));
+    const before = hash(join(d, 'x.png'));
+    const p = (f: string) => join(d, f);
+    // in process (the same main() the executable runs): these fail before any engine starts
+    const run = async (...args: string[]) => {
+      const err: string[] = [];
+      const code = await main(args, { log: () => {}, error: (m) => err.push(m) }, {});
+      return { code, stderr: err.join('\n') };
+    };
+    const s = (...a: string[]) => run('sample', '--input', p('x.png'), '--task', 'sr4', ...a);
+    const cases: [{ code: number; stderr: string }, number, RegExp][] = [
+      [await run('profile', '--method', 'dsp'), 2, /--method: unknown method 'dsp'/],
+      [await s('--method', 'dsp', '-o', p('o.png')), 2, /--method: unknown method 'dsp'/],
+      [await s('--method', 'dps', '--steps', 'abc', '-o', p('o.png')), 2, /--steps: "abc" is not N/],
+      [await s('--method', 'dps', '--sigma-y', '1e308', '-o', p('o.png')), 2, /--sigma-y must be in \[0, 10\]/],
+      [await s('--method', 'dps', '--sigma-y', '-1', '-o', p('o.png')), 2, /--sigma-y must be in \[0, 10\]/],
+      [await s('--method', 'dps', '--seed', '1x', '-o', p('o.png')), 2, /--seed expects a number/],
+      [await s('--method', 'dps', '-o', p('o.jpg')), 2, /--output .*o\.jpg: must end in \.png or \.safetensors/],
+      [await s('--method', 'dps', '-o', p('nodir/o.png')), 1, /nodir\/o\.png: directory .* does not exist/],
+      [await s('--method', 'dps', '-o', p('x.png')), 1, /x\.png: is the same file as the input .*x\.png/],
+      [await run('eval', '--methods', 'dps,dsp'), 2, /--methods: unknown method 'dsp'/],
+      [await run('eval', '--out', p('x.png')), 1, /x\.png: exists and is not a directory/],
+      [await run('demo', '--out', p('x.png')), 1, /x\.png: exists and is not a directory/],
+    ];
+    for (const [r, code, msg] of cases) {
+      expect(r.stderr).toMatch(msg);
+      expect(r.code).toBe(code);
+    }
+    expect(hash(join(d, 'x.png'))).toBe(before);
+    expect(ls(d)).toEqual(['x.png']);
   });
 
   it('SIGKILL while a file is being replaced leaves the previous file or the complete new one', async () => {
