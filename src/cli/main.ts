@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { closest, formatFlagHelp, parseFlags, UsageError, wrap } from './args.ts';
 import { defaultProgress, type CliIO, type CommandDef } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
+import { installInterruptHandler } from '../io/atomic.ts';
 
 const BIN = 'posterior';
 const defaultIO: CliIO = { log: (s) => console.log(s), error: (s) => console.error(s) };
@@ -138,6 +139,8 @@ export async function cli(): Promise<void> {
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
+  // Ctrl-C: unfinished temporary files are removed and the user is told what was kept (src/io/atomic.ts).
+  installInterruptHandler();
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
   setTimeout(() => process.exit(code), 2000).unref();

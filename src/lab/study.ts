@@ -24,6 +24,7 @@
 //  Each metric's floor: the same estimator applied to N exact posterior draws (what a perfect sampler
 //  scores with this N); errors near the floor are not resolved.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFilesAtomic } from '../io/atomic.ts';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Engine, Tensor } from '../engine/index.js';
@@ -470,7 +471,15 @@ export async function runPosteriorStudy(opts: StudyOptions): Promise<StudyResult
       mkdirSync(opts.outDir!, { recursive: true });
       const lines = opts.resume && existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n') : [];
       if (lines.length && lines[0] === key)
-        for (const l of lines.slice(1)) done.set(`${JSON.parse(l).method}@${JSON.parse(l).nfe}`, JSON.parse(l));
+        for (const l of lines.slice(1)) {
+          let row: StudyRow;
+          try {
+            row = JSON.parse(l);
+          } catch {
+            continue; // the last line of a run killed while appending: that run is redone
+          }
+          done.set(`${row.method}@${row.nfe}`, row);
+        }
       else writeFileSync(journal, key + '\n');
       if (done.size) log(`resuming: ${done.size} runs already in ${journal}`);
     }
@@ -506,10 +515,12 @@ export async function runPosteriorStudy(opts: StudyOptions): Promise<StudyResult
     const header = { prior: prior.describe, task: task.describe, sigmaY: o.sigmaY, samples: o.samples, seed: o.seed };
     const res = report(rows, floor, task.primary, header, opts);
     if (opts.outDir) {
-      mkdirSync(opts.outDir, { recursive: true });
-      writeFileSync(join(opts.outDir, 'study.md'), res.markdown);
-      writeFileSync(join(opts.outDir, 'study.csv'), res.csv);
-      writeFileSync(join(opts.outDir, 'study.png'), res.png);
+      // all three or none (src/io/atomic.ts)
+      writeFilesAtomic([
+        { path: join(opts.outDir, 'study.md'), data: res.markdown },
+        { path: join(opts.outDir, 'study.csv'), data: res.csv },
+        { path: join(opts.outDir, 'study.png'), data: res.png },
+      ]);
     }
     return res;
   } finally {

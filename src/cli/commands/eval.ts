@@ -1,9 +1,10 @@
 // `posterior eval`: the CMI paper's Table I protocol on our data — per task × method, PSNR and SSIM
 // (mean ± std over N images) and time per image; markdown + CSV + a figure grid.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../engine/index.ts';
-import { batchItem, writeGrid, type GridImage } from '../../io/grid.ts';
+import { writeFilesAtomic } from '../../io/atomic.ts';
+import { batchItem, encodeGrid, type GridImage } from '../../io/grid.ts';
+import { checkOutputPaths, portablePath, portableCommand } from '../output-paths.ts';
 import { meanStd } from '../../io/metrics.ts';
 import { loadTestImages } from '../../io/fmnist.ts';
 import { readTensor } from '../tensors.ts';
@@ -29,7 +30,7 @@ export default defineCommand({
     weights: WEIGHTS_FLAG,
     data: { type: 'string', default: 'fmnist', help: "'fmnist', or a .safetensors file with tensor x [N,C,H,W]" },
     tasks: { type: 'list', help: `tasks (default ${ALL_TASKS.join(',')})` },
-    methods: { type: 'list', help: `methods (default ${ALL_METHODS.join(',')})` },
+    methods: { type: 'list', check: parseMethod, help: `methods (default ${ALL_METHODS.join(',')})` },
     n: { type: 'int', default: 16, help: 'images' },
     batch: { type: 'int', default: 16, help: 'images per sampler run' },
     out: {
@@ -50,12 +51,15 @@ export default defineCommand({
     const methods = f.methods?.length ? f.methods : ALL_METHODS;
     methods.forEach(parseMethod);
     if (f.batch < 1 || f.n < 1) throw new UsageError('--n and --batch must be positive');
+    const files = ['.md', '.csv', '-images.csv', '-grid.png'].map((s) => `${f.name}${s}`);
+    checkOutputPaths([{ path: f.out, flag: '--out', directory: true, contents: files }], {
+      inputs: [f.weights, f.data === 'fmnist' ? undefined : f.data],
+    });
     const data = f.data === 'fmnist' ? loadTestImages(f.n) : loadCustom(f.data, f.n);
     const [, C, H, W] = data.shape;
     const size = C * H * W;
-    mkdirSync(f.out, { recursive: true });
     const e = await Engine.create();
-    const command = `posterior eval ${process.argv.slice(3).join(' ')}`.trim();
+    const command = portableCommand(process.argv.slice(2));
     try {
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
       type Row = {
@@ -128,7 +132,7 @@ export default defineCommand({
         '',
         `Command: \`${command}\``,
         '',
-        `Model \`${f.weights ?? 'models/fmnist-unet.safetensors'}\`; σ_y = ${f.sigmaY}; steps ${methods.map((m) => `${m} ${stepsOf.get(m)!.count}`).join(', ')} (${f.steps ? '--steps' : "each method's protocol"}); seed ${f.seed}; CMI: r = ${f.cmiR}, η ${f.cmiEta}, Σ⁻¹ ${f.cmiSigmaInv}. ` +
+        `Model \`${portablePath(f.weights ?? 'models/fmnist-unet.safetensors')}\`; σ_y = ${f.sigmaY}; steps ${methods.map((m) => `${m} ${stepsOf.get(m)!.count}`).join(', ')} (${f.steps ? '--steps' : "each method's protocol"}); seed ${f.seed}; CMI: r = ${f.cmiR}, η ${f.cmiEta}, Σ⁻¹ ${f.cmiSigmaInv}. ` +
           `Device: ${e.gpu.description}. PSNR/SSIM on images mapped to [0, 1]; mean ± std (population) over images. LPIPS/FID not reported (they need network weights we cannot ship).`,
         '',
         '| task | method | PSNR (dB) ↑ | SSIM ↑ | s / image |',
@@ -156,12 +160,9 @@ export default defineCommand({
         );
       }
       md.push('', ...pairedCmiSection(rows));
-      writeFileSync(join(f.out, `${f.name}.md`), md.join('\n') + '\n');
-      writeFileSync(join(f.out, `${f.name}.csv`), csv.join('\n') + '\n');
       // per image, for paired comparisons (every method sees the same images, measurements and seeds)
       const perImage = ['task,method,image,psnr,ssim'];
       for (const r of rows) r.psnr.forEach((v, i) => perImage.push([r.task, r.method, i, v, r.ssim[i]].join(',')));
-      writeFileSync(join(f.out, `${f.name}-images.csv`), perImage.join('\n') + '\n');
       // grid: first image of each task; columns truth | measurement | methods
       const cells: (GridImage | null)[][] = [];
       for (const task of tasks) {
@@ -173,10 +174,10 @@ export default defineCommand({
           ...rs.map((r) => (r.x0 ? batchItem(r.x0, [Math.min(f.batch, f.n), C, H, W], 0) : null)),
         ]);
       }
-      writeGrid(join(f.out, `${f.name}-grid.png`), cells, {
-        columns: ['truth', 'measurement', ...methods],
-        rows: tasks,
-      });
+      const grid = encodeGrid(cells, { columns: ['truth', 'measurement', ...methods], rows: tasks });
+      // the table, both CSVs and the grid replace the previous ones together (src/io/atomic.ts)
+      const texts = [md, csv, perImage].map((lines) => lines.join('\n') + '\n');
+      writeFilesAtomic(files.map((name, i) => ({ path: join(f.out, name), data: i < 3 ? texts[i] : grid })));
       ctx.io.log(md.slice(6).join('\n'));
       ctx.io.log(`\nwrote ${join(f.out, f.name)}.{md,csv}, ${f.name}-images.csv and ${f.name}-grid.png`);
     } finally {
