@@ -71,6 +71,8 @@ export class Engine {
   private errors: Promise<void>[] = [];
   private deviceError: Error | null = null;
   private lastKernel = '';
+  /** set during warmup(): the kernels dispatched so far, by key (nothing runs) */
+  private discovered: Map<string, KernelSpec> | null = null;
 
   // profiling state
   private profiling = false;
@@ -151,6 +153,7 @@ export class Engine {
   }
 
   private async readBytes(t: Tensor): Promise<ArrayBuffer> {
+    if (this.discovered) return new ArrayBuffer(t.byteSize); // warm-up: nothing ran, zeros stand in
     this.flush();
     const staging = this.device.createBuffer({
       size: t.byteSize,
@@ -187,6 +190,7 @@ export class Engine {
       throw new Error(`kernel '${name}': grid [${gx},${gy},${gz}] exceeds maxComputeWorkgroupsPerDimension ${maxG}`);
     }
     if (gx === 0 || gy === 0 || gz === 0) return;
+    if (this.discovered) return void this.discovered.set(name, d.kernel);
     const pipeline = this.pipelines.get(d.kernel);
 
     const entries: GPUBindGroupEntry[] = [];
@@ -317,6 +321,28 @@ export class Engine {
         throw new Error(`WebGPU validation error (kernel '${this.lastKernel}' or earlier in this batch): ${e.message}`);
     });
     this.errors.push(err);
+  }
+
+  /**
+   * Warm-up before a run: call `fn` (typically the run's first step) without executing any kernel — each
+   * dispatch only records the kernel it needs and reads return zeros — then compile every kernel found
+   * asynchronously and in parallel (PipelineCache.prepare), so the real run starts with its pipelines
+   * ready. An error of `fn` on the zero data ends the discovery early; what was found is still compiled.
+   */
+  async warmup(fn: () => unknown): Promise<{ kernels: number; seconds: number }> {
+    const t0 = performance.now();
+    await this.sync();
+    const found = new Map<string, KernelSpec>();
+    this.discovered = found;
+    try {
+      await fn();
+    } catch {
+      // zeros in place of data may trip a check late in fn; the kernels before it are what matter
+    } finally {
+      this.discovered = null;
+    }
+    const kernels = await this.pipelines.prepare(found.values());
+    return { kernels, seconds: (performance.now() - t0) / 1000 };
   }
 
   /** Wait for all submitted work; rethrow compile, validation and device errors. */
