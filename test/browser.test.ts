@@ -226,10 +226,15 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
         x0: d.lastResult && Array.from(d.lastResult.x0 as Float32Array),
         profile: d.lastProfile,
         seconds: d.lastResult?.seconds,
+        warmup: d.lastResult?.warmup,
+        firstStep: d.lastResult?.firstStepSeconds,
       };
     });
     expect(got.error).toBeUndefined();
     expect(got.spec).toEqual(spec);
+    console.log(
+      `[browser.test] DPS ${steps} steps: warm-up ${got.warmup?.kernels} kernels in ${got.warmup?.seconds.toFixed(1)} s, first step ${got.firstStep?.toFixed(1)} s`,
+    );
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
@@ -334,7 +339,8 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
     );
     expect(got.x0!.every(Number.isFinite)).toBe(true);
     expect(got.trace.map((r: { step: number }) => r.step)).toEqual([1, 2]);
-    expect(got.warmup.kernels).toBeGreaterThan(10);
+    // the warm-up compiled what earlier runs of this page had not (phase retrieval's FFT kernels at least)
+    expect(got.warmup.kernels).toBeGreaterThan(0);
     expect(got.status).toMatch(/^done in \d+:\d\d /);
     expect(got.timing).toMatch(/first step \d+\.\d\d s/);
 
