@@ -298,6 +298,8 @@ async function run() {
   let warmupText = '';
   try {
     const result = await runPosterior(prior, image, spec, {
+      // ?warmup=0 turns the warm-up off (to measure what it saves)
+      warmup: new URLSearchParams(location.search).get('warmup') !== '0',
       shouldStop: () => stopRequested,
       onWarmup: () => setStatus('warm-up: compiling the kernels of the run (asynchronously)…'),
       onSampling: () => {
