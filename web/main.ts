@@ -384,7 +384,9 @@ async function start() {
     'change',
     guard('image', async () => {
       const f = ui.imageFile.files?.[0];
-      if (f) await setImage(f, f.name);
+      if (!f) return;
+      await setImage(f, f.name);
+      ui.imageSelect.selectedIndex = -1; // the picture, not a test image, is the input now
     }),
   );
   ui.modelSource.addEventListener('change', () => {
