@@ -49,8 +49,8 @@ export class PipelineCache {
 
   /**
    * Compile kernels ahead of their first dispatch with createComputePipelineAsync, all in flight at once
-   * (a browser compiles them in parallel, off the page's thread; the synchronous get() stalls the page for
-   * every new kernel). Later get() calls find them ready. Resolves to how many were compiled.
+   * (an implementation may compile them in parallel; get() compiles each new kernel in the middle of the
+   * work that needs it). Later get() calls find them ready. Resolves to how many were compiled.
    */
   async prepare(specs: Iterable<KernelSpec>): Promise<number> {
     const todo = new Map<string, KernelSpec>();

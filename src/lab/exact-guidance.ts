@@ -12,7 +12,7 @@
 //  - exactGuidedMoments{Dense,Circulant}: the same loop propagated exactly in float64 for Gaussian priors
 //    (the sampler is affine in x_T, y and the noise), so its output law is known without sampling.
 import type { Engine, Tensor } from '../engine/index.js';
-import { uniforms } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import { axpby, copy, grid1d, lincomb, rowDot } from '../engine/ops/vector.js';
 import type { MeasurementOperator } from '../operators/operator.js';
 import type { ScoreModel } from '../samplers/score-model.js';
@@ -25,6 +25,33 @@ import { inverseSpd, matMul, matVec, symEig, symmetrize, transpose } from './lin
 import type { CirculantBlocks } from './metrics.js';
 import { Rng64 } from './rng64.js';
 import { alphaBar, noiseScales, respacedTimesteps } from './schedule64.js';
+
+export const PRIOR_CG = defineKernels('prior-cg', {
+  uniforms: {
+    n: 'u32', // elements per row
+    total: 'u32', // rows · n
+  },
+  entries: {
+    cg_update_xr: {
+      bindings: {
+        rz: { wgsl: 'xr_rz' },
+        pq: { wgsl: 'xr_pq' },
+        p: { wgsl: 'xr_p' },
+        q: { wgsl: 'xr_q' },
+        x: { access: 'read_write', wgsl: 'xr_x' },
+        r: { access: 'read_write', wgsl: 'xr_r' },
+      },
+    },
+    cg_update_p: {
+      bindings: {
+        new: { wgsl: 'pp_new' },
+        old: { wgsl: 'pp_old' },
+        z: { wgsl: 'pp_z' },
+        p: { access: 'read_write', wgsl: 'pp_p' },
+      },
+    },
+  },
+});
 
 // ------------------------------------------------------------------------------------------ GPU CG
 
@@ -43,7 +70,7 @@ export async function batchedCg(
     checkEvery = opts.checkEvery ?? 10;
   const rows = b.shape[0],
     n = b.size / rows;
-  const u = uniforms(n, b.size);
+  const u = { n, total: b.size };
   const grid = grid1d(e, b.size);
   const bbT = rowDot(e, b, b);
   const bb = await e.read(bbT);
@@ -59,9 +86,9 @@ export async function batchedCg(
     const q = applyK(p);
     const pq = rowDot(e, p, q);
     e.run({
-      kernel: { family: 'prior-cg', entry: 'cg_update_xr' },
-      bindings: [rz, pq, p, q, x, r],
-      uniforms: u,
+      kernel: PRIOR_CG.cg_update_xr,
+      buffers: { rz, pq, p, q, x, r },
+      params: u,
       grid,
       flops: 4 * b.size,
       bytes: 24 * b.size,
@@ -71,9 +98,9 @@ export async function batchedCg(
     z = opts.precond ? opts.precond(r) : r;
     const rzNew = rowDot(e, r, z);
     e.run({
-      kernel: { family: 'prior-cg', entry: 'cg_update_p' },
-      bindings: [rzNew, rz, z, p],
-      uniforms: u,
+      kernel: PRIOR_CG.cg_update_p,
+      buffers: { new: rzNew, old: rz, z, p },
+      params: u,
       grid,
       flops: 2 * b.size,
       bytes: 12 * b.size,

@@ -9,10 +9,10 @@
 //   random: exactly ⌊h·w·p⌋ pixels dropped, chosen without replacement (numpy choice(replace=False)).
 import { PNG } from 'pngjs';
 import { PhiloxStream } from '../engine/ops/random.js';
-import { uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { MeasurementOperator, SvdView } from './operator.js';
-import { gather, inverseIndex } from './svd.js';
+import { gather, inverseIndex, MASK } from './svd.js';
 import { expectShape, imageShape, runFlat, type Shape4 } from './util.js';
 
 export interface BoxMaskOptions {
@@ -143,10 +143,17 @@ export class InpaintOperator implements MeasurementOperator {
     expectShape(x, this.inputShape, `${this.name}.forward`);
     const out = this.engine.tensor(this.outputShape, `${this.name}_y`);
     const [, , H, W] = this.inputShape;
-    runFlat(this.engine, 'mask', 'apply_mask', [x, this.maskTensor, out], uniforms(x.size, H * W, 0, 0), x.size, {
-      flops: x.size,
-      bytes: 8 * x.size,
-    });
+    runFlat(
+      this.engine,
+      MASK.apply_mask,
+      { src: x, mask: this.maskTensor, dst: out },
+      { total: x.size, per_out: H * W },
+      x.size,
+      {
+        flops: x.size,
+        bytes: 8 * x.size,
+      },
+    );
     return out;
   }
 
