@@ -122,9 +122,13 @@ async function decodePicture(blob: Blob): Promise<{ rgba: Uint8ClampedArray; wid
   return { rgba: data, width: bmp.width, height: bmp.height };
 }
 
+/** the picture last chosen, to fit it again when another prior (another size) is loaded */
+let lastPicture: { blob: Blob; name: string } | undefined;
+
 async function setImage(blob: Blob, name: string) {
   const prior = api.prior;
   if (!prior) throw new Error('load a prior first');
+  lastPicture = { blob, name };
   const { rgba, width, height } = await decodePicture(blob);
   const [C, S] = [prior.model.config.inChannels, prior.model.config.imageSize];
   const { fit, ...image } = rgbaToModel(rgba, width, height, C, S);
@@ -398,7 +402,7 @@ async function start() {
       const f = ui.modelFile.files?.[0];
       if (!f) return;
       await setPrior(new Uint8Array(await f.arrayBuffer()), f.name);
-      await loadBundledImage().catch(() => {});
+      if (lastPicture) await setImage(lastPicture.blob, lastPicture.name);
     }),
   );
   ui.run.addEventListener('click', guard('run', run));
