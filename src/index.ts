@@ -35,6 +35,7 @@ export {
 export {
   DEFAULT_CMI,
   METHOD_NAMES,
+  defaultSteps,
   parseEtaSchedule,
   sample,
   type CmiOptions,

@@ -215,7 +215,7 @@ export async function runPosterior(
     seed: spec.seed,
     // the sampler's default ζ per task reads the task name (inpaint…, sr…, …blur, phase)
     task: spec.task,
-    scale: spec.zeta,
+    zeta: spec.zeta,
     eta: spec.eta,
     cmi: cmi
       ? {
