@@ -28,6 +28,11 @@ export function topHelp(): string {
   ].join('\n');
 }
 
+/** A command's one-line summary: the registry's (commands/index.ts), its only copy. */
+function summaryOf(name: string): string {
+  return COMMANDS.find((c) => c.name === name)?.summary ?? '';
+}
+
 export function commandHelp(def: CommandDef): string {
   const required = Object.entries(def.flags)
     .filter(([, s]) => s.required)
@@ -37,7 +42,7 @@ export function commandHelp(def: CommandDef): string {
   const parts = [
     `Usage: ${BIN} ${def.name}${usage ? ` ${usage}` : ''}`,
     '',
-    wrap(def.summary.replace(/^./, (c) => c.toUpperCase()) + '.', 100).join('\n'),
+    wrap(summaryOf(def.name).replace(/^./, (c) => c.toUpperCase()) + '.', 100).join('\n'),
   ];
   if (def.description) parts.push('', def.description);
   parts.push('', 'Options:', formatFlagHelp(def.flags));

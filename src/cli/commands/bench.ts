@@ -5,7 +5,6 @@ import { defineCommand } from '../command.ts';
 
 export default defineCommand({
   name: 'bench',
-  summary: 'run the benchmarks: per-kernel and per-model GPU timings, FLOP/s, bytes/s',
   description:
     'Runs every bench/*.bench.ts (conv2d, nonlinear kernels, UNet forward/VJP/JVP/hyper-dual, operators, samplers), or ' +
     'only those whose file name contains one of the given words. Set BENCH_FFHQ=1 to include the FFHQ-256 ' +

@@ -9,7 +9,6 @@ const description = USAGE.split('\n\n').slice(1).join('\n\n');
 
 export default defineCommand({
   name: 'convert',
-  summary: 'convert a guided-diffusion PyTorch checkpoint to the engine weight file',
   description,
   flags: {
     input: {

@@ -34,7 +34,6 @@ export const DEMO_PLAN: Record<string, string[]> = {
 
 export default defineCommand({
   name: 'demo',
-  summary: 'reconstruct Fashion-MNIST test images for every task, each method at its protocol: PNG grid + summary',
   description:
     'Runs the embedded Fashion-MNIST prior (models/fmnist-unet.safetensors) on the first --n test images for box ' +
     'and random inpainting, ×4 super-resolution, Gaussian and motion deblurring (σ_y 0.05), each task with its ' +

@@ -21,7 +21,6 @@ const ALL_METHODS = ['dps', 'dps+cmi', 'pigdm', 'pigdm+cmi', 'dsg', 'mcg', 'ddrm
 
 export default defineCommand({
   name: 'eval',
-  summary: 'PSNR/SSIM table (mean ± std over N images) per task × method: markdown + CSV + grid',
   description:
     'Evaluates samplers on Fashion-MNIST test images (--data fmnist: the Debian package dataset-fashion-mnist if ' +
     'installed, else the 16 bundled images) with the given model. DDRM runs only where the operator has an SVD. ' +

@@ -8,7 +8,6 @@ import { readImage, writeOutputs, type HostTensor } from '../tensors.ts';
 
 export default defineCommand({
   name: 'measure',
-  summary: 'apply a measurement operator (inpainting, SR, deblur, phase) to an image',
   description:
     'Reads an image (PNG, or tensor `x` of a safetensors file; values in [−1, 1]) and writes y = A(x) + n. ' +
     'A .safetensors output holds `y` plus `mask` or `kernel` and the task parameters in its metadata — what ' +

@@ -11,7 +11,6 @@ import { cmiOptions, METHOD_HELP, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 export default defineCommand({
   name: 'profile',
-  summary: 'per-kernel profile of one sampling step: table + Chrome trace (Perfetto)',
   description:
     'Runs two steps of the chosen sampler on Fashion-MNIST test images (the first compiles the pipelines) and ' +
     'profiles the second with GPU timestamps: prints calls, GPU ms, share of the step, GFLOP/s and GB/s per kernel and ' +

@@ -9,7 +9,6 @@ import { UsageError } from '../args.ts';
 
 export default defineCommand({
   name: 'run-unet',
-  summary: 'run the UNet on tensors from a safetensors file (cross-check against PyTorch)',
   description:
     'Reads `x` [N,C,H,W] and `t` [N] (integer timesteps, any numeric dtype) from the input file, runs the model and ' +
     'writes `out`. With --vjp U / --jvp V / --d2 W it also reads those tensors from the input and writes `vjp.x` ' +

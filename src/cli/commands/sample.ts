@@ -19,7 +19,6 @@ import { readImage, readTensor, writeOutputs } from '../tensors.ts';
 
 export default defineCommand({
   name: 'sample',
-  summary: 'reconstruct an image from a measurement with a posterior sampler',
   description:
     'Give either --input (a clean image: the measurement y = A(x) + n is simulated with --task, --sigma-y, --seed) or ' +
     '--measurement (a file written by `posterior measure`, or one in the DPS layout: y and a mask [N, C, H, W]). ' +

@@ -7,7 +7,6 @@ import { runPosteriorStudy } from '../../lab/study.ts';
 
 export default defineCommand({
   name: 'study',
-  summary: 'samplers × NFE against the exact posterior of an analytic prior (validation lab)',
   description:
     'Runs posterior samplers on a prior whose posterior is known exactly — a stationary Gaussian (ADSN of an ' +
     'image, gray or colour) or a Gaussian mixture — and measures their distance to it: W2 between Gaussians ' +
