@@ -22,6 +22,7 @@ export interface CommandContext {
 }
 
 export interface CommandDef<T extends FlagTable = FlagTable> {
+  /** the command's name; its one-line summary lives in the registry (commands/index.ts) only */
   name: string;
   /** paragraphs shown in `posterior <name> --help` after the usage line */
   description?: string;

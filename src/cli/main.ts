@@ -29,7 +29,12 @@ export function topHelp(): string {
   ].join('\n');
 }
 
-export function commandHelp(def: CommandDef, summary: string): string {
+/** A command's one-line summary: the registry's (commands/index.ts), its only copy. */
+function summaryOf(name: string): string {
+  return COMMANDS.find((c) => c.name === name)?.summary ?? '';
+}
+
+export function commandHelp(def: CommandDef): string {
   const required = Object.entries(def.flags)
     .filter(([, s]) => s.required)
     .map(([n, s]) => `--${n} <${s.placeholder ?? 'value'}>`);
@@ -38,7 +43,7 @@ export function commandHelp(def: CommandDef, summary: string): string {
   const parts = [
     `Usage: ${BIN} ${def.name}${usage ? ` ${usage}` : ''}`,
     '',
-    wrap(summary.replace(/^./, (c) => c.toUpperCase()) + '.', 100).join('\n'),
+    wrap(summaryOf(def.name).replace(/^./, (c) => c.toUpperCase()) + '.', 100).join('\n'),
   ];
   if (def.description) parts.push('', def.description);
   parts.push('', 'Options:', formatFlagHelp(def.flags));
@@ -98,12 +103,12 @@ export async function main(
     command = entry.name;
     const def = (await entry.load()).default;
     if (helpFor) {
-      io.log(commandHelp(def, entry.summary));
+      io.log(commandHelp(def));
       return 0;
     }
     const parsed = parseFlags(args.slice(1), def.flags, { command: def.name, maxPositionals: def.positionals ?? 0 });
     if (parsed.help) {
-      io.log(commandHelp(def, entry.summary));
+      io.log(commandHelp(def));
       return 0;
     }
     const code = await def.run(parsed.flags, { io, debug, positionals: parsed.positionals, progress: defaultProgress });

@@ -3,7 +3,7 @@
 // submission. Validation errors, compile errors and lost devices surface as exceptions naming the kernel.
 import { acquireGpu, type GpuContext } from './device.js';
 import { packParams, type Kernel, type ParamValue } from './kernel.js';
-import { kernelKey, PipelineCache } from './pipelines.js';
+import { kernelKey, PipelineCache, type KernelSpec } from './pipelines.js';
 import { BufferPool, fmtBytes } from './pool.js';
 import type { KernelRecord } from './profiler.js';
 import { Storage, Tensor, shapeSize } from './tensor.js';
@@ -64,6 +64,8 @@ export class Engine {
   private closed = new WeakSet<object>();
   /** storages of the engine's own caches (`persistent`) */
   private owned: Storage[] = [];
+  /** set during warmup(): the kernels dispatched so far, by key (nothing runs) */
+  private discovered: Map<string, KernelSpec> | null = null;
 
   // profiling state
   private profiling = false;
@@ -279,6 +281,7 @@ export class Engine {
   }
 
   private async readBytes(t: Tensor): Promise<ArrayBuffer> {
+    if (this.discovered) return new ArrayBuffer(t.byteSize); // warm-up: nothing ran, zeros stand in
     this.flush();
     const staging = this.device.createBuffer({
       size: t.byteSize,
@@ -329,6 +332,7 @@ export class Engine {
       throw new Error(`kernel '${name}': grid [${gx},${gy},${gz}] exceeds maxComputeWorkgroupsPerDimension ${maxG}`);
     }
     if (gx === 0 || gy === 0 || gz === 0) return;
+    if (this.discovered) return void this.discovered.set(name, spec);
     const pipeline = this.pipelines.get(spec);
 
     const entries: GPUBindGroupEntry[] = [];
@@ -481,6 +485,28 @@ export class Engine {
         throw new Error(`WebGPU validation error (kernel '${this.lastKernel}' or earlier in this batch): ${e.message}`);
     });
     this.errors.push(err);
+  }
+
+  /**
+   * Warm-up before a run: call `fn` (typically the run's first step) without executing any kernel — each
+   * dispatch only records the kernel it needs and reads return zeros — then compile every kernel found
+   * asynchronously and in parallel (PipelineCache.prepare), so the real run starts with its pipelines
+   * ready. An error of `fn` on the zero data ends the discovery early; what was found is still compiled.
+   */
+  async warmup(fn: () => unknown): Promise<{ kernels: number; seconds: number }> {
+    const t0 = performance.now();
+    await this.sync();
+    const found = new Map<string, KernelSpec>();
+    this.discovered = found;
+    try {
+      await fn();
+    } catch {
+      // zeros in place of data may trip a check late in fn; the kernels before it are what matter
+    } finally {
+      this.discovered = null;
+    }
+    const kernels = await this.pipelines.prepare(found.values());
+    return { kernels, seconds: (performance.now() - t0) / 1000 };
   }
 
   /** Wait for all submitted work; rethrow compile, validation and device errors. */

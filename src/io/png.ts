@@ -5,6 +5,7 @@
 import { readFileBytes } from '../engine/safetensors-node.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { PNG } from 'pngjs';
+import { rgbaToImage } from './pixels.ts';
 
 export interface Image {
   /** NCHW with N = 1, values in [-1, 1] */
@@ -20,8 +21,6 @@ export interface DecodeOptions {
   /** name used in error messages (the file path) */
   label?: string;
 }
-
-const LUMA = [0.299, 0.587, 0.114] as const;
 
 // A PNG's IHDR may claim any size: a 600-byte file declaring 60000×60000 made pngjs allocate 7 GB. The size is
 // checked before decoding (2^26 pixels: 8192×8192, far above any diffusion model's images).
@@ -57,19 +56,7 @@ export function decodePng(bytes: Uint8Array, opts: DecodeOptions = {}): Image {
   const srcChannels = png.color ? 3 : 1;
   const C = opts.channels ?? srcChannels;
   if (C !== 1 && C !== 3) throw new Error(`${label}: channels must be 1 or 3 (got ${C})`);
-  const plane = H * W;
-  const data = new Float32Array(C * plane);
-  for (let i = 0; i < plane; i++) {
-    const r = src[4 * i] / max;
-    const g = src[4 * i + 1] / max;
-    const b = src[4 * i + 2] / max;
-    if (C === 1) data[i] = (srcChannels === 1 ? r : LUMA[0] * r + LUMA[1] * g + LUMA[2] * b) * 2 - 1;
-    else {
-      data[i] = r * 2 - 1;
-      data[plane + i] = g * 2 - 1;
-      data[2 * plane + i] = b * 2 - 1;
-    }
-  }
+  const data = rgbaToImage(src, W, H, C, max);
   return { data, shape: [1, C, H, W] };
 }
 

@@ -1,8 +1,8 @@
 // The registry of `posterior` subcommands. Each entry loads its module lazily, so `posterior --help` and a
 // command's own help start fast and never touch the GPU. To add or wire a command: write
-// src/cli/commands/<name>.ts as `export default defineCommand({ name, flags, run })` (see
-// convert.ts) and keep its line here with its one-line summary (the only copy: `posterior --help` lists it and
-// the command's own help starts with it).
+// src/cli/commands/<name>.ts as `export default defineCommand({ name, flags, run })` (see convert.ts) and
+// add its line here. The summary here is the command's only one: `posterior --help` lists it and
+// `posterior <name> --help` opens with it.
 import type { CommandDef } from '../command.ts';
 
 export interface CommandEntry {
