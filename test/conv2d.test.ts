@@ -1,15 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/index.js';
-import { conv2d, conv2dBackwardInput, simdSubgroups, type ConvAlgorithm } from '../src/engine/ops/conv2d.js';
-import { getTestEngine, randomArray, relMaxErr } from './helpers.js';
+import { conv2d, conv2dBackwardInput } from '../src/engine/ops/conv2d.js';
+import { eachVariant, getTestEngine, randomArray, relMaxErr } from './helpers.js';
 import { conv2dBackwardInputRef, conv2dRef, dot64 } from './reference/conv.js';
 
 let e: Engine;
-let algorithms: ConvAlgorithm[];
 beforeAll(async () => {
   e = await getTestEngine();
-  // run both kernel families where the adapter has the subgroup one (lavapipe)
-  algorithms = simdSubgroups(e).ok ? ['auto', 'tiled'] : ['auto'];
 });
 
 // Tolerance, relative to max|ref|: each output is a sum of K = Cin*k*k f32 products (K <= 576 here),
@@ -76,13 +73,13 @@ describe('conv2d forward vs float64 reference', () => {
         wt = e.upload(wa, [c.cout, cin, c.k, c.k]);
       const b = ba ? e.upload(ba, [c.cout]) : null;
       const r = ra ? e.upload(new Float32Array(ra), ys) : undefined;
-      for (const algorithm of algorithms) {
-        const y = conv2d(e, x, wt, b, { stride: c.stride, biasBatches: c.biasBatches, residual: r, algorithm });
+      await eachVariant(e, 'conv2d', async (variant) => {
+        const y = conv2d(e, x, wt, b, { stride: c.stride, biasBatches: c.biasBatches, residual: r, variant });
         expect(y.shape).toEqual(ys);
         const err = relMaxErr(await e.read(y), ref.y);
-        expect(err, `${algorithm}: rel err ${err}`).toBeLessThan(TOL);
+        expect(err, `${variant}: rel err ${err}`).toBeLessThan(TOL);
         e.release(y);
-      }
+      });
       e.release(x, wt, b, r);
     });
   }
@@ -105,23 +102,23 @@ describe('conv2dBackwardInput (VJP) vs float64 transposed conv and the adjoint i
         wt = e.upload(wa, [c.cout, cin, c.k, c.k]),
         gy = e.upload(ga, ys);
       const r = ra ? e.upload(new Float32Array(ra), c.x) : undefined;
-      for (const algorithm of algorithms) {
-        const gx = conv2dBackwardInput(e, gy, wt, c.x, { stride: c.stride, residual: r, algorithm });
+      await eachVariant(e, 'conv2d', async (variant) => {
+        const gx = conv2dBackwardInput(e, gy, wt, c.x, { stride: c.stride, residual: r, variant });
         expect(gx.shape).toEqual(c.x);
         const gxa = await e.read(gx);
         const err = relMaxErr(gxa, ref);
-        expect(err, `${algorithm}: rel err ${err}`).toBeLessThan(TOL);
+        expect(err, `${variant}: rel err ${err}`).toBeLessThan(TOL);
         if (!r) {
           // <conv(x), gy> = <x, convᵀ(gy)>, both sides from GPU results, summed in float64
-          const y = conv2d(e, x, wt, null, { stride: c.stride, algorithm });
+          const y = conv2d(e, x, wt, null, { stride: c.stride, variant });
           const lhs = dot64(await e.read(y), ga);
           const rhs = dot64(xa, gxa);
           const scale = Math.sqrt(dot64(ga, ga) * dot64(xa, xa));
-          expect(Math.abs(lhs - rhs) / scale, `${algorithm}: adjoint ${lhs} vs ${rhs}`).toBeLessThan(TOL);
+          expect(Math.abs(lhs - rhs) / scale, `${variant}: adjoint ${lhs} vs ${rhs}`).toBeLessThan(TOL);
           e.release(y);
         }
         e.release(gx);
-      }
+      });
       e.release(x, wt, gy, r);
     });
   }
@@ -173,7 +170,8 @@ describe('conv2d input checks', () => {
     expect(() => conv2dBackwardInput(e, e.tensor([1, 8, 8, 8]), w4, [1, 4, 8, 8], { stride: 2 })).toThrow(
       /gy must be \[1,8,4,4\]/,
     );
-    if (simdSubgroups(e).ok)
-      expect(() => conv2d(e, e.tensor([1, 4, 7, 5]), w4, null, { algorithm: 'subgroup' })).toThrow(/does not cover/);
+    if (e.adapter.variants('conv2d').includes('simd'))
+      expect(() => conv2d(e, e.tensor([1, 4, 7, 5]), w4, null, { variant: 'simd' })).toThrow(/does not cover/);
+    else expect(() => conv2d(e, x, w4, null, { variant: 'simd' })).toThrow(/needs a CPU SIMD adapter/);
   });
 });

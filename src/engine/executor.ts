@@ -1,6 +1,7 @@
 // The executor owns memory and submission: tensors come from a pool, dispatches are recorded into one open
 // compute pass and submitted every `flushEvery` dispatches, uniforms go into one arena written once per
 // submission. Validation errors, compile errors and lost devices surface as exceptions naming the kernel.
+import { Adapter, parseVariantForce, type VariantForce } from './adapter.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { kernelKey, PipelineCache, type KernelSpec } from './pipelines.js';
 import { BufferPool, fmtBytes } from './pool.js';
@@ -51,6 +52,11 @@ export interface EngineOptions {
   gpu?: GpuContext;
   /** dispatches per submitted command buffer */
   flushEvery?: number;
+  /**
+   * kernel variants to force (see adapter.ts); default: the POSTERIOR_KERNELS environment variable
+   * (`portable`, `simd`, or `conv2d=portable,attention=simd`) on Node, else automatic
+   */
+  kernels?: VariantForce;
 }
 
 export class Engine {
@@ -58,6 +64,8 @@ export class Engine {
   readonly limits: GPUSupportedLimits;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
+  /** the adapter class and the kernel variant of each op (one place decides) */
+  readonly adapter: Adapter;
   private flushEvery: number;
 
   private encoder: GPUCommandEncoder | null = null;
@@ -93,6 +101,8 @@ export class Engine {
     this.device = gpu.device;
     this.limits = gpu.device.limits;
     this.flushEvery = opts.flushEvery ?? 64;
+    const env = (globalThis as any).process?.env?.POSTERIOR_KERNELS as string | undefined;
+    this.adapter = new Adapter(gpu, opts.kernels ?? (env ? parseVariantForce(env) : {}));
     this.pool = new BufferPool(
       this.device,
       Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize),

@@ -12,10 +12,9 @@
 //  A direct conv with 8 output channels x 4 pixels per invocation in 64-lane workgroups measured
 //  2-3.4 GFLOP/s on lavapipe. Tiles use 4 KiB of workgroup memory and 64 invocations (within the
 //  WebGPU minimum limits), so no limit query is needed.
+import type { Variant } from '../adapter.js';
 import { uniforms, type Engine } from '../executor.js';
 import { Tensor, assertShape, sameShape } from '../tensor.js';
-
-export type ConvAlgorithm = 'auto' | 'subgroup' | 'tiled';
 
 export interface Conv2dOptions {
   stride?: 1 | 2;
@@ -28,8 +27,8 @@ export interface Conv2dOptions {
   biasBatches?: number;
   /** fused residual: out += residual (same shape as out) */
   residual?: Tensor;
-  /** kernel family; 'auto' picks the subgroup kernels on CPU SIMD adapters when the shape fits */
-  algorithm?: ConvAlgorithm;
+  /** force a kernel variant for this call (default: the engine's adapter decides, src/engine/adapter.ts) */
+  variant?: Variant;
 }
 
 export interface Conv2dBackwardOptions {
@@ -37,15 +36,7 @@ export interface Conv2dBackwardOptions {
   pad?: number;
   /** gx += residual */
   residual?: Tensor;
-  algorithm?: ConvAlgorithm;
-}
-
-/** Subgroup kernels apply: subgroups of 8 or 16 lanes (CPU SIMD widths; GPUs have 32/64). */
-export function simdSubgroups(e: Engine): { ok: boolean; sg8: boolean } {
-  const info = (e.gpu.adapter as any).info ?? {};
-  const min = info.subgroupMinSize ?? 0;
-  const max = info.subgroupMaxSize ?? 0;
-  return { ok: e.gpu.hasSubgroups && min >= 8 && max <= 16, sg8: min === 8 && max === 8 };
+  variant?: Variant;
 }
 
 function outSize(n: number, k: number, stride: number, pad: number): number {
@@ -75,20 +66,6 @@ function subgroupFits(g: Geometry, trans: boolean): boolean {
   return g.pad === 0 && g.stride === 1 && (g.ho * g.wo) % 4 === 0 && g.h * g.w === g.ho * g.wo;
 }
 
-function pickSubgroup(e: Engine, g: Geometry, trans: boolean, algorithm: ConvAlgorithm, what: string): boolean {
-  const sg = simdSubgroups(e);
-  const fits = subgroupFits(g, trans);
-  if (algorithm === 'subgroup') {
-    if (!sg.ok) throw new Error(`${what}: algorithm 'subgroup' needs a subgroup size of 8 or 16 (CPU SIMD adapter)`);
-    if (!fits)
-      throw new Error(
-        `${what}: algorithm 'subgroup' does not cover this shape (k=${g.k}, stride ${g.stride}, pad ${g.pad}, output width ${g.wo})`,
-      );
-    return true;
-  }
-  return algorithm === 'auto' && sg.ok && fits;
-}
-
 /**
  * Records the conv GEMM `y[n, o] = sum_{c,ky,kx} W(o, c, ky, kx) * x[n, c, ...] (+ bias, + residual)`:
  * forward (trans = false) or the transposed conv that is the input gradient (trans = true, x = gy).
@@ -102,7 +79,7 @@ function run(
   trans: boolean,
   biasBatches: number,
   residual: Tensor | undefined,
-  algorithm: ConvAlgorithm,
+  variant: Variant | undefined,
   what: string,
 ): Tensor {
   const y = e.tensor([g.n, g.cout, g.ho, g.wo], what);
@@ -113,7 +90,8 @@ function run(
   const bb = bias ? biasBatches : 0;
   const biasT = bias ?? w;
   const label = `${what} [${x.shape}]x[${w.shape}]${g.stride > 1 ? ' s2' : ''}`;
-  if (pickSubgroup(e, g, trans, algorithm, what)) {
+  const detail = `k=${g.k}, stride ${g.stride}, pad ${g.pad}, output width ${g.wo}${trans ? ', input gradient' : ''}`;
+  if (e.adapter.pick('conv2d', subgroupFits(g, trans), what, detail, variant) === 'simd') {
     const cmb = g.cout > 8 ? 2 : 1;
     e.run({
       kernel: {
@@ -125,7 +103,7 @@ function run(
           HALO: g.k === 3 && 32 % g.wo !== 0 ? 1 : 0,
           TRANS: trans ? 1 : 0,
           RES: residual ? 1 : 0,
-          SG8: simdSubgroups(e).sg8 ? 1 : 0,
+          SG8: e.adapter.sg8 ? 1 : 0,
         },
       },
       bindings: [x, x, w, biasT, residual ?? x, y],
@@ -185,7 +163,7 @@ export function conv2d(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, opt
   if (!Number.isInteger(bb) || bb < 0 || bb > n)
     throw new Error(`${what}: biasBatches must be in [0, ${n}], got ${bb}`);
   const g: Geometry = { n, cin, h, w: wd, cout, ho, wo, k, stride, pad };
-  return run(e, x, w, bias, g, false, bb, opts.residual, opts.algorithm ?? 'auto', what);
+  return run(e, x, w, bias, g, false, bb, opts.residual, opts.variant, what);
 }
 
 /**
@@ -218,5 +196,5 @@ export function conv2dBackwardInput(
   const g: Geometry = { n, cin: cout, h: ho, w: wo, cout: cin, ho: h, wo: wd, k, stride, pad };
   // The subgroup kernel computes it as a stride-1 conv with flipped weights: same geometry test
   // with the gx size as output size.
-  return run(e, gy, w, null, g, true, 0, opts.residual, opts.algorithm ?? 'auto', what);
+  return run(e, gy, w, null, g, true, 0, opts.residual, opts.variant, what);
 }
