@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/index.js';
-import { conv2d, conv2dBackwardInput } from '../src/engine/ops/conv2d.js';
+import { conv2d, conv2dBackwardInput, splitK } from '../src/engine/ops/conv2d.js';
 import { eachVariant, getTestEngine, randomArray, relMaxErr } from './helpers.js';
 import { conv2dBackwardInputRef, conv2dRef, dot64 } from './reference/conv.js';
 
@@ -38,6 +38,8 @@ const cases: Case[] = [
   { name: '1x1 odd pixel count', x: [1, 12, 5, 3], cout: 6, k: 1, bias: true },
   { name: 'attention conv1d as [N,C,T,1]', x: [2, 32, 16, 1], cout: 96, k: 1, bias: true },
   { name: 'biasBatches < N + residual', x: [4, 16, 8, 8], cout: 16, k: 3, bias: true, biasBatches: 2, residual: true },
+  // portable variant: one output tile, K = 576 -> 8 splits of K (splitK) and the split-K reduce epilogue
+  { name: 'split-K: 4x4 pixels, K=576, residual', x: [1, 64, 4, 4], cout: 24, k: 3, bias: true, residual: true },
   { name: '1x1 biasBatches + residual', x: [4, 8, 4, 8], cout: 8, k: 1, bias: true, biasBatches: 1, residual: true },
   { name: 'K = 576', x: [1, 64, 8, 8], cout: 32, k: 3, bias: true },
 ];
@@ -122,6 +124,17 @@ describe('conv2dBackwardInput (VJP) vs float64 transposed conv and the adjoint i
       e.release(x, wt, gy, r);
     });
   }
+});
+
+describe('split-K factor of the portable conv', () => {
+  it('splits small grids with long K to >= 256 workgroups, keeping >= 4 K-steps per split', () => {
+    expect(splitK(32, 512 * 9)).toBe(8); // FFHQ 8x8 level: 2 pixel tiles x 16 channel tiles
+    expect(splitK(128, 256 * 9)).toBe(2); // FFHQ 16x16 level
+    expect(splitK(32, 512)).toBe(8); // 1x1 attention projection at 8x8
+    expect(splitK(1, 576)).toBe(8); // ksteps 36: 16 splits would leave 2 steps each
+    expect(splitK(8192, 128 * 9)).toBe(1);
+    expect(splitK(32, 27)).toBe(1); // input conv: K too short
+  });
 });
 
 describe('float64 reference VJP vs central finite differences', () => {

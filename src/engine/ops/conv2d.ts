@@ -15,6 +15,7 @@
 import type { Variant } from '../adapter.js';
 import { uniforms, type Engine } from '../executor.js';
 import { Tensor, assertShape, sameShape } from '../tensor.js';
+import { grid1d } from './vector.js';
 
 export interface Conv2dOptions {
   stride?: 1 | 2;
@@ -114,21 +115,48 @@ function run(
       label,
     });
   } else {
+    const kdim = g.cin * g.k * g.k;
+    const workgroups = Math.ceil(npix / 32) * Math.ceil(g.cout / 32);
+    const split = splitK(workgroups, kdim);
+    const part = split > 1 ? e.tensor([split * y.size], `${what} split-K partials`) : y;
+    const u = uniforms(g.n, g.cin, g.h, g.w, g.cout, g.ho, g.wo, g.pad, pp, npix, kdim, bb);
+    const constants = { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0, RES: residual ? 1 : 0, SPLITK: split };
     e.run({
-      kernel: {
-        family: 'conv2d',
-        entry: 'tiled',
-        constants: { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0, RES: residual ? 1 : 0 },
-      },
-      bindings: [x, w, biasT, residual ?? x, y],
-      uniforms: uniforms(g.n, g.cin, g.h, g.w, g.cout, g.ho, g.wo, g.pad, pp, npix, g.cin * g.k * g.k, bb),
-      grid: [Math.ceil(npix / 32), Math.ceil(g.cout / 32)],
+      kernel: { family: 'conv2d', entry: 'tiled', constants },
+      bindings: [x, w, biasT, residual ?? x, part],
+      uniforms: u,
+      grid: [Math.ceil(npix / 32), Math.ceil(g.cout / 32), split],
       flops,
-      bytes,
-      label,
+      bytes: split > 1 ? 4 * (x.size + w.size + part.size) : bytes,
+      label: split > 1 ? `${label} split-K ${split}` : label,
     });
+    if (split > 1) {
+      e.run({
+        kernel: { family: 'conv2d', entry: 'splitk_reduce', constants },
+        bindings: [part, w, biasT, residual ?? x, y],
+        uniforms: u,
+        grid: grid1d(e, y.size),
+        flops: split * y.size,
+        bytes: 4 * (part.size + y.size + (residual ? y.size : 0)),
+        label: `${what} split-K reduce`,
+      });
+      e.release(part);
+    }
   }
   return y;
+}
+
+/**
+ * Split-K factor of the tiled GEMM: the smallest power of two that gives >= 256 workgroups (a large GPU has
+ * 100-150 compute units: the H100 132 SMs; ORT's im2col matmul picks its tile for >= 128 workgroups),
+ * keeping >= 4 K-steps of 16 per split. The 8x8 and 16x16 levels of a 256² UNet (32-128 output tiles,
+ * K up to 9216) get 2-8 splits; every larger conv none.
+ */
+export function splitK(workgroups: number, kdim: number): number {
+  const ksteps = Math.ceil(kdim / 16);
+  let s = 1;
+  while (workgroups * s < 256 && s < 16 && ksteps >= 4 * (2 * s)) s *= 2;
+  return s;
 }
 
 function checkKernel(w: Tensor, what: string): { cout: number; cin: number; k: number } {
