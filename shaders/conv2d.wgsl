@@ -142,10 +142,11 @@ fn tiled(@builtin(local_invocation_index) li: u32, @builtin(local_invocation_id)
 }
 
 // Split-K epilogue: y[i] = sum of the SPLITK partials in x (the tiled pass's output) + bias + residual.
-// grid: grid1d(n * cout * pp) of 256 invocations.
-@compute @workgroup_size(256)
+// grid: 64-invocation workgroups over n * cout * pp (x, then y past 65535): small workgroups, because the
+// split convs are the small ones and their epilogue must still spread over every compute unit.
+@compute @workgroup_size(64)
 fn splitk_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * 256u;
+  let i = gid.x + gid.y * nwg.x * 64u;
   let total = p.npix * p.cout;
   if (i >= total) { return; }
   var v = 0.0;

@@ -15,7 +15,6 @@
 import type { Variant } from '../adapter.js';
 import { uniforms, type Engine } from '../executor.js';
 import { Tensor, assertShape, sameShape } from '../tensor.js';
-import { grid1d } from './vector.js';
 
 export interface Conv2dOptions {
   stride?: 1 | 2;
@@ -135,7 +134,7 @@ function run(
         kernel: { family: 'conv2d', entry: 'splitk_reduce', constants },
         bindings: [part, w, biasT, residual ?? x, y],
         uniforms: u,
-        grid: grid1d(e, y.size),
+        grid: grid64(e, y.size),
         flops: split * y.size,
         bytes: 4 * (part.size + y.size + (residual ? y.size : 0)),
         label: `${what} split-K reduce`,
@@ -144,6 +143,14 @@ function run(
     }
   }
   return y;
+}
+
+/** 64-invocation workgroups over n elements: x up to the per-dimension limit, then y. */
+function grid64(e: Engine, n: number): [number, number] {
+  const wgs = Math.ceil(n / 64);
+  const max = e.limits.maxComputeWorkgroupsPerDimension;
+  const y = Math.ceil(wgs / max);
+  return [Math.ceil(wgs / y), y];
 }
 
 /**
