@@ -82,7 +82,9 @@ export async function runAudit(spec: string, batch: number, io: CliIO): Promise<
       fn();
       const s = summarizeAudit(e.audit);
       io.log('\n' + formatAudit(e.audit, H100, `${spec} ${pass}`));
-      io.log(`peak memory of the pass (activations and temporaries, weights excluded): ${fmtBytes(e.peakBytes)}`);
+      io.log(
+        `peak memory of the pass (activations and temporaries; weights and input excluded): ${fmtBytes(e.peakBytes)}`,
+      );
       const conv = e.audit.filter((r) => r.kernel.startsWith('conv2d'));
       rows.push(
         `${pass.padEnd(14)} ${String(s.dispatches).padStart(10)} ${(s.flops / 1e9).toFixed(1).padStart(8)} ${s.floorMs.toFixed(3).padStart(10)} ` +

@@ -67,6 +67,7 @@ export class AuditEngine extends Engine {
   readonly audit: AuditRecord[] = [];
   private inUse = 0;
   private peak = 0;
+  private base = 0;
 
   constructor(
     gpu: GpuContext,
@@ -139,15 +140,18 @@ export class AuditEngine extends Engine {
   override flush(): void {}
   override async sync(): Promise<void> {}
 
-  /** Peak bytes of live tensors since the last reset (pool buckets, as the real pool would allocate). */
+  /**
+   * Peak bytes of tensors allocated since the last reset and live at once (in pool buckets, as the real
+   * pool would allocate them); what was live at the reset (weights, inputs) is not counted.
+   */
   get peakBytes(): number {
-    return this.peak;
+    return this.peak - this.base;
   }
 
   /** Clears the records and restarts the peak at the current bytes in use. */
   reset(): void {
     this.audit.length = 0;
-    this.peak = this.inUse;
+    this.peak = this.base = this.inUse;
   }
 
   override destroy(): void {

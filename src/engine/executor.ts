@@ -57,6 +57,11 @@ export interface EngineOptions {
    * (`portable`, `simd`, or `conv2d=portable,attention=simd`) on Node, else automatic
    */
   kernels?: VariantForce;
+  /**
+   * bind at most this many bytes per storage buffer (below the adapter's limit): emulates a browser's
+   * 128 MiB default on adapters that allow more, and lets tests drive the paths that keep tensors small
+   */
+  maxStorageBinding?: number;
 }
 
 export class Engine {
@@ -100,6 +105,12 @@ export class Engine {
   ) {
     this.device = gpu.device;
     this.limits = gpu.device.limits;
+    if (opts.maxStorageBinding !== undefined) {
+      const l: Record<string, number> = {};
+      for (const k in this.limits) l[k] = (this.limits as any)[k];
+      l.maxStorageBufferBindingSize = Math.min(l.maxStorageBufferBindingSize, opts.maxStorageBinding);
+      this.limits = l as unknown as GPUSupportedLimits;
+    }
     this.flushEvery = opts.flushEvery ?? 64;
     const env = (globalThis as any).process?.env?.POSTERIOR_KERNELS as string | undefined;
     this.adapter = new Adapter(gpu, opts.kernels ?? (env ? parseVariantForce(env) : {}));
