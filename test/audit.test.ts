@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditEngine, H100, summarizeAudit, workgroupSize } from '../src/engine/audit.js';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import { UNet, architectureTensors, parseModelConfig } from '../src/unet/index.js';
+import { main } from '../src/cli/main.ts';
 import { getTestEngine } from './helpers.js';
 
 let e: Engine;
@@ -56,5 +57,26 @@ describe('AuditEngine', () => {
     // the time floor is dominated by the convolutions, not GroupNorm or attention
     expect(vjp.byKernel[0].kernel).toBe('conv2d:tiled');
     expect(() => a.read(x)).toThrow(/cannot be read/);
+  });
+});
+
+describe('posterior bench --audit', () => {
+  const run = async (args: string[]) => {
+    const out: string[] = [],
+      err: string[] = [];
+    const code = await main(args, { log: (s) => out.push(s), error: (s) => err.push(s) }, {});
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  it('prints every dispatch of the embedded prior with the H100 floor, and refuses an unknown model', async () => {
+    const r = await run(['bench', '--audit', 'fmnist']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/## fmnist forward: \d+ dispatches, [\d.]+ GFLOP, .* floor at NVIDIA H100 SXM peak/);
+    expect(r.out).toMatch(/## fmnist forward \+ VJP: \d+ dispatches/);
+    expect(r.out).toMatch(/peak memory of the pass/);
+    expect(r.out).toMatch(/^forward \+ VJP\s+\d+\s+[\d.]+\s+[\d.]+/m);
+    const bad = await run(['bench', '--audit', 'no-such-model']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--audit: 'no-such-model' is neither a known model/);
   });
 });
