@@ -7,6 +7,19 @@ import { UNet, architectureTensors, parseModelConfig } from '../src/unet/index.j
 import { main } from '../src/cli/main.ts';
 import { getTestEngine } from './helpers.js';
 
+// the DPS FFHQ-256 config (test/fixtures/manifests/ffhq-256.keys.json)
+const FFHQ = parseModelConfig({
+  image_size: 256,
+  num_channels: 128,
+  num_res_blocks: 1,
+  learn_sigma: true,
+  attention_resolutions: '16',
+  num_heads: 4,
+  num_head_channels: 64,
+  use_scale_shift_norm: true,
+  resblock_updown: true,
+});
+
 let e: Engine;
 beforeAll(async () => {
   e = await getTestEngine();
@@ -24,18 +37,7 @@ describe('workgroupSize', () => {
 
 describe('AuditEngine', () => {
   it('records the FFHQ-256 forward and VJP for an H100 without running them; every conv fills its 132 SMs', () => {
-    // the DPS FFHQ-256 config (test/fixtures/manifests/ffhq-256.keys.json)
-    const config = parseModelConfig({
-      image_size: 256,
-      num_channels: 128,
-      num_res_blocks: 1,
-      learn_sigma: true,
-      attention_resolutions: '16',
-      num_heads: 4,
-      num_head_channels: 64,
-      use_scale_shift_norm: true,
-      resblock_updown: true,
-    });
+    const config = FFHQ;
     const a = new AuditEngine(e.gpu, H100);
     expect(a.adapter.kind).toBe('gpu');
     const tensors = new Map(architectureTensors(config).map(([n, s]) => [n, a.tensor(s, n)]));
@@ -57,6 +59,22 @@ describe('AuditEngine', () => {
     // the time floor is dominated by the convolutions, not GroupNorm or attention
     expect(vjp.byKernel[0].kernel).toBe('conv2d:tiled');
     expect(() => a.read(x)).toThrow(/cannot be read/);
+    // on a GPU the output blocks concatenate (fewer dispatches), as their 256x256 concat fits 2 GiB bindings
+    expect(a.audit.filter((r) => r.kernel === 'channels:concat').length).toBe(12);
+  });
+
+  it('FFHQ-256 hyper-dual pass within 128 MiB bindings: the 256x256 output blocks go concat-free', () => {
+    const small = new AuditEngine(e.gpu, { ...H100, limits: { ...H100.limits, maxStorageBufferBindingSize: 2 ** 27 } });
+    const tensors = new Map(architectureTensors(FFHQ).map(([n, s]) => [n, small.tensor(s, n)]));
+    const net = new UNet(small, { config: FFHQ, tensors, numParams: 0 });
+    const x = small.tensor([1, 3, 256, 256]);
+    small.reset();
+    const r = net.d2(x, [500], x, x); // throws if any dispatch binds more than 128 MiB
+    small.release(r.out, r.dw, r.dv, r.d2);
+    // 12 output blocks: the two at 256x256 (128 + 128 channels) no longer concatenate
+    expect(small.audit.filter((r) => r.kernel === 'channels:concat').length).toBe(10);
+    net.concatFree = false;
+    expect(() => net.d2(x, [500], x, x)).toThrow(/channels:concat' binds 256.0 MiB/);
   });
 });
 

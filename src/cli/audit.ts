@@ -88,12 +88,13 @@ export async function runAudit(spec: string, batch: number, io: CliIO): Promise<
       const conv = e.audit.filter((r) => r.kernel.startsWith('conv2d'));
       rows.push(
         `${pass.padEnd(14)} ${String(s.dispatches).padStart(10)} ${(s.flops / 1e9).toFixed(1).padStart(8)} ${s.floorMs.toFixed(3).padStart(10)} ` +
+          `${((s.dispatches * H100.dispatchUs) / 1e3).toFixed(2).padStart(9)} ` +
           `${String(s.small).padStart(7)} ${String(conv.filter((r) => r.small).length).padStart(12)}   ${s.byKernel[0]?.kernel ?? '-'} (${(100 * (s.byKernel[0]?.share ?? 0)).toFixed(0)} %)`,
       );
     }
     io.log(`\n## summary (${H100.name}: ${H100.flops / 1e12} TFLOP/s, ${H100.bandwidth / 1e12} TB/s, ${H100.sms} SMs)`);
     io.log(
-      `${'pass'.padEnd(14)} ${'dispatches'.padStart(10)} ${'GFLOP'.padStart(8)} ${'floor ms'.padStart(10)} ${'small'.padStart(7)} ${'small convs'.padStart(12)}   largest floor share`,
+      `${'pass'.padEnd(14)} ${'dispatches'.padStart(10)} ${'GFLOP'.padStart(8)} ${'floor ms'.padStart(10)} ${'launch ms'.padStart(9)} ${'small'.padStart(7)} ${'small convs'.padStart(12)}   largest floor share`,
     );
     for (const r of rows) io.log(r);
   } finally {

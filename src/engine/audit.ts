@@ -21,6 +21,8 @@ export interface GpuTarget {
   /** streaming multiprocessors (compute units): a dispatch needs at least this many workgroups */
   sms: number;
   subgroupSize: number;
+  /** CPU-side cost of one dispatch in an open compute pass, µs (a lower bound on a pass's time, with the floor) */
+  dispatchUs: number;
   /** the limits Dawn reports there */
   limits: Partial<Record<keyof GPUSupportedLimits, number>>;
 }
@@ -35,6 +37,8 @@ export const H100: GpuTarget = {
   bandwidth: 3.35e12,
   sms: 132,
   subgroupSize: 32,
+  // measured there with Dawn: 5.5-6.5 µs per dispatch in one compute pass (shared/gpu README)
+  dispatchUs: 6,
   limits: {
     maxStorageBufferBindingSize: 2 ** 31 - 4,
     maxBufferSize: 2 ** 31 - 4,
@@ -233,7 +237,8 @@ export function formatAudit(recs: AuditRecord[], target: GpuTarget, title: strin
   const s = summarizeAudit(recs);
   const lines = [
     `## ${title}: ${s.dispatches} dispatches, ${(s.flops / 1e9).toFixed(1)} GFLOP, ${fmtBytes(s.bytes)} moved; ` +
-      `floor at ${target.name} peak (${target.flops / 1e12} TFLOP/s, ${target.bandwidth / 1e12} TB/s): ${s.floorMs.toFixed(3)} ms; ` +
+      `floor at ${target.name} peak (${target.flops / 1e12} TFLOP/s, ${target.bandwidth / 1e12} TB/s): ${s.floorMs.toFixed(3)} ms ` +
+      `(+ ${((s.dispatches * target.dispatchUs) / 1e3).toFixed(2)} ms of dispatch overhead at ${target.dispatchUs} µs each); ` +
       `${s.small} dispatches with < ${target.sms} workgroups (marked !)`,
     `${'#'.padStart(4)} ${'dispatch'.padEnd(58)} ${'workgroups'.padStart(10)} ${'invocations'.padStart(11)} ${'GFLOP'.padStart(8)} ${'MB'.padStart(8)} ${'floor µs'.padStart(9)}  bound`,
   ];
