@@ -1,9 +1,11 @@
 // The passes a sampling step runs, A/B against a variant of the execution, interleaved in one process with
 // medians (lavapipe shares the CPU with everything else: only side-by-side ratios mean much).
 //   npx tsx bench/step.bench.ts [--reps N] [--batch N]
+// Besides wall time it reports the process's CPU time (lavapipe's worker threads run in this process), which
+// a busy machine inflates far less than wall time.
 // Rows: the embedded Fashion-MNIST prior's forward + VJP (a DPS step's network work) at --batch (default
-// 16) and adm-tiny's forward at batch 1; columns: output blocks fed without concatenation (UNet.concatFree,
-// the default) vs with torch.cat materialized.
+// 16) and adm-tiny's forward at batch 1; columns: output blocks fed without concatenation (UNet.concatFree
+// = true; the default only where the concat exceeds the binding limit) vs with torch.cat materialized.
 import { readFileSync } from 'node:fs';
 import { Engine } from '../src/engine/index.js';
 import { serializeSafetensors } from '../src/engine/safetensors.js';
@@ -58,22 +60,31 @@ const cases: Array<{ name: string; net: UNet; run: () => void }> = [];
 
 console.log(`# ${e.gpu.description} (${e.adapter.describe()}); ${reps} interleaved reps, medians; load ${load1()}`);
 console.log(
-  `${'pass'.padEnd(34)} ${'concat-free ms'.padStart(15)} ${'with cat ms'.padStart(12)} ${'ratio'.padStart(7)}`,
+  `${'pass'.padEnd(34)} ${'concat-free ms'.padStart(15)} ${'with cat ms'.padStart(12)} ${'ratio'.padStart(7)}   ` +
+    `${'CPU ms: free'.padStart(12)} ${'with cat'.padStart(9)} ${'ratio'.padStart(7)}`,
 );
 for (const c of cases) {
-  const times: Record<'a' | 'b', number[]> = { a: [], b: [] };
+  const wall: Record<'a' | 'b', number[]> = { a: [], b: [] };
+  const cpu: Record<'a' | 'b', number[]> = { a: [], b: [] };
   for (let r = -1; r < reps; r++) {
     for (const k of ['a', 'b'] as const) {
       c.net.concatFree = k === 'a';
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       c.run();
       await e.sync();
-      if (r >= 0) times[k].push(performance.now() - t0);
+      const dc = process.cpuUsage(c0);
+      if (r >= 0) {
+        wall[k].push(performance.now() - t0);
+        cpu[k].push((dc.user + dc.system) / 1000);
+      }
     }
   }
-  const [a, b] = [median(times.a), median(times.b)];
+  const [a, b] = [median(wall.a), median(wall.b)];
+  const [ca, cb] = [median(cpu.a), median(cpu.b)];
   console.log(
-    `${c.name.padEnd(34)} ${a.toFixed(1).padStart(15)} ${b.toFixed(1).padStart(12)} ${(b / a).toFixed(2).padStart(6)}×`,
+    `${c.name.padEnd(34)} ${a.toFixed(1).padStart(15)} ${b.toFixed(1).padStart(12)} ${(b / a).toFixed(2).padStart(6)}×   ` +
+      `${ca.toFixed(1).padStart(12)} ${cb.toFixed(1).padStart(9)} ${(cb / ca).toFixed(2).padStart(6)}×`,
   );
 }
 console.log(`# load at end ${load1()}`);

@@ -72,11 +72,11 @@ export class UNet {
 
   /**
    * Output blocks without torch.cat([h, skip]) where no GroupNorm group straddles h and skip (splitsAt):
-   * true always; false never (the reference formulation; tests compare the two); 'auto' (default) on CPU
-   * SIMD adapters (fewer copies: 1.1x faster DPS steps on lavapipe) and wherever the concatenation would
-   * exceed the storage binding limit (FFHQ-256's 256x256 hyper-dual pass: 256 MiB), but not on GPUs
-   * otherwise: there the split doubles the GroupNorm and conv dispatches of those blocks (~100 more per
-   * FFHQ-256 forward, ~6 us each on an H100) to save copies worth less.
+   * true always; false never (the reference formulation; tests compare the two); 'auto' (default) only
+   * where the concatenation would exceed the storage binding limit (FFHQ-256's 256x256 hyper-dual pass:
+   * 256 MiB). Elsewhere concatenating is cheaper: the split doubles those blocks' GroupNorm and conv
+   * dispatches and halves the convs' channel blocks (bench/step.bench.ts on lavapipe: 10-15 % more CPU time
+   * per pass; on an H100 ~100 more dispatches per FFHQ-256 forward at ~6 us each).
    */
   concatFree: boolean | 'auto' = 'auto';
 
@@ -109,7 +109,7 @@ export class UNet {
     if (b.kind !== 'res' || b.up || b.down || !b.skip || ch % (b.cin / 32) !== 0) return false;
     if (this.concatFree !== 'auto') return this.concatFree;
     const e = this.engine;
-    return e.adapter.kind === 'cpu-simd' || (h.size / ch) * b.cin * 4 > e.limits.maxStorageBufferBindingSize;
+    return (h.size / ch) * b.cin * 4 > e.limits.maxStorageBufferBindingSize;
   }
 
   /** weight `name` split at input channel c0 (NCHW view of [Cout, Cin, ...] or of a [Cin] vector) */
