@@ -1,5 +1,6 @@
 // Our UNet forward against ONNX Runtime's native CPU EP, side by side in one process on the same inputs:
-// interleaved repetitions, medians (the machine is shared, so single timings mean little).
+// interleaved repetitions, medians of wall time and of the process's CPU time (both runtimes compute on
+// threads of this process; on a shared machine CPU time is the steadier of the two).
 //   npx tsx bench/peers.bench.ts [--reps N] [--onnx DIR] [--ort PATH]
 // DIR holds adm-tiny.onnx and prior-fmnist.onnx (ONNX exports of the same PyTorch weights; default
 // ../shared/fixtures/peers). PATH: the onnxruntime-node package folder (default: resolved from here); install
@@ -58,8 +59,13 @@ console.log(
   `# ${reps} interleaved repetitions, medians; 1-min load average at start ${load1()} on ${(await import('node:os')).cpus().length} cores`,
 );
 console.log(
-  `${'model'.padEnd(14)} ${'ours ms'.padStart(9)} ${'ours+read'.padStart(10)} ${'ORT CPU ms'.padStart(11)} ${'ours/ORT'.padStart(9)}`,
+  `${'model'.padEnd(14)} ${'ours ms'.padStart(9)} ${'ours+read'.padStart(10)} ${'ORT ms'.padStart(8)} ${'ours/ORT'.padStart(9)}   ` +
+    `${'CPU ms: ours'.padStart(12)} ${'ORT'.padStart(7)} ${'ours/ORT'.padStart(9)}`,
 );
+const cpuMs = (c0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1000;
+};
 for (const m of models) {
   const [C, H, W] = m.net.imageShape;
   const xs = Float32Array.from({ length: C * H * W }, (_, i) => Math.sin(i * 0.37));
@@ -74,22 +80,28 @@ for (const m of models) {
   const x = e.upload(xs, [1, C, H, W]);
   const ours: number[] = [],
     oursRead: number[] = [],
-    peer: number[] = [];
+    peer: number[] = [],
+    oursCpu: number[] = [],
+    peerCpu: number[] = [];
   let maxDiff = 0;
   for (let r = -2; r < reps; r++) {
     // r < 0: warm-up (pipeline compiles, ORT's first-run allocations)
     let t0 = performance.now();
+    let c0 = process.cpuUsage();
     e.release(m.net.forward(x, [500]));
     await e.sync();
     const a = performance.now() - t0;
+    const ca = cpuMs(c0);
     t0 = performance.now();
     const y: Tensor = m.net.forward(x, [500]);
     const ya = await e.read(y);
     e.release(y);
     const b = performance.now() - t0;
     t0 = performance.now();
+    c0 = process.cpuUsage();
     const out = await session.run(feeds);
     const c = performance.now() - t0;
+    const cc = cpuMs(c0);
     if (r < 0) {
       const yo = out[session.outputNames[0]].data as Float32Array;
       for (let i = 0; i < yo.length; i++) maxDiff = Math.max(maxDiff, Math.abs(yo[i] - ya[i]));
@@ -98,9 +110,12 @@ for (const m of models) {
     ours.push(a);
     oursRead.push(b);
     peer.push(c);
+    oursCpu.push(ca);
+    peerCpu.push(cc);
   }
   console.log(
-    `${m.name.padEnd(14)} ${median(ours).toFixed(2).padStart(9)} ${median(oursRead).toFixed(2).padStart(10)} ${median(peer).toFixed(2).padStart(11)} ${(median(ours) / median(peer)).toFixed(1).padStart(8)}×   (max |ours - ORT| ${maxDiff.toExponential(1)})`,
+    `${m.name.padEnd(14)} ${median(ours).toFixed(2).padStart(9)} ${median(oursRead).toFixed(2).padStart(10)} ${median(peer).toFixed(2).padStart(8)} ${(median(ours) / median(peer)).toFixed(1).padStart(8)}×   ` +
+      `${median(oursCpu).toFixed(1).padStart(12)} ${median(peerCpu).toFixed(1).padStart(7)} ${(median(oursCpu) / median(peerCpu)).toFixed(1).padStart(8)}×   (max |ours - ORT| ${maxDiff.toExponential(1)})`,
   );
   e.release(x);
   await session.release?.();
