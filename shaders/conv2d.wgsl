@@ -8,30 +8,11 @@
 // any stride): B[(c, ky, kx), (n, iy, ix)] = gy[n, c, (iy + pad - ky) / S, (ix + pad - kx) / S] when the
 // division is exact and in range, A[o, (c, ky, kx)] = w[c, o, ky, kx].
 
-struct Params {
-  n: u32,
-  cin: u32,          // channels of the GEMM input (x, or gy for TRANS)
-  h: u32, w: u32,    // its spatial size
-  cout: u32,         // output channels
-  ho: u32, wo: u32,  // output size
-  pad: u32,
-  pp: u32,           // ho * wo
-  npix: u32,         // n * pp
-  kdim: u32,         // cin * KS * KS
-  bias_batches: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;  // residual (any buffer when !RES)
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+//#interface
 
 override KS: u32 = 3u;
 override STRIDE: u32 = 1u;
 override TRANS: bool = false;
-override RES: bool = false;
 // split-K: workgroup z sums the BK-aligned K range z of SPLITK and writes a partial GEMM (no bias or
 // residual) to y[z * n * cout * pp + ...]; `splitk_reduce` adds the partials, bias and residual. It gives
 // the low-resolution convs (8x8 and 16x16 pixels, K up to 9216) enough workgroups to fill a large GPU.
@@ -134,7 +115,7 @@ fn tiled(@builtin(local_invocation_index) li: u32, @builtin(local_invocation_id)
         y[wid.z * p.npix * p.cout + idx] = v;
         continue;
       }
-      if (n < p.bias_batches) { v += bias[o]; }
+      if (BIAS && n < p.bias_batches) { v += bias[o]; }
       if (RES) { v += res[idx]; }
       y[idx] = v;
     }
@@ -153,9 +134,9 @@ fn splitk_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   for (var z = 0u; z < SPLITK; z++) { v += x[z * total + i]; }
   let n = i / (p.cout * p.pp);
   let o = (i / p.pp) % p.cout;
-  if (n < p.bias_batches) { v += bias[o]; }
+  if (BIAS && n < p.bias_batches) { v += bias[o]; }
   if (RES) { v += res[i]; }
-  // wt is not read here, but naming it keeps one bind group layout for both entries (layout 'auto')
+  // wt is not read here, but naming it keeps it in the auto layout of the bindings both entries declare
   if (p.kdim == 0u) { v += wt[0]; }
   y[i] = v;
 }

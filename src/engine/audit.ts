@@ -7,6 +7,7 @@
 import { Adapter } from './adapter.js';
 import type { GpuContext } from './device.js';
 import { Engine, type Dispatch } from './executor.js';
+import { packParams } from './kernel.js';
 import { kernelKey, type KernelSpec } from './pipelines.js';
 import { bucketSize, fmtBytes } from './pool.js';
 import { shaderSource } from './shaders.js';
@@ -108,19 +109,24 @@ export class AuditEngine extends Engine {
   }
 
   override run(d: Dispatch): void {
+    const k = d.kernel;
+    packParams(k, d.params); // refuses missing, unknown or mistyped parameters as the engine does
+    let constants = d.constants;
+    for (const b of k.bindings)
+      if (b.optional) constants = { ...constants, [b.optional]: d.buffers[b.view ?? b.name] ? 1 : 0 };
+    const spec: KernelSpec = { family: k.family, entry: k.entry, constants };
+    const name = kernelKey(spec);
     const [gx, gy = 1, gz = 1] = d.grid;
     const maxG = this.limits.maxComputeWorkgroupsPerDimension;
-    const name = kernelKey(d.kernel);
     if (gx > maxG || gy > maxG || gz > maxG)
       throw new Error(`kernel '${name}': grid [${gx},${gy},${gz}] exceeds maxComputeWorkgroupsPerDimension ${maxG}`);
-    for (const [i, b] of d.bindings.entries()) {
-      const size = b instanceof Tensor ? b.byteSize : (b.size ?? b.buffer.size);
-      if (size > this.limits.maxStorageBufferBindingSize)
-        throw new Error(`kernel '${name}' binds ${fmtBytes(size)} at binding ${i + 1}, over the target's limit`);
+    for (const [slot, t] of Object.entries(d.buffers)) {
+      if (t && t.byteSize > this.limits.maxStorageBufferBindingSize)
+        throw new Error(`kernel '${name}' binds ${fmtBytes(t.byteSize)} at '${slot}', over the target's limit`);
     }
     const workgroups = gx * gy * gz;
     if (workgroups === 0) return;
-    const wg = workgroupSize(d.kernel);
+    const wg = workgroupSize(spec);
     const flops = d.flops ?? 0,
       bytes = d.bytes ?? 0;
     const tc = flops / this.target.flops,

@@ -1,6 +1,7 @@
 export * from './adapter.js';
 export * from './device.js';
 export * from './executor.js';
+export * from './kernel.js';
 export * from './pipelines.js';
 export * from './pool.js';
 export * from './profiler.js';

@@ -14,7 +14,7 @@ import { defineCommand } from '../command.ts';
 import { measurementImage, runExperiment } from '../experiment.ts';
 import { parseTask } from '../measure-file.ts';
 import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
-import { cmiOptions, SAMPLING_FLAGS } from '../sampling-flags.ts';
+import { clipFlag, cmiOptions, diffusionWithFlags, resolveSteps, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 const ALL_TASKS: Task[] = ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur'];
 const ALL_METHODS = ['dps', 'dps+cmi', 'pigdm', 'pigdm+cmi', 'dsg', 'mcg', 'ddrm'];
@@ -47,7 +47,10 @@ export default defineCommand({
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },
     ...SAMPLING_FLAGS,
   },
-  examples: ['posterior eval --n 50 --steps 100 --out docs/results --name fmnist-table'],
+  examples: [
+    'posterior eval --n 16 --methods ddrm,pigdm,dsg --out docs/results --name fmnist-table',
+    'posterior eval --n 16 --tasks inpaint-box,sr4 --methods dps --out out/dps1000',
+  ],
   async run(f, ctx) {
     const tasks = (f.tasks?.length ? f.tasks : ALL_TASKS).map(parseTask);
     const methods = f.methods?.length ? f.methods : ALL_METHODS;
@@ -73,9 +76,12 @@ export default defineCommand({
         yShape?: number[];
       };
       const rows: Row[] = [];
-      const steps = createStepsCount(f.steps);
+      // each method at its protocol unless --steps is given
+      const diffusion = diffusionWithFlags(model, f);
+      const stepsOf = new Map(methods.map((m) => [m, resolveSteps(m, f.steps, diffusion)]));
+      for (const s of new Set([...stepsOf.values()].map((v) => v.warning))) if (s) ctx.io.error(s);
       const bar = ctx.progress({
-        total: tasks.length * methods.length * Math.ceil(f.n / f.batch) * steps,
+        total: tasks.length * Math.ceil(f.n / f.batch) * methods.reduce((a, m) => a + stepsOf.get(m)!.count, 0),
         label: 'eval',
         unit: 'steps',
       });
@@ -94,12 +100,14 @@ export default defineCommand({
                 method,
                 x: data.x.subarray(b0 * size, (b0 + nb) * size),
                 shape: [nb, C, H, W],
-                steps: f.steps,
+                steps: stepsOf.get(method)!.steps,
                 seed: f.seed + b0,
                 sigmaY: f.sigmaY,
                 cmi: cmiOptions(f),
-                scale: f.scale,
+                zeta: f.zeta,
                 eta: f.eta,
+                clip: clipFlag(f),
+                diffusion,
                 pigdmWeighting: f.pigdmWeighting as PigdmWeighting,
                 onStep: (s) => bar.update(done + s.i + 1, { run: `${task} ${method}` }),
               });
@@ -114,7 +122,7 @@ export default defineCommand({
               }
               throw err;
             }
-            done += steps;
+            done += stepsOf.get(method)!.count;
             bar.update(done);
           }
         }
@@ -126,7 +134,7 @@ export default defineCommand({
         '',
         `Command: \`${command}\``,
         '',
-        `Model \`${f.weights ?? 'models/fmnist-unet.safetensors'}\`; σ_y = ${f.sigmaY}; ${f.steps} respaced steps; seed ${f.seed}; CMI: r = ${f.cmiR}, η ${f.cmiEta}, Σ⁻¹ ${f.cmiSigmaInv}. ` +
+        `Model \`${f.weights ?? 'models/fmnist-unet.safetensors'}\`; σ_y = ${f.sigmaY}; steps ${methods.map((m) => `${m} ${stepsOf.get(m)!.count}`).join(', ')} (${f.steps ? '--steps' : "each method's protocol"}); seed ${f.seed}; CMI: r = ${f.cmiR}, η ${f.cmiEta}, Σ⁻¹ ${f.cmiSigmaInv}. ` +
           `Device: ${e.gpu.description}. PSNR/SSIM on images mapped to [0, 1]; mean ± std (population) over images. LPIPS/FID not reported (they need network weights we cannot ship).`,
         '',
         '| task | method | PSNR (dB) ↑ | SSIM ↑ | s / image |',
@@ -213,11 +221,6 @@ export function pairedCmiSection(
     any = true;
   }
   return any ? out : [];
-}
-
-function createStepsCount(steps: string): number {
-  const s = String(steps).replace(/^ddim/, '');
-  return s.split(',').reduce((a, b) => a + Number(b), 0);
 }
 
 function loadCustom(path: string, n: number) {

@@ -13,7 +13,8 @@
 //  2-3.4 GFLOP/s on lavapipe. Tiles use 4 KiB of workgroup memory and 64 invocations (within the
 //  WebGPU minimum limits), so no limit query is needed.
 import type { Variant } from '../adapter.js';
-import { uniforms, type Engine } from '../executor.js';
+import type { Engine } from '../executor.js';
+import { defineKernels } from '../kernel.js';
 import { Tensor, assertShape, sameShape } from '../tensor.js';
 
 export interface Conv2dOptions {
@@ -56,6 +57,55 @@ interface Geometry {
   pad: number;
 }
 
+// The bias (images n < bias_batches) and the residual are optional: overrides BIAS and RES say whether
+// they were given.
+const CONV_OPTIONAL = { bias: { optional: 'BIAS' }, res: { optional: 'RES' } } as const;
+const CONV_BINDINGS = { x: 'read', w: { wgsl: 'wt' }, ...CONV_OPTIONAL, y: 'read_write' } as const;
+export const CONV2D = defineKernels('conv2d', {
+  uniforms: {
+    n: 'u32',
+    cin: 'u32', // channels of the GEMM input (x, or gy for TRANS)
+    h: 'u32', // its spatial size
+    w: 'u32',
+    cout: 'u32', // output channels
+    ho: 'u32', // output size
+    wo: 'u32',
+    pad: 'u32',
+    pp: 'u32', // ho * wo
+    npix: 'u32', // n * pp
+    kdim: 'u32', // cin * KS * KS
+    bias_batches: 'u32',
+  },
+  entries: {
+    tiled: { bindings: CONV_BINDINGS },
+    // split-K epilogue: x = the partial GEMMs; w is not read (bound so both entries share one interface)
+    splitk_reduce: { bindings: CONV_BINDINGS },
+  },
+});
+const CONV_SG_BINDINGS = {
+  x: { type: 'vec4f', wgsl: 'x4' },
+  x1: { view: 'x' }, // the same buffer as f32 (halo loads)
+  w: { wgsl: 'wt' },
+  bias: CONV_OPTIONAL.bias,
+  res: { ...CONV_OPTIONAL.res, type: 'vec4f', wgsl: 'res4' },
+  y: { access: 'read_write', type: 'vec4f', wgsl: 'y4' },
+} as const;
+export const CONV2D_SG = defineKernels('conv2d-sg', {
+  uniforms: {
+    n: 'u32', // images
+    cin: 'u32', // input channels of this conv
+    h: 'u32', // input size
+    w: 'u32',
+    cout: 'u32', // output channels
+    ho: 'u32', // output size
+    wo: 'u32',
+    pp: 'u32', // ho * wo
+    npix: 'u32', // n * pp
+    bias_batches: 'u32', // bias is added to images n < bias_batches
+  },
+  entries: { conv3: { bindings: CONV_SG_BINDINGS }, conv1: { bindings: CONV_SG_BINDINGS } },
+});
+
 /** Can conv2d-sg.wgsl run this conv (forward, or the input gradient of a stride-1 conv when trans)? */
 function subgroupFits(g: Geometry, trans: boolean): boolean {
   if (g.k === 3) {
@@ -87,27 +137,32 @@ function run(
   const npix = g.n * pp;
   const flops = 2 * npix * g.cout * g.cin * g.k * g.k + (residual ? npix * g.cout : 0);
   const bytes = 4 * (x.size + w.size + y.size + (residual ? y.size : 0));
-  const bb = bias ? biasBatches : 0;
-  const biasT = bias ?? w;
   const label = `${what} [${x.shape}]x[${w.shape}]${g.stride > 1 ? ' s2' : ''}`;
   const detail = `k=${g.k}, stride ${g.stride}, pad ${g.pad}, output width ${g.wo}${trans ? ', input gradient' : ''}`;
   if (e.adapter.pick('conv2d', subgroupFits(g, trans), what, detail, variant) === 'simd') {
     const cmb = g.cout > 8 ? 2 : 1;
     e.run({
-      kernel: {
-        family: 'conv2d-sg',
-        entry: g.k === 3 ? 'conv3' : 'conv1',
-        constants: {
-          STRIDE: g.stride,
-          CMB: cmb,
-          HALO: g.k === 3 && 32 % g.wo !== 0 ? 1 : 0,
-          TRANS: trans ? 1 : 0,
-          RES: residual ? 1 : 0,
-          SG8: e.adapter.sg8 ? 1 : 0,
-        },
+      kernel: g.k === 3 ? CONV2D_SG.conv3 : CONV2D_SG.conv1,
+      constants: {
+        STRIDE: g.stride,
+        CMB: cmb,
+        HALO: g.k === 3 && 32 % g.wo !== 0 ? 1 : 0,
+        TRANS: trans ? 1 : 0,
+        SG8: e.adapter.sg8 ? 1 : 0,
       },
-      bindings: [x, x, w, biasT, residual ?? x, y],
-      uniforms: uniforms(g.n, g.cin, g.h, g.w, g.cout, g.ho, g.wo, pp, npix, bb),
+      buffers: { x, w, bias, res: residual, y },
+      params: {
+        n: g.n,
+        cin: g.cin,
+        h: g.h,
+        w: g.w,
+        cout: g.cout,
+        ho: g.ho,
+        wo: g.wo,
+        pp,
+        npix,
+        bias_batches: biasBatches,
+      },
       grid: [Math.ceil(npix / 32), Math.ceil(g.cout / (8 * cmb))],
       flops,
       bytes,
@@ -118,12 +173,27 @@ function run(
     const workgroups = Math.ceil(npix / 32) * Math.ceil(g.cout / 32);
     const split = splitK(workgroups, kdim);
     const part = split > 1 ? e.tensor([split * y.size], `${what} split-K partials`) : y;
-    const u = uniforms(g.n, g.cin, g.h, g.w, g.cout, g.ho, g.wo, g.pad, pp, npix, kdim, bb);
-    const constants = { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0, RES: residual ? 1 : 0, SPLITK: split };
+    const params = {
+      n: g.n,
+      cin: g.cin,
+      h: g.h,
+      w: g.w,
+      cout: g.cout,
+      ho: g.ho,
+      wo: g.wo,
+      pad: g.pad,
+      pp,
+      npix,
+      kdim,
+      bias_batches: biasBatches,
+    };
+    const constants = { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0, SPLITK: split };
     e.run({
-      kernel: { family: 'conv2d', entry: 'tiled', constants },
-      bindings: [x, w, biasT, residual ?? x, part],
-      uniforms: u,
+      kernel: CONV2D.tiled,
+      constants,
+      // the split passes write partial GEMMs: bias and residual come in the reduce
+      buffers: split > 1 ? { x, w, bias: null, res: null, y: part } : { x, w, bias, res: residual, y },
+      params,
       grid: [Math.ceil(npix / 32), Math.ceil(g.cout / 32), split],
       flops,
       bytes: split > 1 ? 4 * (x.size + w.size + part.size) : bytes,
@@ -131,9 +201,10 @@ function run(
     });
     if (split > 1) {
       e.run({
-        kernel: { family: 'conv2d', entry: 'splitk_reduce', constants },
-        bindings: [part, w, biasT, residual ?? x, y],
-        uniforms: u,
+        kernel: CONV2D.splitk_reduce,
+        constants,
+        buffers: { x: part, w, bias, res: residual, y },
+        params,
         grid: grid64(e, y.size),
         flops: split * y.size,
         bytes: 4 * (part.size + y.size + (residual ? y.size : 0)),
