@@ -593,24 +593,32 @@ export class UNet {
     const aShape = b.up ? [n, b.cin, 2 * H, 2 * W] : b.down ? [n, b.cin, H / 2, W / 2] : [n, b.cin, H, W];
     let ga = conv2dBackwardInput(e, gh, this.p(`${P}.in_layers.2.weight`), aShape, { pad: 1 });
     e.release(gh);
-    // skip path gradient (w.r.t. the resampled x)
-    let gxs = b.skip
-      ? conv2dBackwardInput(e, g, this.p(`${P}.skip_connection.weight`), aShape, { pad: 0 })
-      : copy(e, g);
-    if (b.up || b.down) {
-      const adj = b.up ? upsample2xAdjoint : avgPool2xAdjoint;
+    const adj = b.up ? upsample2xAdjoint : b.down ? avgPool2xAdjoint : null;
+    if (adj) {
       const ga2 = adj(e, ga);
-      const gxs2 = adj(e, gxs);
-      e.release(ga, gxs);
+      e.release(ga);
       ga = ga2;
-      gxs = gxs2;
     }
     const gx = groupNormBackward(e, x, this.p(`${P}.in_layers.0.weight`), this.p(`${P}.in_layers.0.bias`), ga, {
       silu: true,
     });
     e.release(ga);
-    axpby(e, 1, gxs, 1, gx);
-    e.release(gxs);
+    // + the skip path's gradient: through the 1x1 skip conv (its input gradient adds gx by the fused
+    // residual) or the identity, then the resampling adjoint
+    const skipW = this.w.get(`${P}.skip_connection.weight`);
+    if (b.skip && !adj) {
+      const out = conv2dBackwardInput(e, g, skipW!, aShape, { pad: 0, residual: gx });
+      e.release(gx);
+      return out;
+    }
+    let gs = b.skip ? conv2dBackwardInput(e, g, skipW!, aShape, { pad: 0 }) : g;
+    if (adj) {
+      const t = adj(e, gs);
+      if (gs !== g) e.release(gs);
+      gs = t;
+    }
+    axpby(e, 1, gs, 1, gx);
+    if (gs !== g) e.release(gs);
     return gx;
   }
 
