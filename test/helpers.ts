@@ -1,5 +1,5 @@
 // Shared test setup: one engine per test file (vitest isolates files in workers).
-import { Engine } from '../src/engine/index.js';
+import { Engine, type Variant, type VariantOp } from '../src/engine/index.js';
 import { readFileSync } from 'node:fs';
 
 let engine: Promise<Engine> | undefined;
@@ -56,4 +56,27 @@ export function randomArray(n: number, seed = 1, scale = 1): Float32Array {
     out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
   }
   return out;
+}
+
+/**
+ * Runs `fn` once per kernel variant the engine's adapter can run for `op` (as jax-js runs each test on
+ * every device), forcing it per call; a variant that does not cover the case's shape is skipped.
+ * Returns the variants that ran (the portable one covers every shape, so never none).
+ */
+export async function eachVariant(
+  e: Engine,
+  op: VariantOp,
+  fn: (variant: Variant) => Promise<void>,
+): Promise<Variant[]> {
+  const ran: Variant[] = [];
+  for (const v of e.adapter.variants(op)) {
+    try {
+      await fn(v);
+    } catch (err) {
+      if (v !== 'portable' && /does not cover this shape/.test(String(err))) continue;
+      throw err;
+    }
+    ran.push(v);
+  }
+  return ran;
 }

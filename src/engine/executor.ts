@@ -1,6 +1,7 @@
 // The executor owns memory and submission: tensors come from a pool, dispatches are recorded into one open
 // compute pass and submitted every `flushEvery` dispatches, uniforms go into one arena written once per
 // submission. Validation errors, compile errors and lost devices surface as exceptions naming the kernel.
+import { Adapter, parseVariantForce, type VariantForce } from './adapter.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { packParams, type Kernel, type ParamValue } from './kernel.js';
 import { kernelKey, PipelineCache, type KernelSpec } from './pipelines.js';
@@ -36,6 +37,16 @@ export interface EngineOptions {
   gpu?: GpuContext;
   /** dispatches per submitted command buffer */
   flushEvery?: number;
+  /**
+   * kernel variants to force (see adapter.ts); default: the POSTERIOR_KERNELS environment variable
+   * (`portable`, `simd`, or `conv2d=portable,attention=simd`) on Node, else automatic
+   */
+  kernels?: VariantForce;
+  /**
+   * bind at most this many bytes per storage buffer (below the adapter's limit): emulates a browser's
+   * 128 MiB default on adapters that allow more, and lets tests drive the paths that keep tensors small
+   */
+  maxStorageBinding?: number;
 }
 
 export class Engine {
@@ -43,6 +54,8 @@ export class Engine {
   readonly limits: GPUSupportedLimits;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
+  /** the adapter class and the kernel variant of each op (one place decides) */
+  readonly adapter: Adapter;
   private flushEvery: number;
 
   private encoder: GPUCommandEncoder | null = null;
@@ -87,7 +100,15 @@ export class Engine {
   ) {
     this.device = gpu.device;
     this.limits = gpu.device.limits;
+    if (opts.maxStorageBinding !== undefined) {
+      const l: Record<string, number> = {};
+      for (const k in this.limits) l[k] = (this.limits as any)[k];
+      l.maxStorageBufferBindingSize = Math.min(l.maxStorageBufferBindingSize, opts.maxStorageBinding);
+      this.limits = l as unknown as GPUSupportedLimits;
+    }
     this.flushEvery = opts.flushEvery ?? 64;
+    const env = (globalThis as any).process?.env?.POSTERIOR_KERNELS as string | undefined;
+    this.adapter = new Adapter(gpu, opts.kernels ?? (env ? parseVariantForce(env) : {}));
     this.pool = new BufferPool(
       this.device,
       Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize),

@@ -3,10 +3,10 @@
 // Kernels: shaders/groupnorm.wgsl (gn_group: one dispatch on CPU SIMD adapters; else stats / finalize /
 // apply), shaders/groupnorm-backward.wgsl (gnb_group, else reduce / finalize / apply).
 // Math and derivations: docs/autodiff.md.
+import type { Variant } from '../adapter.js';
 import type { Engine } from '../executor.js';
 import { defineKernels } from '../kernel.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
-import { simdSubgroups } from './conv2d.js';
 import { grid1d } from './vector.js';
 
 // Layout: cs = N*C*S, groups contiguous, L elements each. The scale-shift ss [N, 2C] is optional (override SS).
@@ -63,6 +63,8 @@ export interface GroupNormOptions {
    * primal only
    */
   scaleShift?: Tensor;
+  /** force a kernel variant for this call (default: the engine's adapter decides, src/engine/adapter.ts) */
+  variant?: Variant;
 }
 
 /** Elements per chunk of the statistics pass; must equal CHUNK in shaders/groupnorm.wgsl. */
@@ -146,12 +148,15 @@ export function groupNormStats(e: Engine, x: Tensor, s: GroupNormShape, eps: num
 }
 
 /**
- * The one-dispatch kernels (gn_group, gnb_group: one 8-lane workgroup per group) serve CPU SIMD adapters
- * (lavapipe, recognised by their 8/16-lane subgroups), where dispatches and barriers are expensive; GPUs
- * keep the chunked three-dispatch kernels. Both need vec4 rows (S % 4 == 0) and a 1D grid of groups.
+ * The one-dispatch kernels (gn_group, gnb_group: one 8-lane workgroup per group) are the 'simd' variant for
+ * CPU SIMD adapters, where dispatches and barriers are expensive; GPUs keep the chunked three-dispatch
+ * kernels. The simd ones need vec4 rows (S % 4 == 0) and a 1D grid of groups.
  */
-function useGroupKernels(e: Engine, s: GroupNormShape): boolean {
-  return simdSubgroups(e).ok && s.S % 4 === 0 && s.N * s.G <= e.limits.maxComputeWorkgroupsPerDimension;
+function useGroupKernels(e: Engine, s: GroupNormShape, what: string, variant: Variant | undefined): boolean {
+  const fits = s.S % 4 === 0 && s.N * s.G <= e.limits.maxComputeWorkgroupsPerDimension;
+  return (
+    e.adapter.pick('groupnorm', fits, what, `${s.S} elements per channel, ${s.N * s.G} groups`, variant) === 'simd'
+  );
 }
 
 export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opts: GroupNormOptions = {}): Tensor {
@@ -160,7 +165,7 @@ export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opt
   const n = s.N * s.C * s.S;
   const constants = { K: s.K, SILU: opts.silu ? 1 : 0 };
   const ss = opts.scaleShift;
-  if (useGroupKernels(e, s)) {
+  if (useGroupKernels(e, s, 'groupNorm', opts.variant)) {
     const out = e.tensor(x.shape, 'groupnorm');
     e.run({
       kernel: GROUPNORM.gn_group,
@@ -206,7 +211,7 @@ export function groupNormBackward(
   const NG = s.N * s.G;
   const constants = { SILU: opts.silu ? 1 : 0 };
   const ss = opts.scaleShift;
-  if (useGroupKernels(e, s)) {
+  if (useGroupKernels(e, s, 'groupNormBackward', opts.variant)) {
     const gx = e.tensor(x.shape, 'groupnorm_grad');
     e.run({
       kernel: GROUPNORM_BACKWARD.gnb_group,
