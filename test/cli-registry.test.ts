@@ -38,3 +38,19 @@ describe('command summaries', () => {
     expect(names).toEqual(COMMANDS.map((c) => c.name));
   });
 });
+
+describe('one output convention', () => {
+  it('every command that writes files names them with -o/--output (no --out, --trace, …)', async () => {
+    // bench only prints (its benchmarks write their own reports); every other command writes files
+    const writers = COMMANDS.map((c) => c.name).filter((n) => n !== 'bench');
+    for (const c of COMMANDS) {
+      const flags = (await c.load()).default.flags;
+      expect(Object.keys(flags), c.name).not.toContain('out');
+      expect(Object.keys(flags), c.name).not.toContain('trace');
+      if (writers.includes(c.name)) {
+        expect(flags.output, c.name).toBeDefined();
+        expect(flags.output.short, c.name).toBe('o');
+      }
+    }
+  });
+});

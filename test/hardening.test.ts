@@ -394,8 +394,8 @@ describe('posterior (spawned): refusals leave nothing, interruptions keep the pr
       [await s('--method', 'dps', '-o', p('nodir/o.png')), 1, /nodir\/o\.png: directory .* does not exist/],
       [await s('--method', 'dps', '-o', p('x.png')), 1, /x\.png: is the same file as the input .*x\.png/],
       [await run('eval', '--methods', 'dps,dsp'), 2, /--methods: unknown method 'dsp'/],
-      [await run('eval', '--out', p('x.png')), 1, /x\.png: exists and is not a directory/],
-      [await run('demo', '--out', p('x.png')), 1, /x\.png: exists and is not a directory/],
+      [await run('eval', '--output', p('x.png')), 1, /x\.png: exists and is not a directory/],
+      [await run('demo', '--output', p('x.png')), 1, /x\.png: exists and is not a directory/],
     ];
     for (const [r, code, msg] of cases) {
       expect(r.stderr).toMatch(msg);
@@ -491,7 +491,7 @@ describe('written command lines', () => {
   it('name files relative to the working directory, or by name only outside it', () => {
     const cwd = process.cwd();
     expect(
-      portableCommand(['study', '--prior', `adsn:${join(cwd, 'a', 'b.png')}`, '--out=/elsewhere/x', 'rel/c']),
-    ).toBe('posterior study --prior adsn:a/b.png --out=x rel/c');
+      portableCommand(['study', '--prior', `adsn:${join(cwd, 'a', 'b.png')}`, '--output=/elsewhere/x', 'rel/c']),
+    ).toBe('posterior study --prior adsn:a/b.png --output=x rel/c');
   });
 });

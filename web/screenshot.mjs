@@ -3,7 +3,7 @@
 //
 //   node web/screenshot.mjs [--method ddrm] [--task inpaint-box] [--steps 20] [--seed 0] [--image fmnist-0.png]
 //                           [--file picture.png] [--eta η] [--zeta ζ] [--preview-every 5]
-//                           [--out docs/browser-screenshot.png]
+//                           [--output docs/browser-screenshot.png]
 // --file uploads a picture of any size instead of a bundled test image.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -24,7 +24,7 @@ const { values: o } = parseArgs({
     seed: { type: 'string', default: '0' },
     image: { type: 'string', default: 'fmnist-0.png' },
     'preview-every': { type: 'string', default: '5' },
-    out: { type: 'string', default: 'docs/browser-screenshot.png' },
+    output: { type: 'string', short: 'o', default: 'docs/browser-screenshot.png' },
   },
 });
 
@@ -63,7 +63,7 @@ try {
   console.log(
     `${await page.textContent('#status')}; ${await page.textContent('#cap-result')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
   );
-  const out = resolve(o.out);
+  const out = resolve(o.output);
   mkdirSync(dirname(out), { recursive: true });
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);

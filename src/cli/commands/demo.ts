@@ -44,7 +44,7 @@ export default defineCommand({
     "method's +CMI variant (slower; docs/cmi.md: no setting of it has been shown to help yet).",
   flags: {
     weights: WEIGHTS_FLAG,
-    out: { type: 'string', default: 'out/demo', help: 'output folder' },
+    output: { type: 'string', default: 'out/demo', short: 'o', placeholder: 'DIR', help: 'output folder' },
     n: { type: 'int', default: 3, help: 'test images per task' },
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },
     tasks: { type: 'list', help: `subset of ${TASKS.join(', ')}` },
@@ -84,7 +84,7 @@ export default defineCommand({
     );
     const columns = [...new Set([...plan.values()].flat())];
     const imgs = loadTestImages(f.n);
-    checkOutputPaths([{ path: f.out, flag: '--out', directory: true, contents: ['grid.png', 'summary.md'] }], {
+    checkOutputPaths([{ path: f.output, directory: true, contents: ['grid.png', 'summary.md'] }], {
       inputs: [f.weights],
     });
     const e = await Engine.create();
@@ -133,7 +133,7 @@ export default defineCommand({
         }
       }
       const label = (m: string) => `${m.toUpperCase()} ${stepsOf.get(m)!.count}`;
-      const gridPath = join(f.out, 'grid.png');
+      const gridPath = join(f.output, 'grid.png');
       const grid = encodeGrid(cells, {
         columns: ['truth', 'measurement', ...columns.map(label)],
         rows,
@@ -170,10 +170,10 @@ export default defineCommand({
       // grid and summary replace the previous ones together (src/io/atomic.ts)
       writeFilesAtomic([
         { path: gridPath, data: grid },
-        { path: join(f.out, 'summary.md'), data: lines.join('\n') + '\n' },
+        { path: join(f.output, 'summary.md'), data: lines.join('\n') + '\n' },
       ]);
       ctx.io.log(lines.slice(4).join('\n'));
-      ctx.io.log(`\nwrote ${gridPath} and ${join(f.out, 'summary.md')}`);
+      ctx.io.log(`\nwrote ${gridPath} and ${join(f.output, 'summary.md')}`);
     } finally {
       e.destroy();
     }

@@ -33,9 +33,11 @@ export default defineCommand({
     methods: { type: 'list', check: parseMethod, help: `methods (default ${ALL_METHODS.join(',')})` },
     n: { type: 'int', default: 16, help: 'images' },
     batch: { type: 'int', default: 16, help: 'images per sampler run' },
-    out: {
+    output: {
       type: 'string',
       default: 'out/eval',
+      short: 'o',
+      placeholder: 'DIR',
       help: 'output folder: NAME.md (with the paired +CMI comparison), NAME.csv, NAME-images.csv (per image), NAME-grid.png',
     },
     name: { type: 'string', default: 'table', help: 'file stem of the outputs' },
@@ -43,8 +45,8 @@ export default defineCommand({
     ...SAMPLING_FLAGS,
   },
   examples: [
-    'posterior eval --n 16 --methods ddrm,pigdm,dsg --out docs/results --name fmnist-table',
-    'posterior eval --n 16 --tasks inpaint-box,sr4 --methods dps --out out/dps1000',
+    'posterior eval --n 16 --methods ddrm,pigdm,dsg --output docs/results --name fmnist-table',
+    'posterior eval --n 16 --tasks inpaint-box,sr4 --methods dps --output out/dps1000',
   ],
   async run(f, ctx) {
     const tasks = (f.tasks?.length ? f.tasks : ALL_TASKS).map(parseTask);
@@ -52,7 +54,7 @@ export default defineCommand({
     methods.forEach(parseMethod);
     if (f.batch < 1 || f.n < 1) throw new UsageError('--n and --batch must be positive');
     const files = ['.md', '.csv', '-images.csv', '-grid.png'].map((s) => `${f.name}${s}`);
-    checkOutputPaths([{ path: f.out, flag: '--out', directory: true, contents: files }], {
+    checkOutputPaths([{ path: f.output, directory: true, contents: files }], {
       inputs: [f.weights, f.data === 'fmnist' ? undefined : f.data],
     });
     const data = f.data === 'fmnist' ? loadTestImages(f.n) : loadCustom(f.data, f.n);
@@ -177,9 +179,9 @@ export default defineCommand({
       const grid = encodeGrid(cells, { columns: ['truth', 'measurement', ...methods], rows: tasks });
       // the table, both CSVs and the grid replace the previous ones together (src/io/atomic.ts)
       const texts = [md, csv, perImage].map((lines) => lines.join('\n') + '\n');
-      writeFilesAtomic(files.map((name, i) => ({ path: join(f.out, name), data: i < 3 ? texts[i] : grid })));
+      writeFilesAtomic(files.map((name, i) => ({ path: join(f.output, name), data: i < 3 ? texts[i] : grid })));
       ctx.io.log(md.slice(6).join('\n'));
-      ctx.io.log(`\nwrote ${join(f.out, f.name)}.{md,csv}, ${f.name}-images.csv and ${f.name}-grid.png`);
+      ctx.io.log(`\nwrote ${join(f.output, f.name)}.{md,csv}, ${f.name}-images.csv and ${f.name}-grid.png`);
     } finally {
       e.destroy();
     }

@@ -26,9 +26,11 @@ export default defineCommand({
       help: 'forward model',
     },
     batch: { type: 'int', default: 1, min: 1, max: 10000, help: 'images per step' },
-    trace: {
+    output: {
       type: 'string',
       default: 'out/profile-trace.json',
+      short: 'o',
+      placeholder: 'TRACE.json',
       help: 'Chrome trace output (.json; missing directories are created)',
     },
     ...SAMPLING_FLAGS,
@@ -36,7 +38,7 @@ export default defineCommand({
   async run(f, ctx) {
     const method = parseMethod(f.method);
     const task = parseTask(f.task);
-    checkOutputPaths([{ path: f.trace, flag: '--trace', extensions: ['.json'], createDirs: true }], {
+    checkOutputPaths([{ path: f.output, extensions: ['.json'], createDirs: true }], {
       inputs: [f.weights],
     });
     const e = await Engine.create();
@@ -84,8 +86,8 @@ export default defineCommand({
           `${r.kernel.slice(0, 52).padEnd(52)} ${String(r.calls).padStart(6)} ${r.ms.toFixed(3).padStart(9)} ${((100 * r.ms) / (total || 1)).toFixed(1).padStart(5)}% ${(r.flops / s / 1e9).toFixed(2).padStart(9)} ${(r.bytes / s / 1e9).toFixed(2).padStart(8)}`,
         );
       }
-      writeFileAtomic(f.trace, JSON.stringify(chromeTrace(records)));
-      ctx.io.log(`\nwrote ${f.trace}`);
+      writeFileAtomic(f.output, JSON.stringify(chromeTrace(records)));
+      ctx.io.log(`\nwrote ${f.output}`);
       op.destroy();
     } finally {
       e.destroy();

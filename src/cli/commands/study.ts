@@ -56,12 +56,12 @@ export default defineCommand({
       default: 'isotropic',
       help: '+cmi: how Σ⁻¹ is applied',
     },
-    out: { type: 'string', required: true, short: 'o', placeholder: 'DIR', help: 'output directory' },
+    output: { type: 'string', required: true, short: 'o', placeholder: 'DIR', help: 'output directory' },
     resume: { type: 'boolean', help: 'reuse finished runs from DIR/runs.jsonl' },
   },
   examples: [
-    'posterior study --prior adsn:brick.png --task deblur --methods exact,dps,pigdm,mcg,dsg,ddrm,dps+cmi --nfe 20,100,1000 --out docs/results/adsn64-deblur',
-    'posterior study --prior gmm:K=4,size=8,rank=2,seed=1 --task inpaint --methods exact,dps,dps+cmi --nfe 20,100 --out out/gmm',
+    'posterior study --prior adsn:brick.png --task deblur --methods exact,dps,pigdm,mcg,dsg,ddrm,dps+cmi --nfe 20,100,1000 --output docs/results/adsn64-deblur',
+    'posterior study --prior gmm:K=4,size=8,rank=2,seed=1 --task inpaint --methods exact,dps,dps+cmi --nfe 20,100 --output out/gmm',
   ],
   async run(f, ctx) {
     if (f.channels !== 1 && f.channels !== 3) throw new UsageError('--channels must be 1 or 3', 'study');
@@ -69,8 +69,7 @@ export default defineCommand({
     checkOutputPaths(
       [
         {
-          path: f.out,
-          flag: '--out',
+          path: f.output,
           directory: true,
           contents: ['study.md', 'study.csv', 'study.png', 'runs.jsonl'],
         },
@@ -94,7 +93,7 @@ export default defineCommand({
         rows: f.rows,
         blur: { size: f.blurSize, std: f.blurStd },
         cmi: cmiOptions(f),
-        outDir: f.out,
+        outDir: f.output,
         resume: f.resume,
         command: portableCommand(process.argv.slice(2)),
         log: (s) => ctx.io.error(s),
