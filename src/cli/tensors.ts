@@ -102,10 +102,13 @@ export function writeOutputs(
   return files;
 }
 
-/** Masks (0/1) and blur kernels (sum 1) are rescaled to [−1, 1] for viewing; images pass as they are. */
-function toImageRange(name: string, t: HostTensor): Float32Array {
+/**
+ * Masks (0/1), blur kernels (sum 1), phase magnitudes and standard-deviation maps are rescaled to [−1, 1] for
+ * viewing (the last three by their largest value); images pass as they are.
+ */
+export function toImageRange(name: string, t: HostTensor): Float32Array {
   if (name === 'mask') return t.data.map((v) => 2 * v - 1);
-  if (name === 'kernel' || name === 'magnitude') {
+  if (name === 'kernel' || name === 'magnitude' || name === 'std') {
     let m = 0;
     for (const v of t.data) m = Math.max(m, Math.abs(v));
     return t.data.map((v) => (2 * v) / (m || 1) - 1);
