@@ -8,12 +8,13 @@ import { batchItem, encodeGrid } from '../../io/grid.ts';
 import { encodePng } from '../../io/png.ts';
 import { measure, type OperatorOptions, type Task } from '../../operators/index.ts';
 import { parseMethod, sample, type PigdmWeighting } from '../../samplers/index.ts';
-import { mergeFlags, UsageError } from '../args.ts';
+import { camelCase, mergeFlags, UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { operatorFor, parseTask, readMeasurement, samplerTask } from '../measure-file.ts';
 import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { OPERATOR_FLAGS, operatorOptionsFromFlags } from '../operator-flags.ts';
 import { checkOutputPaths } from '../output-paths.ts';
+import { readTaskConfig } from '../task-config.ts';
 import { MAX_NOISE_LEVEL } from '../../operators/noise.ts';
 import {
   clipFlag,
@@ -51,7 +52,19 @@ export default defineCommand({
         choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
         help: 'forward model (with --input; with --measurement only for a file in the DPS layout, which names none)',
       },
-      method: { type: 'string', required: true, short: 'm', help: METHOD_HELP, check: parseMethod },
+      method: {
+        type: 'string',
+        short: 'm',
+        help: `${METHOD_HELP} (required unless --task-config names it)`,
+        check: parseMethod,
+      },
+      'task-config': {
+        type: 'string',
+        placeholder: 'CONFIG.yaml',
+        help:
+          "a DPS task config as published (the DPS repository's configs/*_config.yaml): its method, task, operator " +
+          'parameters, noise and ζ (with --input)',
+      },
       input: {
         type: 'string',
         short: 'i',
@@ -68,10 +81,9 @@ export default defineCommand({
       },
       'sigma-y': {
         type: 'number',
-        default: 0.05,
         min: 0,
         max: MAX_NOISE_LEVEL,
-        help: 'measurement noise std (with --input, or a --measurement file that does not record it)',
+        help: 'measurement noise std (default 0.05; with --input, or a --measurement file that does not record it)',
       },
       samples: {
         type: 'int',
@@ -108,8 +120,17 @@ export default defineCommand({
   async run(f, ctx) {
     if (!!f.input === !!f.measurement)
       throw new UsageError('give exactly one of --input IMG or --measurement M.safetensors');
-    if (f.input && !f.task) throw new UsageError('--input needs --task (the forward model to simulate)');
-    if (!(f.sigmaY >= 0)) throw new UsageError(`--sigma-y must be ≥ 0, got ${f.sigmaY}`);
+    if (f.taskConfig) {
+      if (f.measurement) throw new UsageError('--task-config describes a measurement to simulate: give --input');
+      // the file names these: a flag too would be a second, conflicting source
+      const named = Object.entries({ task: f.task, zeta: f.zeta, 'sigma-y': f.sigmaY, ...operatorFlagValues(f) })
+        .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+        .map(([k]) => `--${k}`);
+      if (named.length)
+        throw new UsageError(`--task-config sets the task, operator, noise and ζ; drop ${named.join(', ')}`);
+    } else if (f.input && !f.task) throw new UsageError('--input needs --task (the forward model to simulate)');
+    if (!f.method && !f.taskConfig) throw new UsageError('missing required option --method');
+    const sigmaYFlag = f.sigmaY ?? 0.05;
     const K = f.samples;
     const folder = !!f.input && isDirectory(f.input);
     if (folder && (f.xT || f.noiseFrom))
@@ -139,13 +160,17 @@ export default defineCommand({
         ],
         { inputs: [f.input, f.measurement, f.weights, f.xT, f.noiseFrom], force: f.force },
       );
-    const method = parseMethod(f.method);
+    // the DPS config is read (and validated) before any work; the model fixes the image size it applies to
     const e = await Engine.create();
     try {
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
       const diffusion = diffusionWithFlags(model, f);
       const [C, H, W] = model.imageShape;
-      const steps = resolveSteps(f.method, f.steps, diffusion);
+      const config = f.taskConfig ? readTaskConfig(f.taskConfig, H) : null;
+      const methodName = f.method ?? config!.method;
+      const method = parseMethod(methodName);
+      const zeta = f.zeta ?? config?.zeta;
+      const steps = resolveSteps(methodName, f.steps, diffusion);
       if (steps.warning) ctx.io.error(steps.warning);
 
       // the batches: each a measurement of N images (simulated from clean images, or read from a file)
@@ -154,13 +179,14 @@ export default defineCommand({
       let task: Task;
       const batches: (() => Promise<Batch>)[] = [];
       if (f.measurement) {
-        const m = readMeasurement(f.measurement, [C, H, W], { task: f.task, sigmaY: f.sigmaY });
+        const m = readMeasurement(f.measurement, [C, H, W], { task: f.task, sigmaY: sigmaYFlag });
         task = m.task;
         batches.push(async () => ({ names: [], y: m.y, opts: m.opts, sigmaY: m.sigmaY, noise: m.noise }));
       } else {
-        task = parseTask(f.task!);
-        const opts = operatorOptionsFromFlags({ ...f, seed: f.seed });
-        const noise: Noise = f.sigmaY > 0 ? 'gaussian' : 'none';
+        task = config ? config.task : parseTask(f.task!);
+        const opts = config ? { ...config.opts, seed: f.seed } : operatorOptionsFromFlags({ ...f, seed: f.seed });
+        const sigmaY = config ? config.noise.level : sigmaYFlag;
+        const noise: Noise = config ? config.noise.kind : sigmaY > 0 ? 'gaussian' : 'none';
         // every image is read (and its size checked) before any sampling
         const images = folder ? inputs.map((p) => readImage(p, { channels: C, size: H })) : [];
         const groups = folder
@@ -174,14 +200,14 @@ export default defineCommand({
             const yShape = op.outputShape;
             // the noise stream continues across batches: image n's noise does not depend on --batch
             const offset = start * yShape.slice(1).reduce((a, b) => a + b, 1);
-            const ty = measure(e, op, tx, { kind: noise, level: f.sigmaY }, f.seed, offset).y;
+            const ty = measure(e, op, tx, { kind: noise, level: sigmaY }, f.seed, offset).y;
             const y = { data: await e.read(ty), shape: [...ty.shape] };
             e.release(tx, ty);
             op.destroy();
-            return { names: stems.slice(start, start + g.length), y, opts, sigmaY: f.sigmaY, noise };
+            return { names: stems.slice(start, start + g.length), y, opts, sigmaY, noise };
           });
       }
-      const bar = ctx.progress({ total: steps.count * batches.length, label: `${f.method} ${task}` });
+      const bar = ctx.progress({ total: steps.count * batches.length, label: `${methodName} ${task}` });
       const written: string[] = [];
       let start = 0;
       for (const [b, next] of batches.entries()) {
@@ -204,10 +230,10 @@ export default defineCommand({
           operator: op,
           noise: { kind: m.noise, level: m.sigmaY },
           y: ty,
-          method: f.method,
+          method: methodName,
           steps: steps.steps,
           seed: f.seed + start * K,
-          zeta: f.zeta,
+          zeta,
           eta: f.eta,
           clip: clipFlag(f),
           pigdmWeighting: f.pigdmWeighting as PigdmWeighting,
@@ -239,7 +265,7 @@ export default defineCommand({
         }
         const last = res.distances[res.distances.length - 1];
         const summary =
-          `${f.method} on ${task}: ${res.timestepMap.length} steps, ${res.secondsPerStep.toFixed(3)} s/step` +
+          `${methodName} on ${task}: ${res.timestepMap.length} steps, ${res.secondsPerStep.toFixed(3)} s/step` +
           (N > 1 || K > 1 ? `, ${N} image${N > 1 ? 's' : ''} × ${K} sample${K > 1 ? 's' : ''}` : '') +
           (last && K === 1
             ? `, final ‖y − A x̂₀‖ ${Array.from(last)
@@ -254,7 +280,7 @@ export default defineCommand({
           if (trajectory.length)
             st.trajectory = { data: concatData(trajectory), shape: [trajectory.length, N * K, C, H, W] };
           writeSafetensorsFile(f.output, st, {
-            method: f.method,
+            method: methodName,
             task,
             steps: String(steps.steps),
             seed: String(f.seed),
@@ -299,6 +325,11 @@ export default defineCommand({
     }
   },
 });
+
+/** The operator flags the user gave (none have defaults), for the conflict check with --task-config. */
+function operatorFlagValues(f: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(OPERATOR_FLAGS).map((k) => [k, f[camelCase(k)]]));
+}
 
 function isDirectory(p: string): boolean {
   try {
