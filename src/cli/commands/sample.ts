@@ -28,6 +28,7 @@ import { isPng, readImage, readTensor, toImageRange, type HostTensor } from '../
 
 export default defineCommand({
   name: 'sample',
+  usage: '(--input IMG|DIR | --measurement M) (--method M | --task-config C) --output OUT [options]',
   description:
     'Give either --input (a clean image, or a folder of PNG images: the measurement y = A(x) + n is simulated with ' +
     '--task, --sigma-y, --seed) or --measurement (a file written by `posterior measure` or by `sample` into a ' +
