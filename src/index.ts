@@ -14,7 +14,7 @@ export type { KernelRecord } from './engine/profiler.js';
 export { formatKernelTable, summarize } from './engine/profiler.js';
 
 // ── models: the ADM UNet prior ───────────────────────────────────────────────────────────────────────────
-export { EMBEDDED_MODEL_URL, loadModel, type ModelSource } from './io/model-source.js';
+export { EMBEDDED_MODEL_URL, loadModel, type ModelSource } from './api/model-source.js';
 export { UNet } from './unet/model.js';
 export type { UNetConfig } from './unet/config.js';
 export type { ScoreModel } from './samplers/score-model.js';
@@ -51,4 +51,4 @@ export { decodePng, encodePng, type Image } from './io/png.js';
 export { psnr, ssim } from './io/metrics.js';
 
 // ── checkpoints: guided-diffusion PyTorch (.pt) or safetensors → the engine's weight file (Node only) ───
-export { convertCheckpoint, type ConvertedCheckpoint } from './convert.js';
+export { convertCheckpoint, type ConvertedCheckpoint } from './api/convert.js';

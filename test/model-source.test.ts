@@ -1,4 +1,4 @@
-// loadModel's sources (src/io/model-source.ts): bytes, a path, a file: URL and an http: URL give the same
+// loadModel's sources (src/api/model-source.ts): bytes, a path, a file: URL and an http: URL give the same
 // model; a missing file and an HTTP error are clear errors naming the source.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
-import { EMBEDDED_MODEL_URL, loadModel, readSource } from '../src/io/model-source.js';
+import { EMBEDDED_MODEL_URL, loadModel, readSource } from '../src/api/model-source.js';
 import { getTestEngine } from './helpers.js';
 
 const MODEL = fileURLToPath(EMBEDDED_MODEL_URL);

@@ -33,6 +33,8 @@ beforeAll(async () => {
   netSmall = new UNet(small, randomUNetWeights(small, config, 7));
 });
 afterAll(async () => {
+  netBig.destroy();
+  netSmall.destroy();
   await small.sync().catch(() => {});
   // the device is shared with the test engine, which destroys it
 });

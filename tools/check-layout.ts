@@ -4,7 +4,8 @@
 //   src/io         the engine only            src/samplers    engine, operators (models only through the
 //                                                             ScoreModel interface: never src/unet)
 //   src/lab        engine, operators, samplers, io (the validation lab sits above the samplers)
-//   src/cli, web/, tools/, bench/   on top: anything; nothing below src/cli imports them.
+//   src/index.ts + src/api (the library entry and what it alone uses) and src/cli, web/, tools/, bench/
+//                  on top: anything; nothing below them imports them.
 // Every relative import (static, `export … from`, dynamic `import()`) of every .ts/.mjs file is checked.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -18,7 +19,9 @@ export const ALLOWED: Record<string, readonly string[]> = {
   io: ['engine'],
   samplers: ['engine', 'operators'],
   lab: ['engine', 'operators', 'samplers', 'io'],
-  cli: ['engine', 'unet', 'operators', 'io', 'samplers', 'lab'],
+  cli: ['engine', 'unet', 'operators', 'io', 'samplers', 'lab', 'api'],
+  /** src/index.ts (the library's one entry) and src/api/ (what it alone uses) */
+  api: ['engine', 'unet', 'operators', 'io', 'samplers', 'lab'],
 };
 const TOP = ['web', 'tools', 'bench'];
 
@@ -38,7 +41,9 @@ const IMPORT =
 
 /** The layer of a path relative to the root: 'engine', 'lab', …, 'top', or null (not checked). */
 function layerOf(rel: string): string | null {
-  const [a, b] = rel.split(sep);
+  const parts = rel.split(sep);
+  const [a, b] = parts;
+  if (a === 'src' && parts.length === 2 && b === 'index.ts') return 'api';
   if (a === 'src') return b in ALLOWED ? b : `src/${b}`;
   return TOP.includes(a) ? 'top' : null;
 }
@@ -61,8 +66,9 @@ export function checkLayout(root: string): string[] {
       if (!spec.startsWith('.')) continue;
       const target = relative(root, resolve(dirname(file), spec));
       const to = layerOf(target);
-      if (from === 'top' || to === from || (from === 'cli' && to === 'top')) continue;
-      if (to === 'top' || to === null) problems.push(`${rel}: imports ${spec} (only src/cli may import outside src/)`);
+      if (from === 'top' || to === from || ((from === 'cli' || from === 'api') && to === 'top')) continue;
+      if (to === 'top' || to === null)
+        problems.push(`${rel}: imports ${spec} (only src/cli and the library entry may import outside src/)`);
       else if (!ALLOWED[from].includes(to!)) {
         const may = ALLOWED[from].length ? ALLOWED[from].join(', ') : 'nothing of ours';
         problems.push(`${rel}: imports ${spec} (src/${from} may import ${may})`);

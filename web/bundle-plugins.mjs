@@ -52,7 +52,7 @@ const NODE_PACKAGES = {
 };
 
 /** Library modules that need Node (file system, zlib); a browser bundle gets throwing stubs. */
-export const NODE_ONLY_MODULES = ['src/convert.ts', 'src/engine/safetensors-node.ts', 'src/io/png.ts'];
+export const NODE_ONLY_MODULES = ['src/api/convert.ts', 'src/engine/safetensors-node.ts', 'src/io/png.ts'];
 
 /** The names a module exports (`export function|class|const|let NAME`), for a stub with the same surface. */
 function exportedNames(file) {

@@ -1,9 +1,9 @@
 // Checkpoint conversion for the library: a guided-diffusion checkpoint's bytes and its model config in, the
 // engine's weight file out (bytes: write them anywhere, or pass them straight to loadModel). Node only: the
 // .pt reader inflates with node:zlib (the browser build of the library replaces this module with a stub).
-import { convertCheckpointBytes } from '../tools/convert-weights/convert.js';
-import { serializeSafetensors } from './engine/safetensors.js';
-import type { UNetConfig } from './unet/config.js';
+import { convertCheckpointBytes } from '../../tools/convert-weights/convert.js';
+import { serializeSafetensors } from '../engine/safetensors.js';
+import type { UNetConfig } from '../unet/config.js';
 
 export interface ConvertedCheckpoint {
   /** the weight file: float32 safetensors with the config in its metadata */
