@@ -6,7 +6,8 @@
 //   npx tsx bench/cmi-estimator.study.ts [--task sr4] [--ts 900,600,300,100,30] [--image 0] [--probes 64]
 //        [--batch 16] [--out docs/results/cmi-estimator.json]
 //   npx tsx bench/cmi-estimator.study.ts --render docs/results/cmi-estimator.json   (table + PNG)
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Engine } from '../src/engine/index.js';
 import { loadTestImages } from '../src/io/fmnist.js';
 import {
@@ -19,7 +20,8 @@ import {
   hutchinsonSolvers,
   jTimesAt,
   modelOracle,
-  mutualInfo,
+  mutualInfoSigned,
+  exactGradientReverse,
   rademacher,
   relErr,
   reverseOverForward,
@@ -51,6 +53,9 @@ const P = Number(arg('--probes', '64'));
 const batch = Number(arg('--batch', '16'));
 const out = arg('--out', 'docs/results/cmi-estimator.json');
 const trajSteps = Number(arg('--trajectory-steps', '100'));
+// where to build the dense Jacobian (d JVPs; the exact-Σ⁻¹ probes need it), and where to keep it
+const denseAt = arg('--dense-at', targets.join(',')).split(',').map(Number);
+const cacheDir = arg('--cache', 'out/cmi-estimator-cache');
 const SIGMA_Y = 0.05;
 
 const e = await Engine.create();
@@ -137,39 +142,46 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
     log(`t = ${t}: ${k} ${times[k].toFixed(1)} s`);
     t0 = clock();
   };
-  const J = await denseJacobian(o, batch);
-  lap('jacobian');
+  // the dense Jacobian (d JVPs) where asked for, cached on disk; elsewhere only JAᵀ (m JVPs)
+  let J: Float64Array | null = null;
+  let jAt: Float64Array[];
+  const cacheFile = join(cacheDir, `jacobian-img${image}-traj${trajSteps}-t${t}.f64`);
+  if (denseAt.includes(target)) {
+    if (existsSync(cacheFile)) J = new Float64Array(new Uint8Array(readFileSync(cacheFile)).buffer);
+    else {
+      J = await denseJacobian(o, batch);
+      mkdirSync(cacheDir, { recursive: true });
+      writeFileSync(cacheFile, new Uint8Array(J.buffer));
+    }
+    jAt = jTimesAt(s, J);
+    lap('jacobian');
+  } else {
+    jAt = await o.jvp(Array.from({ length: s.m }, (_, l) => s.A.slice(l * d, (l + 1) * d)));
+    lap('J Aᵀ');
+  }
   let asymNum = 0,
     asymDen = 0;
-  for (let i = 0; i < d; i++)
-    for (let j = 0; j < d; j++) {
-      asymNum += (J[i * d + j] - J[j * d + i]) ** 2;
-      asymDen += (J[i * d + j] + J[j * d + i]) ** 2;
-    }
-  const jAt = jTimesAt(s, J);
-  const I = mutualInfo(s, jAt);
+  if (J)
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < d; j++) {
+        asymNum += (J[i * d + j] - J[j * d + i]) ** 2;
+        asymDen += (J[i * d + j] + J[j * d + i]) ** 2;
+      }
+  const { I, sign: detSign } = mutualInfoSigned(s, jAt);
   const f = contractionFactors(s, jAt);
   const gHd = await exactGradientHyperDual(o, f, batch);
   lap('exact (hyper-dual)');
-  // reverse-over-forward at two steps: their agreement bounds the difference scheme's error
+  // reverse-over-forward (fourth-order differences of vjps; checked below by differences of I itself)
   const hRof = 0.02 * Math.sqrt(1 - ab);
-  const rofAt = async (h: number) => {
-    const parts = await reverseOverForward(o, f.u, f.w, h, batch);
-    const g = new Float64Array(d);
-    for (const v of parts) for (let k = 0; k < d; k++) g[k] += f.c * v[k];
-    return g;
-  };
-  const gRof = await rofAt(hRof);
-  const gRof2 = await rofAt(hRof / 2);
-  lap('exact (reverse-over-forward, two steps)');
-  // finite differences of I along the reverse-over-forward gradient and a random direction
+  const gRof = await exactGradientReverse(o, f, hRof, batch);
+  lap('exact (reverse-over-forward)');
+  // finite differences of I along the reverse-over-forward gradient (and a random direction if asked)
   const rng = new Rng64(1000 + target);
   const hI = 0.02 * Math.sqrt(1 - ab);
   const fd: Array<{ dir: string; fd: number; rof: number; hd: number }> = [];
-  for (const [name, dir] of [
-    ['∇I (reverse-over-forward)', gRof],
-    ['random', rng.normals(d)],
-  ] as const) {
+  const dirs: Array<[string, Float64Array]> = [['∇I (reverse-over-forward)', gRof]];
+  if (args.includes('--fd-random')) dirs.push(['random', rng.normals(d)]);
+  for (const [name, dir] of dirs) {
     const n = Math.hypot(...dir);
     const proj = (g: Float64Array) => g.reduce((acc, v, k) => acc + (v * dir[k]) / n, 0);
     fd.push({ dir: name, fd: await finiteDifferenceI(s, o, dir, hI), rof: proj(gRof), hd: proj(gHd) });
@@ -190,7 +202,8 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
     exact: { a: [], b: [] },
     isotropic: { a: [], b: [] },
   };
-  for (const mode of ['exact', 'isotropic'] as const) {
+  const modes: HutchinsonMode[] = J ? ['exact', 'isotropic'] : ['isotropic'];
+  for (const mode of modes) {
     const solvers = hutchinsonSolvers(s, mode, mode === 'exact' ? J : null);
     for (const v of vs) {
       const p = hutchinsonPair(s, mode, v, solvers);
@@ -202,7 +215,7 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
     lap(`probes (${mode})`);
   }
   const cosTable: Array<{ mode: HutchinsonMode; r: number; vsHd: number[]; vsRof: number[] }> = [];
-  for (const mode of ['exact', 'isotropic'] as const)
+  for (const mode of modes)
     for (const r of R_LIST) {
       if (r > P) continue;
       const vsHd: number[] = [],
@@ -219,9 +232,10 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
     Array.from({ length: Math.floor(P / 2) }, (_, q) => cosine(est[mode][2 * q], est[mode][2 * q + 1]));
   // per probe: reverse-over-forward ∂ₖ⟨a, J b⟩ against the hyper-dual D²ε[a, b]
   const nPer = Math.min(8, P);
-  const rofPer = await reverseOverForward(o, pairs.exact.a.slice(0, nPer), pairs.exact.b.slice(0, nPer), hRof, batch);
+  const pm = modes[0];
+  const rofPer = await reverseOverForward(o, pairs[pm].a.slice(0, nPer), pairs[pm].b.slice(0, nPer), hRof, batch);
   const perProbe = rofPer.map((g, q) => {
-    const hd = est.exact[q].map((v) => v / f.c);
+    const hd = est[pm][q].map((v) => v / f.c);
     return { cos: cosine(g, hd), rel: relErr(hd, g) };
   });
   lap('per-probe reverse-over-forward');
@@ -233,22 +247,23 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
     m: s.m,
     d,
     I,
-    jacobianAsymmetry: Math.sqrt(asymNum / asymDen),
+    detSign,
+    dense: !!J,
+    perProbeMode: pm,
+    jacobianAsymmetry: J ? Math.sqrt(asymNum / asymDen) : null,
     normGradHd: Math.hypot(...gHd),
     normGradRof: Math.hypot(...gRof),
     cosHdRof: cosine(gHd, gRof),
     relHdRof: relErr(gHd, gRof),
-    rofStepAgreement: relErr(gRof2, gRof),
     fd,
     cosIsoTargetHd: cosine(gIsoTarget, gHd),
     cosIsoTargetRof: cosine(gIsoTarget, gRof),
     normIsoTarget: Math.hypot(...gIsoTarget),
     cosTable,
-    pairCos: { exact: pairCos('exact'), isotropic: pairCos('isotropic') },
+    pairCos: Object.fromEntries(modes.map((md) => [md, pairCos(md)])),
     perProbe,
     seconds: times,
     log10NormHd: log10(Math.hypot(...gHd)),
-    medianPairExact: median(pairCos('exact')),
   };
 }
 
@@ -279,21 +294,21 @@ function render(path: string) {
     return s.length === 1 ? s[0].toFixed(3) : `${median(s).toFixed(3)} [${q(0.25).toFixed(3)}, ${q(0.75).toFixed(3)}]`;
   };
   const lines: string[] = [];
+  const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
   lines.push(
-    '| t | ᾱ | I (nats) | ‖∇I‖ | J asym. | cos(HD, RoF) | RoF step agr. | FD vs RoF (∇I dir.) | FD vs RoF (random) | FD vs HD (random) |',
+    '| t | ᾱ | I (nats) | sign det | ‖∇I‖ | ‖J − Jᵀ‖/‖J + Jᵀ‖ | cos(HD, RoF) | ‖HD − RoF‖/‖RoF‖ | FD of I vs RoF | FD of I vs HD |',
   );
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of recs) {
-    const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+  for (const r of recs)
     lines.push(
-      `| ${r.t} | ${r.alphaBar.toFixed(4)} | ${r.I.toFixed(3)} | ${r.normGradRof.toExponential(2)} | ${r.jacobianAsymmetry.toFixed(3)} | ${r.cosHdRof.toFixed(4)} | ${r.rofStepAgreement.toExponential(1)} | ${rel(r.fd[0].fd, r.fd[0].rof).toExponential(1)} | ${rel(r.fd[1].fd, r.fd[1].rof).toExponential(1)} | ${rel(r.fd[1].fd, r.fd[1].hd).toExponential(1)} |`,
+      `| ${r.t} | ${r.alphaBar.toPrecision(3)} | ${r.I.toFixed(3)} | ${r.detSign > 0 ? '+' : '−'} | ${r.normGradRof.toExponential(2)} | ${r.jacobianAsymmetry === null ? '–' : r.jacobianAsymmetry.toFixed(3)} | ${r.cosHdRof.toFixed(4)} | ${r.relHdRof.toFixed(3)} | ${rel(r.fd[0].fd, r.fd[0].rof).toExponential(1)} | ${rel(r.fd[0].fd, r.fd[0].hd).toExponential(1)} |`,
     );
-  }
   lines.push('');
-  lines.push('| t | Σ⁻¹ | cos target | r = 1 | r = 4 | r = 16 | r = 64 | two r = 1 draws |');
+  lines.push('| t | Σ⁻¹ | cos(target, HD) | r = 1 | r = 4 | r = 16 | r = 64 | two r = 1 draws |');
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const r of recs)
     for (const mode of ['exact', 'isotropic']) {
+      if (!r.pairCos[mode]) continue;
       const row = R_LIST.map((rr) => {
         const c = r.cosTable.find((q: any) => q.mode === mode && q.r === rr);
         return c ? stats(c.vsHd) : '–';
@@ -303,30 +318,32 @@ function render(path: string) {
       );
     }
   lines.push('');
-  lines.push('| t | per probe: cos(∂ₖ⟨a, Jb⟩, D²ε[a, b]) | relative difference |');
-  lines.push('|---|---|---|');
+  lines.push('| t | probes | per probe: cos(∂ₖ⟨a, Jb⟩, D²ε[a, b]) | ‖D²ε[a, b] − ∂ₖ⟨a, Jb⟩‖/‖∂ₖ⟨a, Jb⟩‖ |');
+  lines.push('|---|---|---|---|');
   for (const r of recs)
     lines.push(
-      `| ${r.t} | ${stats(r.perProbe.map((p: any) => p.cos))} | ${stats(r.perProbe.map((p: any) => p.rel))} |`,
+      `| ${r.t} | ${r.perProbeMode} | ${stats(r.perProbe.map((p: any) => p.cos))} | ${stats(r.perProbe.map((p: any) => p.rel))} |`,
     );
   lines.push('');
-  lines.push('| t | seconds: ' + Object.keys(recs[0].seconds).join(' / ') + ' |');
+  lines.push('| t | seconds per phase |');
   lines.push('|---|---|');
   for (const r of recs)
     lines.push(
-      `| ${r.t} | ${Object.values(r.seconds)
-        .map((v: any) => v.toFixed(0))
-        .join(' / ')} |`,
+      `| ${r.t} | ${Object.entries(r.seconds)
+        .map(([k, v]: [string, any]) => `${k} ${v.toFixed(0)}`)
+        .join(', ')} |`,
     );
   console.log(lines.join('\n'));
   const series = ['exact', 'isotropic'].flatMap((mode) =>
-    recs.map((r: any) => ({
-      label: `${mode} t${r.t}`,
-      points: R_LIST.map((rr) => {
-        const c = r.cosTable.find((q: any) => q.mode === mode && q.r === rr);
-        return [rr, c ? median(c.vsHd) : NaN] as [number, number];
-      }),
-    })),
+    recs
+      .filter((r: any) => r.pairCos[mode])
+      .map((r: any) => ({
+        label: `${mode} t${r.t}`,
+        points: R_LIST.map((rr) => {
+          const c = r.cosTable.find((q: any) => q.mode === mode && q.r === rr);
+          return [rr, c ? median(c.vsHd) : NaN] as [number, number];
+        }),
+      })),
   );
   const png = path.replace(/\.json$/, '.png');
   writeFileSync(

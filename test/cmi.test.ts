@@ -92,6 +92,7 @@ async function gpuGradient(
   probes?: Float64Array[],
   step = 0,
   stack?: number,
+  control?: 'random-direction',
 ): Promise<Float32Array> {
   const N = xs.length;
   const x = e.upload(Float32Array.from(xs.flatMap((v) => Array.from(v))), [N, ...SHAPE]);
@@ -107,7 +108,7 @@ async function gpuGradient(
     t,
     step,
     x,
-    { r, eta: { kind: 'constant', eta: 1 }, sigmaInv: mode, cg: { iters: 2 * D }, stack },
+    { r, eta: { kind: 'constant', eta: 1 }, sigmaInv: mode, cg: { iters: 2 * D }, stack, control },
     pt,
   );
   const out = await e.read(g.grad);
@@ -217,6 +218,28 @@ describe('CMI gradient', () => {
       expect(relMaxErr(two, one), mode).toBeLessThan(1e-5);
       expect(relMaxErr(all, one), mode).toBeLessThan(1e-5);
       expect(Math.hypot(...one)).toBeGreaterThan(0);
+    }
+    prior.destroy();
+  });
+
+  it("the random-direction control keeps the estimate's norm per image and loses its direction", async () => {
+    const prior = new GaussianMixturePrior(e, gmm);
+    const t = 300;
+    const xs = [point(t, 0.5), point(t, 0.3)];
+    const ctx = context(
+      prior,
+      2,
+      xs.map(() => Float64Array.from({ length: M }, () => rng.normal())),
+    );
+    const g = await gpuGradient(ctx, xs, t, 'isotropic', 3, undefined, 5);
+    const c = await gpuGradient(ctx, xs, t, 'isotropic', 3, undefined, 5, undefined, 'random-direction');
+    for (let n = 0; n < 2; n++) {
+      const gn = g.subarray(n * D, (n + 1) * D),
+        cn = c.subarray(n * D, (n + 1) * D);
+      expect(Math.hypot(...cn) / Math.hypot(...gn)).toBeCloseTo(1, 5);
+      // a ±1 vector scaled: every entry has the same magnitude (the estimate's do not)
+      expect(Math.max(...cn.map(Math.abs)) / Math.min(...cn.map(Math.abs))).toBeCloseTo(1, 5);
+      expect(Math.max(...gn.map(Math.abs)) / Math.min(...gn.map(Math.abs))).toBeGreaterThan(1.01);
     }
     prior.destroy();
   });

@@ -217,11 +217,21 @@ function yPrime(s: CmiSetting, jAt: readonly Float64Array[]): Float64Array {
   return y;
 }
 
-/** I = ½ log det(I + ΣM), from the columns JAᵀ (m JVPs suffice; docs/results/cmi-estimator.md). */
-export function mutualInfo(s: CmiSetting, jAt: readonly Float64Array[]): number {
+/**
+ * I = ½ log |det(I + ΣM)|, from the columns JAᵀ (m JVPs suffice), and the determinant's sign. A network's Σ
+ * need not be positive definite (at high noise K = I − √(1−ᾱ)J is a small difference of O(1) terms), so the
+ * determinant can be negative; Jacobi's formula ∂ log|det Y| = Tr(Y⁻¹∂Y) holds either way.
+ */
+export function mutualInfoSigned(s: CmiSetting, jAt: readonly Float64Array[]): { I: number; sign: number } {
   const lu = new Lu(yPrime(s, jAt), s.m);
-  if (lu.sign <= 0) throw new Error('mutualInfo: det(I + ΣM) ≤ 0 (Σ far from positive definite)');
-  return 0.5 * lu.logAbsDet;
+  return { I: 0.5 * lu.logAbsDet, sign: lu.sign };
+}
+
+/** I = ½ log det(I + ΣM) (an error where the determinant is not positive). */
+export function mutualInfo(s: CmiSetting, jAt: readonly Float64Array[]): number {
+  const r = mutualInfoSigned(s, jAt);
+  if (r.sign <= 0) throw new Error('mutualInfo: det(I + ΣM) ≤ 0 (Σ far from positive definite)');
+  return r.I;
 }
 
 /** The factors of the contraction matrix: G = Σₗ uₗ wₗᵀ, and the prefactor c (∇I = c Σₗ ⟨…⟩). */
@@ -307,7 +317,8 @@ export async function exactGradientReverse(
 
 /**
  * ⟨∇I, δ⟩ by the fourth-order central difference of I along δ (I at xₜ ± hδ, ± 2hδ; each from m JVPs at the
- * shifted point). `h` is the step along the unit vector δ/‖δ‖; the result is per unit of δ/‖δ‖.
+ * shifted point; log |det| where the determinant is negative). `h` is the step along the unit vector δ/‖δ‖;
+ * the result is per unit of δ/‖δ‖.
  */
 export async function finiteDifferenceI(s: CmiSetting, o: DerivOracle, dir: Float64Array, h: number): Promise<number> {
   const n = Math.hypot(...dir);
@@ -320,7 +331,7 @@ export async function finiteDifferenceI(s: CmiSetting, o: DerivOracle, dir: Floa
       rows.map(() => delta),
       rows,
     );
-    I.push(mutualInfo(s, cols));
+    I.push(mutualInfoSigned(s, cols).I);
   }
   return (8 * (I[0] - I[1]) - (I[2] - I[3])) / (12 * h);
 }

@@ -11,7 +11,7 @@ import { axpby, copy, lincomb, scale } from '../engine/ops/vector.js';
 import type { Tensor } from '../engine/tensor.js';
 import { requireMeasurement, timesOf, type SamplerContext } from './context.js';
 import { adjointOf, adjointSolve, batchedCg, type CgOptions } from './linalg.js';
-import { CoefMode, copyRange, filled, rowAxpy, rowCoef, rowSumSq } from './rows.js';
+import { CoefMode, copyRange, filled, rowAxpy, rowCoef, rowScale, rowSumSq } from './rows.js';
 
 export type SigmaInvMode = 'exact' | 'isotropic';
 
@@ -34,6 +34,12 @@ export interface CmiOptions {
    * pass — 4 × stack images — within lavapipe's 128 MiB binding limit; one image at a time at 3×256×256)
    */
   stack?: number;
+  /**
+   * A control for studies: 'random-direction' replaces the estimate by a Rademacher direction (an unused
+   * probe of this step) scaled per image to the estimate's norm — the same step size with no information
+   * about I, so a gain that survives it is not the CMI term's.
+   */
+  control?: 'random-direction';
 }
 
 const DEFAULT_STACK_VALUES = 32768;
@@ -184,6 +190,16 @@ export async function cmiGradient(
       if (blk !== d2e) e.release(blk);
     }
     e.release(xs, a, b, h.out, h.dw, h.dv, h.d2, d2e === h.d2 ? null : d2e);
+  }
+  if (o.control === 'random-direction') {
+    // probe index r of step i: independent of the r probes above (NoiseStreams keeps 4096 per step)
+    const z = ctx.streams.probe(i, Math.min(r, 4095));
+    const gss = rowSumSq(e, grad, N),
+      zss = rowSumSq(e, z, N);
+    const c = rowCoef(e, CoefMode.NormRatio, gss, zss, 1, 1e-30);
+    const out = rowScale(e, z, c);
+    e.release(z, gss, zss, c, grad);
+    return { grad: out, guarded };
   }
   return { grad, guarded };
 }
