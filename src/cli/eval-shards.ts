@@ -226,6 +226,7 @@ export function writeEvalOutputs(
     cmiR: number;
     cmiEta: string;
     cmiSigmaInv: string;
+    cmiControl?: string;
   };
   const rows: Row[] = [];
   for (const task of s.tasks)
@@ -251,7 +252,7 @@ export function writeEvalOutputs(
     '',
     `Command: \`${header.command}\``,
     '',
-    `Model \`${header.weights}\`; σ_y = ${s.sigmaY}; ${s.steps} respaced steps; seed ${s.seed}; CMI: r = ${s.cmiR}, η ${s.cmiEta}, Σ⁻¹ ${s.cmiSigmaInv}. ` +
+    `Model \`${header.weights}\`; σ_y = ${s.sigmaY}; ${s.steps} respaced steps; seed ${s.seed}; CMI: r = ${s.cmiR}, η ${s.cmiEta}, Σ⁻¹ ${s.cmiSigmaInv}${s.cmiControl ? ` (control: ∇I replaced by a ${s.cmiControl})` : ''}. ` +
       `Device: ${header.device}. PSNR/SSIM on images mapped to [0, 1]; mean ± std (population) over images. LPIPS/FID not reported (they need network weights we cannot ship).`,
     '',
     '| task | method | PSNR (dB) ↑ | SSIM ↑ | s / image |',

@@ -58,6 +58,11 @@ const FLAGS = {
   },
   resume: { type: 'boolean', help: "skip the units already in this run's rows file (NAME.rows.jsonl or the shard's)" },
   'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },
+  'cmi-control': {
+    type: 'string',
+    choices: ['random-direction'],
+    help: '+cmi methods: replace ∇I by a random direction of the same norm (a control for CMI studies)',
+  },
   ...SAMPLING_FLAGS,
 } as const satisfies FlagTable;
 
@@ -138,7 +143,7 @@ export default defineCommand({
             steps: f.steps,
             seed: f.seed + b0,
             sigmaY: f.sigmaY,
-            cmi: cmiOptions(f),
+            cmi: { ...cmiOptions(f), control: f.cmiControl as 'random-direction' | undefined },
             scale: f.scale,
             eta: f.eta,
             pigdmWeighting: f.pigdmWeighting as PigdmWeighting,
