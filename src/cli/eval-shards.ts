@@ -219,6 +219,7 @@ export function writeEvalOutputs(
     tasks: Task[];
     methods: string[];
     n: number;
+    start?: number;
     batch: number;
     steps: string;
     seed: number;
@@ -248,7 +249,7 @@ export function writeEvalOutputs(
   const fmt = (v: number[], d: number) =>
     v.length ? `${meanStd(v).mean.toFixed(d)} ± ${meanStd(v).std.toFixed(d)}` : 'n/a';
   const md = [
-    `# Posterior sampling on Fashion-MNIST (${s.n} test images)`,
+    `# Posterior sampling on Fashion-MNIST (${s.n} test images${s.start ? `, from index ${s.start}` : ''})`,
     '',
     `Command: \`${header.command}\``,
     '',

@@ -44,6 +44,11 @@ const FLAGS = {
   tasks: { type: 'list', help: `tasks (default ${ALL_TASKS.join(',')})` },
   methods: { type: 'list', help: `methods (default ${ALL_METHODS.join(',')})` },
   n: { type: 'int', default: 16, help: 'images' },
+  start: {
+    type: 'int',
+    default: 0,
+    help: 'index of the first image (a held-out split: e.g. tune on --start 12 --n 4, evaluate on --n 12)',
+  },
   batch: { type: 'int', default: 16, help: 'images per sampler run' },
   out: {
     type: 'string',
@@ -93,7 +98,8 @@ export default defineCommand({
     methods.forEach(parseMethod);
     if (f.batch < 1 || f.n < 1) throw new UsageError('--n and --batch must be positive');
     const shard = f.shard ? parseShard(f.shard) : null;
-    const data = f.data === 'fmnist' ? loadTestImages(f.n) : loadCustom(f.data, f.n);
+    if (f.start < 0) throw new UsageError('--start must be ≥ 0');
+    const data = f.data === 'fmnist' ? loadTestImages(f.n, { start: f.start }) : loadCustom(f.data, f.n, f.start);
     const [, C, H, W] = data.shape;
     const size = C * H * W;
     mkdirSync(f.out, { recursive: true });
@@ -260,9 +266,15 @@ function createStepsCount(steps: string): number {
   return s.split(',').reduce((a, b) => a + Number(b), 0);
 }
 
-function loadCustom(path: string, n: number) {
+function loadCustom(path: string, n: number, start: number) {
   if (!/\.safetensors$/i.test(path)) throw new UsageError(`--data: 'fmnist' or a .safetensors file, got '${path}'`);
   const t = readTensor(path, 'x');
-  if (t.shape[0] < n) throw new UsageError(`--data ${path}: ${t.shape[0]} images, --n ${n} requested`);
-  return { x: t.data as Float32Array, shape: t.shape as [number, number, number, number] };
+  if (t.shape[0] < start + n)
+    throw new UsageError(`--data ${path}: ${t.shape[0]} images, --start ${start} --n ${n} requested`);
+  const [, C, H, W] = t.shape;
+  const size = C * H * W;
+  return {
+    x: (t.data as Float32Array).slice(start * size, (start + n) * size),
+    shape: [n, C, H, W] as [number, number, number, number],
+  };
 }
