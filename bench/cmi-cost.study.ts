@@ -3,6 +3,7 @@
 // one probe per pass (`stack` = N), side by side in one process: configurations interleaved over rounds,
 // the median seconds per step reported with its ratio to the base step.
 //   npx tsx bench/cmi-cost.study.ts [--images 1] [--rounds 3] [--steps-per-run 3] [--task sr4]
+//        [--r 1,4,16] [--exact-r 1,4]
 import { Engine } from '../src/engine/index.js';
 import { loadTestImages } from '../src/io/fmnist.js';
 import { createOperator, measure, type Task } from '../src/operators/index.js';
@@ -30,8 +31,9 @@ const { y } = measure(e, op, x, noise, 1);
 type Config = { label: string; cmi?: CmiOptions };
 const eta = { kind: 'relative' as const, eta: 0.2 };
 const configs: Config[] = [{ label: 'dps' }];
+const rs = { isotropic: arg('--r', '1,4,16'), exact: arg('--exact-r', '1,4') };
 for (const sigmaInv of ['isotropic', 'exact'] as const)
-  for (const r of [1, 4, 16]) {
+  for (const r of rs[sigmaInv].split(',').filter(Boolean).map(Number)) {
     configs.push({ label: `+cmi ${sigmaInv} r=${r} stacked`, cmi: { r, eta, sigmaInv } });
     if (r > 1) configs.push({ label: `+cmi ${sigmaInv} r=${r} one per pass`, cmi: { r, eta, sigmaInv, stack: N } });
   }
@@ -58,6 +60,7 @@ for (let round = 0; round < rounds; round++)
     });
     e.release(res.x0);
     times.get(c.label)!.push(...ms.map((v) => v / 1000));
+    console.log(`round ${round}: ${c.label} ${ms.map((v) => (v / 1000).toFixed(2)).join(' ')} s`);
   }
 const median = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b);

@@ -56,6 +56,8 @@ const trajSteps = Number(arg('--trajectory-steps', '100'));
 // where to build the dense Jacobian (d JVPs; the exact-Σ⁻¹ probes need it), and where to keep it
 const denseAt = arg('--dense-at', targets.join(',')).split(',').map(Number);
 const cacheDir = arg('--cache', 'out/cmi-estimator-cache');
+// finite-difference order of the reverse-over-forward products and of I (2 halves their passes)
+const order = Number(arg('--order', '4')) as 2 | 4;
 const SIGMA_Y = 0.05;
 
 const e = await Engine.create();
@@ -173,7 +175,7 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
   lap('exact (hyper-dual)');
   // reverse-over-forward (fourth-order differences of vjps; checked below by differences of I itself)
   const hRof = 0.02 * Math.sqrt(1 - ab);
-  const gRof = await exactGradientReverse(o, f, hRof, batch);
+  const gRof = await exactGradientReverse(o, f, hRof, batch, order);
   lap('exact (reverse-over-forward)');
   // finite differences of I along the reverse-over-forward gradient (and a random direction if asked)
   const rng = new Rng64(1000 + target);
@@ -184,7 +186,7 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
   for (const [name, dir] of dirs) {
     const n = Math.hypot(...dir);
     const proj = (g: Float64Array) => g.reduce((acc, v, k) => acc + (v * dir[k]) / n, 0);
-    fd.push({ dir: name, fd: await finiteDifferenceI(s, o, dir, hI), rof: proj(gRof), hd: proj(gHd) });
+    fd.push({ dir: name, fd: await finiteDifferenceI(s, o, dir, hI, order), rof: proj(gRof), hd: proj(gHd) });
   }
   lap('finite differences of I');
   // the isotropic estimator's target: c Σₗ D²ε[uₗ, wₗ] with Σ ≈ σ²I, i.e. Y' = Iₘ + σ²AAᵀ/σ_y²
@@ -233,7 +235,14 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
   // per probe: reverse-over-forward ∂ₖ⟨a, J b⟩ against the hyper-dual D²ε[a, b]
   const nPer = Math.min(8, P);
   const pm = modes[0];
-  const rofPer = await reverseOverForward(o, pairs[pm].a.slice(0, nPer), pairs[pm].b.slice(0, nPer), hRof, batch);
+  const rofPer = await reverseOverForward(
+    o,
+    pairs[pm].a.slice(0, nPer),
+    pairs[pm].b.slice(0, nPer),
+    hRof,
+    batch,
+    order,
+  );
   const perProbe = rofPer.map((g, q) => {
     const hd = est[pm][q].map((v) => v / f.c);
     return { cos: cosine(g, hd), rel: relErr(hd, g) };
@@ -242,6 +251,7 @@ async function atPoint(target: number, t: number, x: Float32Array, op: { A: Floa
   return {
     target,
     t,
+    order,
     alphaBar: ab,
     task,
     m: s.m,

@@ -106,12 +106,16 @@ describe('exact CMI construction on an exact score (GMM, float64)', () => {
       // the reverse-over-forward form by a fourth-order difference of J(x + hw)ᵀu: O(h⁴) + rounding/h
       const gRof = await exactGradientReverse(o, f, 1e-3 * noiseScales(t).s);
       expect(relErr(gRof, ref)).toBeLessThan(1e-6);
+      // the second-order stencil (half the passes): O(h²) with h = 1e-3σₜ
+      expect(relErr(await exactGradientReverse(o, f, 1e-3 * noiseScales(t).s, 4, 2), ref)).toBeLessThan(1e-4);
       // directional finite differences of I along ∇I and a random direction; the step is a small
       // fraction of the noise level σₜ, the scale on which pₜ varies
       for (const dir of [ref, rng.normals(D)]) {
         const fd = await finiteDifferenceI(s, o, dir, 1e-3 * noiseScales(t).s);
         const exact = ref.reduce((acc, g, k) => acc + (g * dir[k]) / Math.hypot(...dir), 0);
         expect(Math.abs(fd - exact)).toBeLessThan(1e-6 * Math.hypot(...ref));
+        const fd2 = await finiteDifferenceI(s, o, dir, 1e-3 * noiseScales(t).s, 2);
+        expect(Math.abs(fd2 - exact)).toBeLessThan(1e-4 * Math.hypot(...ref));
       }
     });
   }
