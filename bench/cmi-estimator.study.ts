@@ -19,6 +19,7 @@ import {
   hutchinsonPair,
   hutchinsonSolvers,
   jTimesAt,
+  kDiagnostics,
   modelOracle,
   mutualInfoSigned,
   exactGradientReverse,
@@ -40,6 +41,16 @@ const args = process.argv.slice(2);
 const arg = (k: string, d: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 
 const R_LIST = [1, 4, 16, 64];
+
+// the conditioning of K = I − √(1−ᾱ)J at a cached dense Jacobian: --k-diagnostics FILE.f64 T
+if (args.includes('--k-diagnostics')) {
+  const file = arg('--k-diagnostics', '');
+  const t = Number(args[args.indexOf('--k-diagnostics') + 2]);
+  const J = new Float64Array(new Uint8Array(readFileSync(file)).buffer);
+  const d = Math.round(Math.sqrt(J.length));
+  console.log(JSON.stringify({ t, ...kDiagnostics(J, d, alphaBar(t)) }));
+  process.exit(0);
+}
 
 if (args.includes('--render')) {
   render(arg('--render', 'docs/results/cmi-estimator.json'));
@@ -128,10 +139,10 @@ async function trajectory(): Promise<Map<number, { t: number; x: Float32Array }>
 
 // ---------------------------------------------------------------- the study at one xₜ
 const log10 = (v: number) => Math.log10(Math.abs(v));
-const median = (v: number[]) => {
+function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
-};
+}
 
 async function atPoint(target: number, t: number, x: Float32Array, op: { A: Float64Array; m: number }) {
   const ab = alphaBar(t);

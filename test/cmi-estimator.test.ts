@@ -18,6 +18,7 @@ import {
   hutchinsonPair,
   hutchinsonSolvers,
   jTimesAt,
+  kDiagnostics,
   Lu,
   modelOracle,
   mutualInfo,
@@ -32,6 +33,7 @@ import {
   gmmMutualInfoGradientDense,
   randomGmmSpec,
 } from '../src/lab/gmm.js';
+import { symEig } from '../src/lab/linalg64.js';
 import { Rng64 } from '../src/lab/rng64.js';
 import { alphaBar, noiseScales } from '../src/lab/schedule64.js';
 import { getTestEngine } from './helpers.js';
@@ -159,6 +161,22 @@ describe('exact CMI construction on an exact score (GMM, float64)', () => {
     const isoEst = new Float64Array(D);
     isoH.forEach((v) => v.forEach((q, k) => (isoEst[k] += (c * q) / isoH.length)));
     expect(relErr(isoEst, ref)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('kDiagnostics', () => {
+  it('a symmetric K: no asymmetry amplification, σ_min = the smallest eigenvalue, log det = Σ log λ', async () => {
+    const t = 300;
+    const x = point(t);
+    const J = await denseJacobian(gmmOracle(x, t));
+    const k = kDiagnostics(J, D, alphaBar(t), 60);
+    const { s } = noiseScales(t);
+    const K = J.map((v, i) => -s * v + (i % (D + 1) === 0 ? 1 : 0));
+    const eig = symEig(K, D).values;
+    expect(k.asymmetryAmplification).toBeLessThan(1e-10);
+    expect(k.sign).toBe(1);
+    expect(Math.abs(k.logAbsDet - eig.reduce((a, v) => a + Math.log(v), 0))).toBeLessThan(1e-9);
+    expect(k.sigmaMin / Math.min(...eig)).toBeCloseTo(1, 6);
   });
 });
 

@@ -521,3 +521,41 @@ export function modelOracle(e: Engine, model: ScoreModel, x: ArrayLike<number>, 
       }),
   };
 }
+
+/**
+ * How far the network's K = I − √(1−ᾱ)J (Σ = σ²K) is from an invertible covariance factor: log|det K| and
+ * its sign, the smallest singular value (inverse iteration on KᵀK), and ‖K⁻¹Kᵀ − I‖_F/√d — the factor by
+ * which the `exact` estimator's target Σ⁻¹ΣᵀG departs from G (zero for a symmetric K).
+ */
+export function kDiagnostics(
+  J: Float64Array,
+  d: number,
+  alphaBar: number,
+  iters = 30,
+): { logAbsDet: number; sign: number; sigmaMin: number; asymmetryAmplification: number } {
+  const { sq } = cmiScales(alphaBar);
+  const K = new Float64Array(d * d);
+  for (let i = 0; i < d * d; i++) K[i] = -sq * J[i];
+  for (let i = 0; i < d; i++) K[i * d + i] += 1;
+  const lu = new Lu(K, d);
+  let num = 0;
+  for (let j = 0; j < d; j++) {
+    const x = lu.solve(K.subarray(j * d, (j + 1) * d)); // column j of Kᵀ is row j of K
+    x[j] -= 1;
+    for (const v of x) num += v * v;
+  }
+  let v = Float64Array.from({ length: d }, (_, i) => Math.sin(1 + i));
+  let s2 = 0;
+  for (let it = 0; it < iters; it++) {
+    const w = lu.solve(lu.solveT(v)); // (KᵀK)⁻¹v
+    const n = Math.hypot(...w);
+    s2 = Math.hypot(...v) / n;
+    v = w.map((q) => q / n);
+  }
+  return {
+    logAbsDet: lu.logAbsDet,
+    sign: lu.sign,
+    sigmaMin: Math.sqrt(s2),
+    asymmetryAmplification: Math.sqrt(num / d),
+  };
+}
