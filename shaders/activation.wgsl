@@ -4,24 +4,11 @@
 
 //#include hyperdual
 
-struct Params {
-  M: u32,   // elements per component
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-// silu
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-// silu_backward
-@group(0) @binding(2) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
-// silu4, silu_backward4: the same on vec4s (M % 4 == 0; p.M counts vec4s). On lavapipe every load is a
-// per-lane loop and a vec4 costs ~2.5 scalar loads: 2.5x (K = 1) to 1.7x (K = 4) less CPU time on
+// Interface (uniform M: elements per component; silu4 and silu_backward4 count vec4s) declared in
+// src/engine/ops/activation.ts. The vec4 entries read x4 / gy4 and write out4 / gx4: on lavapipe every load
+// is a per-lane loop and a vec4 costs ~2.5 scalar loads: 2.5x (K = 1) to 1.7x (K = 4) less CPU time on
 // 8M elements (bench/nonlinear.bench.ts).
-@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> out4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> gy4: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> gx4: array<vec4f>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

@@ -13,23 +13,7 @@ override TS: u32 = 17u;           // padded row stride of P (T + 1)
 override PSIZE: u32 = 272u;       // BQ * TS
 override R: u32 = WG / BQ;        // lanes per row (derived, not set)
 
-struct Params {
-  T: u32,
-  ch: u32,
-  H: u32,
-  NB: u32,          // N * H
-  scale2: f32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read> gy: array<f32>;          // ga [N, H*ch, T]
-@group(0) @binding(3) var<storage, read_write> gqkv: array<f32>;
-@group(0) @binding(4) var<storage, read_write> W: array<f32>;     // [N*H, T, T] softmax weights
-@group(0) @binding(5) var<storage, read_write> G: array<f32>;     // [N*H, T, T] logit gradients
+//#interface
 
 var<workgroup> P: array<f32, PSIZE>;
 var<workgroup> red: array<f32, WG>;

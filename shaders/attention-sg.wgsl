@@ -34,25 +34,8 @@ override CH: u32 = 16u;      // channels per head, <= MAXCH
 override R2: bool = false;   // two query rows (keys in attnb_kv) per lane
 const MAXCH: u32 = 64u;
 
-struct Params {
-  T: u32,
-  inStride: u32,    // component stride of qkv: N*3*H*ch*T
-  outStride: u32,   // component stride of the output: N*H*ch*T
-  scale2: f32,      // sc = 1/sqrt(ch): PyTorch's two ch^(-1/4) factors
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read> qkv4: array<vec4f>;   // the same buffer as vec4s
-// attention
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-// attnb_*: ga = gy [N, H*ch, T] (attnb_kv reads it as vec4s), row statistics st [N*H, 3, T]: (m | 1/Z | D)
-@group(0) @binding(3) var<storage, read> gy: array<f32>;
-@group(0) @binding(3) var<storage, read> gy4: array<vec4f>;
-@group(0) @binding(4) var<storage, read_write> st_out: array<f32>;
-@group(0) @binding(4) var<storage, read> st: array<f32>;
-@group(0) @binding(4) var<storage, read> st4: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> gqkv: array<f32>;
+// Interface (uniforms, bindings per entry) in src/engine/ops/attention.ts.
+//#interface
 
 alias A8 = array<vec4f, 8>;
 alias AC = array<vec4f, MAXCH>;

@@ -20,20 +20,7 @@ override TS: u32 = 17u;           // padded row stride of P (T + 1)
 override PSIZE: u32 = 272u;       // K * BQ * TS
 override R: u32 = WG / BQ;        // lanes per row in phase 2 (derived, not set)
 
-struct Params {
-  T: u32,
-  ch: u32,          // channels per head
-  H: u32,           // heads
-  NB: u32,          // N * H: (image, head) pairs per component
-  inStride: u32,    // component stride of qkv: N*3*H*ch*T
-  outStride: u32,   // component stride of the output: N*H*ch*T
-  scale2: f32,      // 1/sqrt(ch): PyTorch's two ch^(-1/4) factors
-  _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+//#interface
 
 var<workgroup> P: array<f32, PSIZE>;
 var<workgroup> red: array<vec4f, WG>;

@@ -6,21 +6,7 @@
 // the top-left of an l1×l2 FFT grid with l ≥ h + 2r, where the circular correlation never wraps for the
 // outputs we keep. All arrays are f32; complex values are interleaved (re, im).
 
-struct Params {
-  planes: u32,   // real planes (N·C)
-  h: u32,
-  w: u32,
-  r: u32,        // padding = k / 2
-  l1: u32,       // FFT grid
-  l2: u32,
-  k: u32,        // kernel size (odd)
-  total: u32,    // elements this dispatch covers
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(3) var<storage, read> kern: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

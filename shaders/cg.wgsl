@@ -1,20 +1,7 @@
 // Conjugate-gradient vector updates with the step sizes kept on the GPU (one scalar per batch row), so a
 // CG solve runs without reading anything back.
 
-struct Params {
-  per: u32,     // elements per row
-  total: u32,
-  _a: u32,
-  _b: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> num: array<f32>;
-@group(0) @binding(2) var<storage, read> den: array<f32>;
-@group(0) @binding(3) var<storage, read> a: array<f32>;
-@group(0) @binding(4) var<storage, read_write> b: array<f32>;
-@group(0) @binding(5) var<storage, read_write> xv: array<f32>;
-@group(0) @binding(6) var<storage, read_write> rv: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

@@ -1,21 +1,7 @@
 // Channel bookkeeping on NCHW tensors: the UNet's skip concatenation (and its adjoint, the split) and
 // the per-image channel bias that adds the timestep embedding when scale-shift norm is off.
 
-struct Params {
-  batch: u32,   // images in the stack (K*N for forward-mode stacks)
-  ca: u32,      // channels of the first part
-  cb: u32,      // channels of the second part
-  hw: u32,      // H*W
-  primal: u32,  // add_channel_bias: only images n < primal get the bias (tangents do not)
-  _p0: u32,
-  _p1: u32,
-  _p2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

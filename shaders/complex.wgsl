@@ -1,15 +1,6 @@
 // Elementwise complex helpers for the FFT operators (interleaved vec2f = re, im).
 
-struct Params {
-  n: u32,      // complex elements to process
-  per: u32,    // elements per plane (filter length)
-  conj: u32,   // 1: use conj(filter)
-  _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> data: array<vec2f>;
-@group(0) @binding(2) var<storage, read> filt: array<vec2f>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

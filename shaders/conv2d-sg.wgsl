@@ -21,30 +21,12 @@
 // computes the input gradient of a stride-1 conv (gx = conv(gy, flip(w)ᵀ)).
 enable subgroups;
 
-struct Params {
-  n: u32,            // images
-  cin: u32,          // input channels of this conv
-  h: u32, w: u32,    // input size
-  cout: u32,         // output channels
-  ho: u32, wo: u32,  // output size
-  pp: u32,           // ho * wo
-  npix: u32,         // n * pp
-  bias_batches: u32, // bias is added to images n < bias_batches
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> x1: array<f32>;   // same buffer as x4 (halo loads)
-@group(0) @binding(3) var<storage, read> wt: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> res4: array<vec4f>; // residual (any buffer when !RES)
-@group(0) @binding(6) var<storage, read_write> y4: array<vec4f>;
+//#interface
 
 override STRIDE: u32 = 1u;
 override CMB: u32 = 2u;     // blocks of 8 output channels per workgroup (1 or 2)
 override HALO: bool = false; // 32-pixel groups may start/end mid-row (32 % wo != 0)
 override TRANS: bool = false;
-override RES: bool = false;
 override SG8: bool = true;   // subgroup size is exactly 8: constant shuffle indices
 
 alias A8 = array<vec4f, 8>;
@@ -121,7 +103,7 @@ fn store8(a: ptr<function, A8>, co0: u32, q: Pix) {
     if (co < p.cout) {
       let i = ((q.n * p.cout + co) * p.pp + q.r) / 4u;
       var v = (*a)[c];
-      if (q.n < p.bias_batches) { v += bias[co]; }
+      if (BIAS && q.n < p.bias_batches) { v += bias[co]; }
       if (RES) { v += res4[i]; }
       y4[i] = v;
     }

@@ -8,30 +8,11 @@
 // any stride): B[(c, ky, kx), (n, iy, ix)] = gy[n, c, (iy + pad - ky) / S, (ix + pad - kx) / S] when the
 // division is exact and in range, A[o, (c, ky, kx)] = w[c, o, ky, kx].
 
-struct Params {
-  n: u32,
-  cin: u32,          // channels of the GEMM input (x, or gy for TRANS)
-  h: u32, w: u32,    // its spatial size
-  cout: u32,         // output channels
-  ho: u32, wo: u32,  // output size
-  pad: u32,
-  pp: u32,           // ho * wo
-  npix: u32,         // n * pp
-  kdim: u32,         // cin * KS * KS
-  bias_batches: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;  // residual (any buffer when !RES)
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+//#interface
 
 override KS: u32 = 3u;
 override STRIDE: u32 = 1u;
 override TRANS: bool = false;
-override RES: bool = false;
 
 const BM = 32u;
 const BN = 32u;
@@ -122,7 +103,7 @@ fn tiled(@builtin(local_invocation_index) li: u32, @builtin(local_invocation_id)
       let n = px / p.pp;
       let idx = (n * p.cout + o) * p.pp + px % p.pp;
       var v = acc[i][j];
-      if (n < p.bias_batches) { v += bias[o]; }
+      if (BIAS && n < p.bias_batches) { v += bias[o]; }
       if (RES) { v += res[idx]; }
       y[idx] = v;
     }

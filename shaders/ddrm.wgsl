@@ -2,28 +2,7 @@
 // coordinates of A = U S Vᵀ. Rows are images; a row has D = C·H·W spectral entries, the first `rank` of
 // which pair with the singular values s. σ's are in the VE scale x/sqrt(ᾱ) (σₜ = sqrt(1−ᾱₜ)/sqrt(ᾱₜ)).
 
-struct Params {
-  total: u32,   // N·D
-  d: u32,       // D
-  rank: u32,
-  _pad: u32,
-  sigma_next: f32, // step: σ_{t−1}; init: σ_T
-  sigma_0: f32,    // measurement noise std
-  eta_a: f32,      // η   (entries less noisy than y)
-  eta_b: f32,      // η_b (entries noisier than y)
-  eta_c: f32,      // η   (entries A does not see)
-  _f0: f32,
-  _f1: f32,
-  _f2: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> vx0: array<f32>;  // Vᵀx̂₀          [N, D]
-@group(0) @binding(2) var<storage, read> veps: array<f32>; // Vᵀε̂           [N, D]
-@group(0) @binding(3) var<storage, read> uty: array<f32>;  // Uᵀy           [N, rank]
-@group(0) @binding(4) var<storage, read> sv: array<f32>;   // singular values [rank]
-@group(0) @binding(5) var<storage, read> z: array<f32>;    // N(0, I)       [N, D]
-@group(0) @binding(6) var<storage, read_write> out: array<f32>; // Vᵀ x_{t−1}/sqrt(ᾱ_{t−1})
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;
@@ -39,18 +18,20 @@ fn ddrm_step(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let x0 = vx0[i];
   // entries A does not see (and the default): DDIM-like with η_c
   let std_c = sn * p.eta_c;
-  var v = x0 + sqrt(max(sn * sn - std_c * std_c, 0.0)) * veps[i] + std_c * z[i];
+  var zi = 0.0;   // no noise at the last step (σ_{t−1} = 0)
+  if (NOISE) { zi = z[i]; }
+  var v = x0 + sqrt(max(sn * sn - std_c * std_c, 0.0)) * veps[i] + std_c * zi;
   if (j < p.rank) {
     let s = sv[j];
     let u = uty[n * p.rank + j];
     if (s * sn < p.sigma_0) {
       // less noisy than y: pull toward y's spectral residual
       let std_a = sn * p.eta_a;
-      v = x0 + sqrt(max(sn * sn - std_a * std_a, 0.0)) * (u - s * x0) / p.sigma_0 + std_a * z[i];
+      v = x0 + sqrt(max(sn * sn - std_a * std_a, 0.0)) * (u - s * x0) / p.sigma_0 + std_a * zi;
     } else if (s * sn > p.sigma_0) {
       // noisier than y: mix y/s in with weight η_b
       let var_b = sn * sn - p.sigma_0 * p.sigma_0 / (s * s) * p.eta_b * p.eta_b;
-      v = p.eta_b * u / s + (1.0 - p.eta_b) * x0 + sqrt(max(var_b, 0.0)) * z[i];
+      v = p.eta_b * u / s + (1.0 - p.eta_b) * x0 + sqrt(max(var_b, 0.0)) * zi;
     }
   }
   out[i] = v;
@@ -58,10 +39,6 @@ fn ddrm_step(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
 
 // x_T's spectral coordinates: y/s where s·σ_T > σ₀ (with the remaining variance from z), z elsewhere,
 // all divided by σ_T (the reference's `init_y / largest_sigmas`).
-@group(0) @binding(1) var<storage, read> i_uty: array<f32>;
-@group(0) @binding(2) var<storage, read> i_sv: array<f32>;
-@group(0) @binding(3) var<storage, read> i_z: array<f32>;
-@group(0) @binding(4) var<storage, read_write> i_out: array<f32>;
 
 @compute @workgroup_size(256)
 fn ddrm_init(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

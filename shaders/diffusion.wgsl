@@ -3,32 +3,7 @@
 // the CPU, src/samplers/schedule.ts). The model output `mo` is [N, out_c, H, W]: ε in channels [0, c), the
 // learned-range value v in [c, 2c) when `learned` is set. One lane per element, 1-D grid (folded to 2-D).
 
-struct Params {
-  total: u32,    // elements of the iterated tensor (see each entry)
-  chw: u32,      // c*h*w of one image
-  out_chw: u32,  // out_c*h*w of one model output image
-  learned: u32,  // 1: learned-range variance from v; 0: fixed log-variance f6
-  clip: u32,     // 1: clamp x̂₀ to [-1, 1] (clip_denoised)
-  _pad0: u32,
-  _pad1: u32,
-  d01: f32,      // sqrt(1/ᾱ) − sqrt(1/ᾱ − 1), from float64 (see x0_raw)
-  f0: f32,       // sqrt(1/ᾱ)
-  f1: f32,       // sqrt(1/ᾱ - 1)
-  f2: f32,       // p_sample: posterior mean coef1 | ddim: sqrt(ᾱ_prev)
-  f3: f32,       // p_sample: posterior mean coef2 | ddim: sqrt(1 - ᾱ_prev - σ²)
-  f4: f32,       // p_sample: min log variance (clipped β̃) | ddim: σ (noise std, 0 at the last step)
-  f5: f32,       // p_sample: max log variance (log β)
-  f6: f32,       // p_sample: fixed log variance
-  f7: f32,       // p_sample: 1 to add noise, 0 at the last step
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mo: array<f32>;
-@group(0) @binding(3) var<storage, read> z: array<f32>;
-@group(0) @binding(4) var<storage, read_write> o1: array<f32>;
-@group(0) @binding(5) var<storage, read_write> o2: array<f32>;
-@group(0) @binding(6) var<storage, read_write> o3: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;
@@ -68,7 +43,8 @@ fn p_sample(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
     logvar = frac * p.f5 + (1.0 - frac) * p.f4;
   }
   o1[i] = x0;
-  o2[i] = mean + p.f7 * exp(0.5 * logvar) * z[i];
+  o2[i] = mean;
+  if (NOISE) { o2[i] = mean + p.f7 * exp(0.5 * logvar) * z[i]; }
 }
 
 // DDIM(η) step (guided-diffusion: ε re-derived from the processed x̂₀). o1 = x̂₀, o2 = mean, o3 = mean + σ z.
@@ -86,7 +62,8 @@ fn ddim_step(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let mean = p.f2 * x0 + p.f3 * eps;
   o1[i] = x0;
   o2[i] = mean;
-  o3[i] = mean + p.f4 * z[i];
+  o3[i] = mean;
+  if (NOISE) { o3[i] = mean + p.f4 * z[i]; }
 }
 
 // Pullback through x̂₀ = proc(sqrt(1/ᾱ) x - sqrt(1/ᾱ-1) ε(x)) for a cotangent g = ∂L/∂x̂₀ (in z):

@@ -15,25 +15,7 @@
 // column stage of an FFT convolution in one dispatch. fft_pass: one radix pass in global memory, for
 // lengths that do not fit in workgroup memory.
 
-struct Params {
-  batch: u32,     // number of transforms
-  inner: u32,
-  so: u32,
-  si: u32,
-  es: u32,
-  n: u32,         // fft_pass: length (fft_wg uses the override N)
-  r: u32,         // fft_pass: radix of this pass
-  pp: u32,        // fft_pass: p of this pass
-  dir: f32,       // -1 forward, +1 inverse
-  scale: f32,     // applied to the output
-  conj_filter: u32, // fft_filter: 1 multiplies by conj(filter) (correlation), 0 by filter (convolution)
-  filter_stride: u32, // fft_filter: filter element (i, b % inner) at i * filter_stride + b % inner
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> data: array<vec2f>;
-@group(0) @binding(2) var<storage, read> tw: array<vec2f>;   // e^(-2πi k/N), k < N
-@group(0) @binding(3) var<storage, read_write> aux: array<vec2f>;  // fft_pass: output; fft_filter: filter
+//#interface
 
 override N: u32 = 64u;
 override ROWS: u32 = 1u;

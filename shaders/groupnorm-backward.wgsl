@@ -3,41 +3,16 @@
 //   gx = r (g - mean(g) - xhat mean(g xhat))        (means over the group; docs/autodiff.md)
 // Dispatches: gnb_reduce (per chunk partial sums of g and g*xhat), gnb_finalize (per group means),
 // gnb_apply (per element). mu, r come from groupnorm.wgsl's gn_stats/gn_finalize with K = 1.
-// Layout and Params as in groupnorm.wgsl (cs = N*C*S, groups contiguous, L elements each).
+// Layout as in groupnorm.wgsl (cs = N*C*S, groups contiguous, L elements each).
 
 const WG: u32 = 256u;
 const E: u32 = 32u;
 const CHUNK: u32 = WG * E;    // must equal GN_CHUNK in src/engine/ops/groupnorm.ts
 
 override SILU: bool = false;
-override SS: bool = false;
 
-struct Params {
-  N: u32,
-  C: u32,
-  S: u32,
-  G: u32,
-  L: u32,
-  nChunks: u32,
-  cs: u32,
-  eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<vec4f>;   // [N*G, 2]: (mu, r) in .x
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read> ss: array<f32>;
-@group(0) @binding(6) var<storage, read> gy: array<f32>;
-// gnb_reduce
-@group(0) @binding(7) var<storage, read_write> part: array<vec4f>;  // [N*G, nChunks]: (sum g, sum g xhat)
-// gnb_finalize
-@group(0) @binding(1) var<storage, read> fin_part: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> fin_sums: array<vec4f>; // [N*G]: (mean g, mean g xhat)
-// gnb_apply
-@group(0) @binding(7) var<storage, read> sums: array<vec4f>;
-@group(0) @binding(8) var<storage, read_write> gx: array<f32>;
+// Interface (uniforms, bindings per entry) in src/engine/ops/groupnorm.ts.
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -136,11 +111,6 @@ fn gnb_apply(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) w
 // (why: see there): pass 1 the group's mean and r (shifted sums, one 8-way reduction), pass 2 the
 // means of g and g*xhat (second reduction), pass 3 gx. Reads x three times and gy twice instead of
 // storing per-element intermediates; S % 4 == 0 (vec4 rows).
-
-@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> xs: array<f32>;        // x again: the shift
-@group(0) @binding(6) var<storage, read> gy4: array<vec4f>;
-@group(0) @binding(7) var<storage, read_write> gx4: array<vec4f>;
 
 const GL: u32 = 8u;     // lanes per workgroup
 const BLK: u32 = 64u;   // vec4s per lane per summation block (accuracy, see groupnorm.wgsl)

@@ -25,33 +25,9 @@ const E: u32 = 32u;           // elements per lane per chunk
 const CHUNK: u32 = WG * E;    // must equal GN_CHUNK in src/engine/ops/groupnorm.ts
 
 override SILU: bool = false;
-override SS: bool = false;    // scale-shift present
 
-struct Params {
-  N: u32,        // images (per component)
-  C: u32,
-  S: u32,        // spatial elements per channel
-  G: u32,        // groups
-  L: u32,        // elements per group = (C/G)*S
-  nChunks: u32,  // ceil(L / CHUNK)
-  cs: u32,       // component stride N*C*S
-  eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-// gn_stats
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> part: array<vec4f>;   // [N*G, nChunks, 2]: (m_j, Q_j)
-// gn_finalize
-@group(0) @binding(1) var<storage, read> fin_part: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> fin_stats: array<vec4f>; // [N*G, 2]: (mu, r)
-// gn_apply (x at 1)
-@group(0) @binding(2) var<storage, read> stats: array<vec4f>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read> ss: array<f32>;            // [N, 2C] (any tensor when !SS)
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+// Interface (uniforms, bindings per entry) in src/engine/ops/groupnorm.ts.
+//#interface
 
 fn ld_x(i: u32) -> vec4f {
   var v = vec4f(x[i], 0.0, 0.0, 0.0);
@@ -183,10 +159,6 @@ fn gn_apply(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wi
 // block to its running total (error ~ (BLK + L/(32 BLK)) ulps, not L/32).
 //
 // Four consecutive elements travel as a mat4x4f X with X[k] = component k of the four (vec4 lanes).
-
-@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> xs: array<f32>;                 // x again: the shift
-@group(0) @binding(6) var<storage, read_write> out4: array<vec4f>;
 
 const GL: u32 = 8u;     // lanes per workgroup
 const BLK: u32 = 64u;   // vec4s per lane per summation block

@@ -4,22 +4,8 @@
 // once per group and shared by subgroup shuffles. Rows are processed NB at a time (NB = 1, 2, 4 or 8).
 enable subgroups;
 
-struct Params {
-  n: u32,
-  cin: u32,      // reduced dimension
-  cout: u32,     // output features
-  bias_batches: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> w4: array<vec4f>;
-// fwd: x, w, bias, y
-@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-// trans: x, w, y
-@group(0) @binding(1) var<storage, read> x1: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y4: array<vec4f>;
+// Interface in src/engine/ops/linear.ts: fwd reads x4, w4, bias and writes y; trans reads x1, w4, writes y4.
+//#interface
 
 override SILU: bool = false;
 override SG8: bool = true;
@@ -66,7 +52,7 @@ fn fwd(@builtin(subgroup_invocation_id) sl: u32, @builtin(workgroup_id) wid: vec
     let n = n0 + r;
     if (n < p.n) {
       var v = acc[r];
-      if (n < p.bias_batches) { v += bias[o]; }
+      if (BIAS && n < p.bias_batches) { v += bias[o]; }
       y[n * p.cout + o] = v;
     }
   }

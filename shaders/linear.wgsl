@@ -2,18 +2,7 @@
 // output per invocation. TRANS: y[n, o] = sum_k x[n, k] * W[k, o], the input gradient of a linear layer.
 // Dispatcher: src/engine/ops/linear.ts (lavapipe uses linear-sg.wgsl).
 
-struct Params {
-  n: u32,
-  cin: u32,      // reduced dimension
-  cout: u32,     // output features
-  bias_batches: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+//#interface
 
 override TRANS: bool = false;
 override SILU: bool = false;   // apply SiLU to x on load (ADM's emb_layers: SiLU then Linear)
@@ -35,6 +24,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     if (TRANS) { w = wt[k * p.cout + o]; } else { w = wt[o * p.cin + k]; }
     s += act(x[n * p.cin + k]) * w;
   }
-  if (n < p.bias_batches) { s += bias[o]; }
+  if (BIAS && n < p.bias_batches) { s += bias[o]; }
   y[n * p.cout + o] = s;
 }

@@ -1,16 +1,6 @@
 // Masks and index permutations (inpainting operator, SVD spectral layouts).
 
-struct Params {
-  total: u32,    // output elements
-  per_out: u32,  // output elements per image (gather) / mask length (apply_mask)
-  per_in: u32,   // input elements per image (gather)
-  _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> aux: array<u32>;   // gather: indices; apply_mask: f32 mask bits
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

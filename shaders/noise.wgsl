@@ -1,16 +1,6 @@
 // Measurement log-likelihood gradients with respect to the predicted measurement a = A(x).
 
-struct Params {
-  n: u32,
-  _a: u32,
-  scale: f32,   // poisson: 255·rate
-  floor_: f32,  // poisson: smallest rate λ used (avoids 1/0 at black pixels)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

@@ -6,21 +6,7 @@
 // Real input: planes 2q and 2q+1 share complex grid q (W = F(a + i b)); their spectra separate by
 // Hermitian symmetry, A[k] = (W[k] + conj W[−k]) / 2, B[k] = (W[k] − conj W[−k]) / 2i.
 
-struct Params {
-  total: u32,
-  h: u32,
-  w: u32,
-  pad: u32,
-  l1: u32,
-  l2: u32,
-  planes: u32,
-  _b: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(3) var<storage, read> grid: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

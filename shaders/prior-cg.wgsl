@@ -2,12 +2,7 @@
 // per-row dot products that stay on the GPU (no read-back per iteration). A zero denominator (a converged
 // row) gives a zero step.
 
-struct Params {
-  n: u32,      // elements per row
-  total: u32,  // rows · n
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;
@@ -19,12 +14,6 @@ fn ratio(a: f32, b: f32) -> f32 {
 }
 
 // x += α p, r −= α q, α = rz[row] / pq[row]
-@group(0) @binding(1) var<storage, read> xr_rz: array<f32>;
-@group(0) @binding(2) var<storage, read> xr_pq: array<f32>;
-@group(0) @binding(3) var<storage, read> xr_p: array<f32>;
-@group(0) @binding(4) var<storage, read> xr_q: array<f32>;
-@group(0) @binding(5) var<storage, read_write> xr_x: array<f32>;
-@group(0) @binding(6) var<storage, read_write> xr_r: array<f32>;
 
 @compute @workgroup_size(256)
 fn cg_update_xr(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -37,10 +26,6 @@ fn cg_update_xr(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
 }
 
 // p = z + β p, β = rzNew[row] / rz[row]
-@group(0) @binding(1) var<storage, read> pp_new: array<f32>;
-@group(0) @binding(2) var<storage, read> pp_old: array<f32>;
-@group(0) @binding(3) var<storage, read> pp_z: array<f32>;
-@group(0) @binding(4) var<storage, read_write> pp_p: array<f32>;
 
 @compute @workgroup_size(256)
 fn cg_update_p(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

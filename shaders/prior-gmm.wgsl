@@ -10,14 +10,7 @@
 // Layouts: x, w, v [N, D]; Q [K, D, D] row-major (eigenvectors in columns); lam, mu [K, D];
 // logpi [K]; prm [N, 2] = (a, σ) per image.
 
-struct Params {
-  count: u32,
-  n: u32,
-  k: u32,
-  d: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+//#interface
 
 const MAXK: u32 = 16u;   // components held per invocation in gmm_eps (checked on the host)
 
@@ -26,14 +19,6 @@ fn flat(gid: vec3u, nwg: vec3u) -> u32 {
 }
 
 // ---------------------------------------------------------------- gmm_project
-@group(0) @binding(1) var<storage, read> pj_x: array<f32>;
-@group(0) @binding(2) var<storage, read> pj_w: array<f32>;
-@group(0) @binding(3) var<storage, read> pj_v: array<f32>;
-@group(0) @binding(4) var<storage, read> pj_q: array<f32>;
-@group(0) @binding(5) var<storage, read> pj_lam: array<f32>;
-@group(0) @binding(6) var<storage, read> pj_mu: array<f32>;
-@group(0) @binding(7) var<storage, read> pj_prm: array<vec2f>;
-@group(0) @binding(8) var<storage, read_write> pj_ys: array<vec4f>;   // [N, K, D]: (g·y, g·yw, g·yv, g)
 
 @compute @workgroup_size(256)
 fn gmm_project(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -56,9 +41,6 @@ fn gmm_project(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 }
 
 // ---------------------------------------------------------------- gmm_logits
-@group(0) @binding(1) var<storage, read> lg_ys: array<vec4f>;
-@group(0) @binding(2) var<storage, read> lg_logpi: array<f32>;
-@group(0) @binding(3) var<storage, read_write> lg_out: array<vec4f>;  // [N, K]
 
 @compute @workgroup_size(256)
 fn gmm_logits(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -85,14 +67,6 @@ fn gmm_logits(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 }
 
 // ---------------------------------------------------------------- gmm_eps
-@group(0) @binding(1) var<storage, read> ep_q: array<f32>;
-@group(0) @binding(2) var<storage, read> ep_prm: array<vec2f>;
-@group(0) @binding(3) var<storage, read> ep_ys: array<vec4f>;
-@group(0) @binding(4) var<storage, read> ep_l: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> ep_out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> ep_dw: array<f32>;
-@group(0) @binding(7) var<storage, read_write> ep_dv: array<f32>;
-@group(0) @binding(8) var<storage, read_write> ep_d2: array<f32>;
 
 // The softmax derivatives are formed from centred logit derivatives δₖ = ℓₖ' − Σⱼ wⱼℓⱼ' rather than by
 // hyper-dual division: ∂w wₖ = wₖδₖʷ, ∂²wₖ = wₖ(δₖʷδₖᵛ + ℓₖʷᵛ − ℓ̄ʷᵛ − Σⱼ wⱼδⱼʷδⱼᵛ). Division would cancel

@@ -11,18 +11,9 @@
 // Layouts: real images [N, C, H, W]; complex images [N, C, H, W, 2] (re, im interleaved);
 // filter table [S, H, W, CH, CH, 2]; slot[n] picks the table (and offset) used for image n.
 
-struct Params {
-  count: u32,   // invocations that do work
-  nimg: u32,
-  c: u32,
-  h: u32,
-  w: u32,
-  scale: f32,   // final scale of the inverse transform (1/(HW))
-}
+//#interface
 
 override CH: u32 = 1u;
-
-@group(0) @binding(0) var<uniform> p: Params;
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;
@@ -33,9 +24,6 @@ fn cmul(a: vec2f, b: vec2f) -> vec2f {
 }
 
 // ---------------------------------------------------------------- row DFT, real → complex (forward)
-@group(0) @binding(1) var<storage, read> rd_x: array<f32>;
-@group(0) @binding(2) var<storage, read> rd_tw: array<vec2f>;     // (cos, sin)(2πk/W)
-@group(0) @binding(3) var<storage, read_write> rd_out: array<vec2f>;
 
 @compute @workgroup_size(256)
 fn row_dft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -55,11 +43,6 @@ fn row_dft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
 }
 
 // ---------------------------------------------------------------- column DFT (forward) × M(ξ)
-@group(0) @binding(1) var<storage, read> cf_in: array<vec2f>;
-@group(0) @binding(2) var<storage, read> cf_tw: array<vec2f>;     // (cos, sin)(2πk/H)
-@group(0) @binding(3) var<storage, read> cf_table: array<vec2f>;
-@group(0) @binding(4) var<storage, read> cf_slot: array<u32>;
-@group(0) @binding(5) var<storage, read_write> cf_out: array<vec2f>;
 
 // one invocation per (n, kh, kw); count = N·H·W
 @compute @workgroup_size(256)
@@ -93,9 +76,6 @@ fn col_dft_filter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
 }
 
 // ---------------------------------------------------------------- column DFT (inverse, unscaled)
-@group(0) @binding(1) var<storage, read> ci_in: array<vec2f>;
-@group(0) @binding(2) var<storage, read> ci_tw: array<vec2f>;
-@group(0) @binding(3) var<storage, read_write> ci_out: array<vec2f>;
 
 // one invocation per (n, c, h, kw); count = N·C·H·W
 @compute @workgroup_size(256)
@@ -119,9 +99,6 @@ fn col_idft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
 }
 
 // ---------------------------------------------------------------- row DFT (inverse) → real part × scale
-@group(0) @binding(1) var<storage, read> ri_in: array<vec2f>;
-@group(0) @binding(2) var<storage, read> ri_tw: array<vec2f>;
-@group(0) @binding(3) var<storage, read_write> ri_out: array<f32>;
 
 fn row_idft_value(i: u32) -> f32 {
   let wv = i % p.w;
@@ -146,9 +123,6 @@ fn row_idft_real(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   ri_out[i] = row_idft_value(i);
 }
 
-@group(0) @binding(4) var<storage, read> ro_offset: array<f32>;   // [S, C, H, W]
-@group(0) @binding(5) var<storage, read> ro_slot: array<u32>;
-
 @compute @workgroup_size(256)
 fn row_idft_real_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat(gid, nwg);
@@ -159,9 +133,6 @@ fn row_idft_real_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
 }
 
 // ---------------------------------------------------------------- plain column DFT (forward)
-@group(0) @binding(1) var<storage, read> cd_in: array<vec2f>;
-@group(0) @binding(2) var<storage, read> cd_tw: array<vec2f>;
-@group(0) @binding(3) var<storage, read_write> cd_out: array<vec2f>;
 
 // one invocation per (n, c, kh, kw); count = N·C·H·W
 @compute @workgroup_size(256)
@@ -190,9 +161,6 @@ fn col_dft(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
 // for each pair {ξ, −ξ} two vectors √(2/HW)·cos θ_ξ and √(2/HW)·sin θ_ξ (θ_ξ(p) = 2π⟨ξ, p⟩). The host
 // orders the basis (k) and passes per k: (frequency index, kind 0 self / 1 cos / 2 sin); coordinates are
 // channel-minor: entry k·C + c (DDRM's layout).
-@group(0) @binding(1) var<storage, read> pk_spec: array<vec2f>;    // [N, C, H, W] complex spectrum
-@group(0) @binding(2) var<storage, read> pk_basis: array<vec2u>;   // [HW] (f, kind)
-@group(0) @binding(3) var<storage, read_write> pk_out: array<f32>; // [N, C·H·W]
 
 // count = N·C·H·W; scale = 1/√(HW)
 @compute @workgroup_size(256)
@@ -212,10 +180,6 @@ fn spec_pack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   if (b.y == 2u) { v = -z.y * p.scale * sqrt(2.0); }
   pk_out[i] = v;
 }
-
-@group(0) @binding(1) var<storage, read> up_z: array<f32>;         // [N, C·H·W]
-@group(0) @binding(2) var<storage, read> up_map: array<vec2u>;     // [HW] per frequency: (k, kind 0 self / 1 rep / 2 conj)
-@group(0) @binding(3) var<storage, read_write> up_out: array<vec2f>; // [N, C, H, W] complex spectrum
 
 // count = N·C·H·W; scale = √(HW)
 @compute @workgroup_size(256)
@@ -240,9 +204,6 @@ fn spec_unpack(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 }
 
 // out[n, q] = in[n, q]·w[q] for q < min(perIn, perOut), else 0 (count = N·perOut; c = perIn, h = perOut)
-@group(0) @binding(1) var<storage, read> cs_in: array<f32>;
-@group(0) @binding(2) var<storage, read> cs_w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> cs_out: array<f32>;
 
 @compute @workgroup_size(256)
 fn coord_scale(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -258,9 +219,6 @@ fn coord_scale(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 // ---------------------------------------------------------------- helpers of the FFT path
 // (src/operators/fft.ts transforms [planes, H, W, 2] in place; these convert and apply M(ξ) around it)
 
-@group(0) @binding(1) var<storage, read> tc_x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> tc_out: array<vec2f>;
-
 // count = N·C·H·W
 @compute @workgroup_size(256)
 fn to_complex(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -268,10 +226,6 @@ fn to_complex(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   if (i >= p.count) { return; }
   tc_out[i] = vec2f(tc_x[i], 0.0);
 }
-
-@group(0) @binding(1) var<storage, read> at_table: array<vec2f>;
-@group(0) @binding(2) var<storage, read> at_slot: array<u32>;
-@group(0) @binding(3) var<storage, read_write> at_data: array<vec2f>;
 
 // in place: X[n, :, f] ← M_{slot[n]}(f) X[n, :, f]; one invocation per (n, f), count = N·H·W
 @compute @workgroup_size(256)
@@ -291,9 +245,6 @@ fn apply_table(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   }
 }
 
-@group(0) @binding(1) var<storage, read> rp_in: array<vec2f>;
-@group(0) @binding(2) var<storage, read_write> rp_out: array<f32>;
-
 // count = N·C·H·W
 @compute @workgroup_size(256)
 fn real_part(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -301,9 +252,6 @@ fn real_part(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   if (i >= p.count) { return; }
   rp_out[i] = rp_in[i].x * p.scale;
 }
-
-@group(0) @binding(3) var<storage, read> rpo_offset: array<f32>;   // [S, C, H, W]
-@group(0) @binding(4) var<storage, read> rpo_slot: array<u32>;
 
 @compute @workgroup_size(256)
 fn real_part_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -319,9 +267,6 @@ fn real_part_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
 // the filtered plane is Z' = M_a A + i·M_b B, whose inverse FFT is a' + i·b' because every lab filter is
 // real (M(−ξ) = conj M(ξ)). Halves the FFT work of real-image filtering.
 
-@group(0) @binding(1) var<storage, read> tp_x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> tp_out: array<vec2f>;
-
 // count = ⌈N/2⌉·C·H·W
 @compute @workgroup_size(256)
 fn to_complex_pair(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -334,11 +279,6 @@ fn to_complex_pair(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
   if (2u * q + 1u < p.nimg) { b = tp_x[(2u * q + 1u) * chw + r]; }
   tp_out[i] = vec2f(tp_x[2u * q * chw + r], b);
 }
-
-@group(0) @binding(1) var<storage, read> ap_table: array<vec2f>;
-@group(0) @binding(2) var<storage, read> ap_slot: array<u32>;
-@group(0) @binding(3) var<storage, read> ap_in: array<vec2f>;
-@group(0) @binding(4) var<storage, read_write> ap_out: array<vec2f>;
 
 // one invocation per (plane pair q, f); count = ⌈N/2⌉·H·W
 @compute @workgroup_size(256)
@@ -374,9 +314,6 @@ fn apply_table_pair(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   }
 }
 
-@group(0) @binding(1) var<storage, read> rq_in: array<vec2f>;
-@group(0) @binding(2) var<storage, read_write> rq_out: array<f32>;
-
 fn pair_value(i: u32) -> f32 {
   let chw = p.c * p.h * p.w;
   let n = i / chw;
@@ -392,9 +329,6 @@ fn real_part_pair(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   if (i >= p.count) { return; }
   rq_out[i] = pair_value(i);
 }
-
-@group(0) @binding(3) var<storage, read> rqo_offset: array<f32>;   // [S, C, H, W]
-@group(0) @binding(4) var<storage, read> rqo_slot: array<u32>;
 
 @compute @workgroup_size(256)
 fn real_part_pair_offset(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

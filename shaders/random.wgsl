@@ -4,19 +4,7 @@
 // so a value depends only on (seed, offset, i): the same on every GPU, at any shape, and equal to the
 // CPU generator in src/engine/ops/random.ts. One invocation computes one block (4 outputs).
 
-struct Params {
-  n: u32,        // elements to write
-  seed_lo: u32,
-  seed_hi: u32,
-  off_lo: u32,
-  off_hi: u32,
-  _pad: u32,
-  a: f32,        // randn: scale; uniform: lo; rademacher: scale
-  b: f32,        // randn: mean;  uniform: hi
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+//#interface
 
 // (hi, lo) of the 64-bit product a*b from 16-bit halves (WGSL has no 64-bit integers).
 fn mulhilo(a: u32, b: u32) -> vec2u {
@@ -99,8 +87,6 @@ fn rademacher(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 }
 
 // ------------------------------------------------------------------ Poisson measurement noise (DPS)
-
-@group(0) @binding(2) var<storage, read> src: array<f32>;
 
 struct UniformStream { e: u32, block: u32, word: u32, w: vec4f }
 

@@ -1,16 +1,7 @@
 // Nearest ×2 upsampling and 2×2 average pooling on NCHW planes, and their adjoints (the VJPs).
 // One invocation per output element; all four are linear, so forward-mode stacks run through unchanged.
 
-struct Params {
-  planes: u32,  // N*C
-  h: u32,       // input height of the forward op
-  w: u32,       // input width of the forward op
-  _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

@@ -2,19 +2,7 @@
 // resize (DPS's Resizer) and its adjoint / pseudo-inverse, and the 1-D factors of separable SVDs.
 // Rows of M are banded: row o has non-zeros only in [band[2o], band[2o+1]) (full rows for SVD factors).
 
-struct Params {
-  planes: u32,
-  n_in: u32,    // length of the transformed axis before
-  n_out: u32,   // and after
-  other: u32,   // length of the untouched axis
-  total: u32,   // planes · n_out · other
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> m: array<f32>;
-@group(0) @binding(3) var<storage, read> band: array<u32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

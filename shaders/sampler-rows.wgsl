@@ -2,25 +2,7 @@
 // residual norm, CG step length, …) without a round trip to the CPU. A row is `per` consecutive elements;
 // `c` holds one scalar per row. Also batched CG's step length, strided copies, and a small dense matvec.
 
-struct Params {
-  total: u32,   // elements iterated
-  per: u32,     // elements per row (or: rank for spectral_lift, cols for matvec)
-  mode: u32,    // coef: which function; spectral_lift: numerator power of s (0 or 1)
-  aux: u32,     // copy_range: source offset; spectral_lift: D (row length of out); matvec: rows of A
-  aux2: u32,    // copy_range: destination offset
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-  a: f32,
-  b: f32,
-  _f0: f32,
-  _f1: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;
@@ -71,8 +53,6 @@ fn coef(@builtin(global_invocation_id) gid: vec3u) {
   out[n] = v;
 }
 
-@group(0) @binding(2) var<storage, read_write> copy_dst: array<f32>;
-
 // copy_dst[aux2 + i] = x[aux + i] for i < total (batch assembly at any element offset).
 @compute @workgroup_size(256)
 fn copy_range(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -115,9 +95,6 @@ fn matvec(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   out[i] = p.a * s;
 }
 
-@group(0) @binding(4) var<storage, read> pp: array<f32>;
-@group(0) @binding(5) var<storage, read_write> frozen: array<f32>;
-
 // Batched CG step length with a curvature guard: rr = x, pᵀAp = c, pᵀp = pp → α = out; total = rows.
 // A row whose Rayleigh quotient pᵀAp/pᵀp is not above b (an indefinite or singular operator along p, e.g.
 // a network Hessian that is not negative definite) is frozen: α = 0 from then on, keeping its iterate.
@@ -135,8 +112,6 @@ fn cg_alpha(@builtin(global_invocation_id) gid: vec3u) {
   frozen[n] = f;
   out[n] = alpha;
 }
-
-@group(0) @binding(1) var<storage, read_write> fill_out: array<f32>;
 
 // fill_out[i] = a
 @compute @workgroup_size(256)

@@ -1,18 +1,7 @@
 // Level-1 vector math on flat f32 tensors (sampler updates, residual adds, norms).
 // Grid: 1-D, 256 lanes per workgroup, 4 elements per lane for the elementwise entries.
 
-struct Params {
-  n: u32,       // elements (for per-row reductions: elements per row)
-  rows: u32,    // rows for reductions
-  a: f32,
-  b: f32,
-  c: f32,
-  d: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+//#interface
 
 fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;

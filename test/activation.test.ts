@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { silu, siluBackward } from '../src/engine/ops/activation.js';
+// their kernel declarations generate the shaders' interfaces
+import '../src/engine/ops/attention.js';
+import '../src/engine/ops/groupnorm.js';
 import { getTestEngine, randomArray } from './helpers.js';
 import { component, dot, fdJvp, fdMixed, relErr, siluBackwardRef, siluRef, stack } from './reference/nonlinear.js';
 

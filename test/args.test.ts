@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatFlagHelp, parseFlags, UsageError, type FlagTable } from '../src/cli/args.ts';
+import { formatFlagHelp, mergeFlags, parseFlags, UsageError, type FlagTable } from '../src/cli/args.ts';
 
 const TABLE = {
   weights: { type: 'string', required: true, short: 'w', help: 'weights' },
@@ -99,5 +99,39 @@ describe('parseFlags', () => {
     expect(h).toMatch(/--tasks <box\|sr4\|gauss>|--tasks <a,...>/);
     expect(h).toContain('one of: box, sr4, gauss');
     expect(h).toMatch(/-h, --help\s+show this help/);
+  });
+});
+
+describe('flags with capitals and merged tables', () => {
+  it('--x-T parses to the key xT (what the ParsedFlags type says)', () => {
+    const t = { 'x-T': { type: 'string', help: 'x_T' }, 'noise-from': { type: 'string', help: 'n' } } as const;
+    const r = parseFlags(['--x-T', 'a.st', '--noise-from=b.st'], t);
+    expect(r.flags.xT).toBe('a.st');
+    expect(r.flags.noiseFrom).toBe('b.st');
+    expect(Object.keys(r.flags)).toEqual(['xT', 'noiseFrom']);
+  });
+
+  it('merging two flag tables that share a flag (or its option key, or a short name) throws', () => {
+    const a = { scale: { type: 'number', help: 'ζ' } } as const satisfies FlagTable;
+    const b = { scale: { type: 'number', help: 'SR factor' } } as const satisfies FlagTable;
+    expect(() => mergeFlags(a, b)).toThrow(/both define --scale/);
+    expect(() =>
+      mergeFlags({ 'x-t': { type: 'string', help: '' } }, { xT: { type: 'string', help: '' } } as FlagTable),
+    ).toThrow(/both define --xT \(as --x-t\)/);
+    expect(() =>
+      mergeFlags({ a: { type: 'string', short: 'o', help: '' } }, { b: { type: 'string', short: 'o', help: '' } }),
+    ).toThrow(/share the short name -o/);
+    const m = mergeFlags(a, { 'sr-factor': { type: 'number', help: 'SR' } } as const);
+    expect(Object.keys(m)).toEqual(['scale', 'sr-factor']);
+  });
+
+  it('the sample command’s table has --zeta and --sr-factor, and no --scale', async () => {
+    const sample = (await import('../src/cli/commands/sample.ts')).default;
+    expect(Object.keys(sample.flags)).toContain('zeta');
+    expect(Object.keys(sample.flags)).toContain('sr-factor');
+    expect(Object.keys(sample.flags)).not.toContain('scale');
+    const r = parseFlags(['--method', 'dps', '-o', 'x.png', '--zeta', '0.3', '--sr-factor', '4'], sample.flags);
+    expect(r.flags.zeta).toBe(0.3);
+    expect(r.flags.srFactor).toBe(4);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { Engine } from '../src/engine/index.js';
-import { axpby, lincomb, rowSumSq, rowDot, affineClamp } from '../src/engine/ops/vector.js';
+import { axpby, lincomb, rowSumSq, rowDot, affineClamp, VECTOR } from '../src/engine/ops/vector.js';
 import { getTestEngine } from './helpers.js';
 
 let e: Engine;
@@ -56,9 +56,11 @@ describe('engine + vector ops', () => {
   });
 
   it('names the kernel on a compile error and rejects oversize grids', async () => {
-    expect(() => e.run({ kernel: { family: 'vector', entry: 'copy' }, bindings: [], grid: [1e9] })).toThrow(
+    const t1 = e.tensor([4], 't1');
+    expect(() => e.run({ kernel: VECTOR.copy, params: { n: 1 }, buffers: { x: t1, out: t1 }, grid: [1e9] })).toThrow(
       /maxComputeWorkgroupsPerDimension/,
     );
+    e.release(t1);
     expect(() => e.tensor([0], 'empty')).toThrow(/invalid shape/);
   });
 

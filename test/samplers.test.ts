@@ -8,7 +8,7 @@ import { GaussianMixturePrior, GmmDense, randomGmmSpec } from '../src/lab/gmm.js
 import { Rng64 } from '../src/lab/rng64.js';
 import { ddimStep, ddimSigma, pSample, x0Pullback } from '../src/samplers/diffusion.js';
 import { adjointSolve, batchedCg } from '../src/samplers/linalg.js';
-import { defaultScale, parseMethod, parseEtaSchedule } from '../src/samplers/methods.js';
+import { parseMethod, parseEtaSchedule } from '../src/samplers/methods.js';
 import { sample, type SampleOptions } from '../src/samplers/sampler.js';
 import { createSchedule, type Schedule } from '../src/samplers/schedule.js';
 import { denseMatvec } from '../src/samplers/rows.js';
@@ -310,10 +310,12 @@ async function runBoth(p: Problem, method: string, extra: Partial<SampleOptions>
       Float64Array.from(a.subarray((i * p.N + n) * len, (i * p.N + n + 1) * len));
     const run: RefRun = {
       method: base,
-      zeta: extra.scale ?? defaultScale(extra.task, base),
-      eta: extra.eta ?? (base === 'ddim' ? 0 : 1),
-      dsg: { rate: extra.dsg?.rate ?? 0.2, interval: extra.dsg?.interval ?? 1 },
-      ddrm: { eta: extra.ddrm?.eta ?? 0.85, etaB: extra.ddrm?.etaB ?? 1 },
+      // the settings the driver resolved (each method's defaults are checked against their sources in
+      // test/methods.test.ts); the reference checks the math with them
+      zeta: res.settings.zeta,
+      eta: res.settings.eta,
+      dsg: { rate: res.settings.rate, interval: res.settings.interval },
+      ddrm: { eta: res.settings.eta, etaB: res.settings.etaB },
       y: Float64Array.from(p.y.subarray(n * p.m, (n + 1) * p.m)),
       xT: Float64Array.from(p.xT.subarray(n * p.D, (n + 1) * p.D)),
       stepNoise: (i) => sl(p.stepNoise, i, p.D),
@@ -381,10 +383,10 @@ describe('samplers end to end on a GMM prior (float64 reference, same noise)', (
 
   it('dps (ζ default and 0.7, Gaussian and Poisson), mcg', async () => {
     compare(dense, await runBoth(dense, 'dps', { task: 'inpainting' }), TOL);
-    compare(mask, await runBoth(mask, 'dps', { scale: 0.7 }), TOL);
-    compare(mask, await runBoth(mask, 'mcg', { scale: 0.5 }), TOL);
+    compare(mask, await runBoth(mask, 'dps', { zeta: 0.7 }), TOL);
+    compare(mask, await runBoth(mask, 'mcg', { zeta: 0.5 }), TOL);
     // Poisson: the reference's ‖y − A x̂₀‖/|y| averaged over the measurement = ‖r‖·mean(1/|y|)
-    compare(dense, await runBoth(dense, 'dps', { scale: 0.05, noise: { kind: 'poisson', level: 1 } }), TOL);
+    compare(dense, await runBoth(dense, 'dps', { zeta: 0.05, noise: { kind: 'poisson', level: 1 } }), TOL);
   });
 
   it('pigdm: SVD path and CG path', async () => {
@@ -395,28 +397,28 @@ describe('samplers end to end on a GMM prior (float64 reference, same noise)', (
 
   it('dsg (interval 1 and 3)', async () => {
     compare(dense, await runBoth(dense, 'dsg'), TOL);
-    compare(dense, await runBoth(dense, 'dsg', { dsg: { rate: 0.5, interval: 3 } }), TOL);
+    compare(dense, await runBoth(dense, 'dsg', { rate: 0.5, interval: 3 }), TOL);
   });
 
   it('ddrm', async () => {
     compare(dense, await runBoth(dense, 'ddrm'), TOL);
-    compare(mask, await runBoth(mask, 'ddrm', { ddrm: { eta: 0.5, etaB: 0.9 } }), TOL);
+    compare(mask, await runBoth(mask, 'ddrm', { eta: 0.5, etaB: 0.9 }), TOL);
   });
 
   it('+cmi on dps / pigdm / mcg / dsg (isotropic and exact Σ⁻¹, the three η schedules)', async () => {
     const cases: Array<[Problem, string, Partial<SampleOptions>]> = [
-      [dense, 'dps+cmi', { scale: 0.5, cmi: { r: 2, eta: { kind: 'constant', eta: 0.05 }, sigmaInv: 'isotropic' } }],
+      [dense, 'dps+cmi', { zeta: 0.5, cmi: { r: 2, eta: { kind: 'constant', eta: 0.05 }, sigmaInv: 'isotropic' } }],
       [
         dense,
         'dps+cmi',
-        { scale: 0.5, cmi: { r: 1, eta: { kind: 'constant', eta: 0.05 }, sigmaInv: 'exact', cg: { iters: 12 } } },
+        { zeta: 0.5, cmi: { r: 1, eta: { kind: 'constant', eta: 0.05 }, sigmaInv: 'exact', cg: { iters: 12 } } },
       ],
       [
         dense,
         'pigdm+cmi',
         { cmi: { r: 1, eta: { kind: 'relative', eta: 0.3 }, sigmaInv: 'exact', cg: { iters: 12 } } },
       ],
-      [mask, 'mcg+cmi', { scale: 0.5, cmi: { r: 1, eta: { kind: 'residual', eta: 0.01 }, sigmaInv: 'isotropic' } }],
+      [mask, 'mcg+cmi', { zeta: 0.5, cmi: { r: 1, eta: { kind: 'residual', eta: 0.01 }, sigmaInv: 'isotropic' } }],
       [dense, 'dsg+cmi', { cmi: { r: 1, eta: { kind: 'relative', eta: 0.2 }, sigmaInv: 'isotropic' } }],
     ];
     for (const [p, method, opts] of cases) {
@@ -477,7 +479,7 @@ describe('samplers end to end on a GMM prior (float64 reference, same noise)', (
       { method: 'dps' },
       { method: 'mcg' },
       { method: 'pigdm' },
-      { method: 'dsg', dsg: { interval: 2 } },
+      { method: 'dsg', interval: 2 },
       { method: 'ddrm' },
       { method: 'dps+cmi', cmi: { r: 2, eta: { kind: 'relative', eta: 0.1 }, sigmaInv: 'exact' } },
       { method: 'dsg+cmi', cmi: { r: 1, eta: { kind: 'residual', eta: 0.1 }, sigmaInv: 'isotropic' } },
@@ -519,7 +521,5 @@ describe('samplers end to end on a GMM prior (float64 reference, same noise)', (
     await expect(sample({ ...o, operator: dense.op, method: 'ddrm+cmi' })).rejects.toThrow(/applies to/);
     await expect(sample({ ...o, operator: dense.op, method: 'dpss' })).rejects.toThrow(/unknown method/);
     expect(parseEtaSchedule('relative:0.5')).toEqual({ kind: 'relative', eta: 0.5 });
-    expect(defaultScale('super-resolution', 'dps')).toBe(0.3);
-    expect(defaultScale('phase-retrieval', 'dps')).toBe(1);
   });
 });

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../src/engine/safetensors.js';
 import { UNet, loadUNet } from '../src/unet/index.js';
+import { VECTOR } from '../src/engine/ops/vector.js';
 import { convertCheckpointBytes } from '../tools/convert-weights/convert.js';
 import { getTestEngine, readFixture, relMaxErr } from './helpers.js';
 import { readFileSync } from 'node:fs';
@@ -90,9 +91,9 @@ function copyOf(h: Tensor): Tensor {
   const c = e.tensor(h.shape, 'act');
   // record a copy so that later frees of h do not disturb the check
   e.run({
-    kernel: { family: 'vector', entry: 'copy' },
-    bindings: [h, c],
-    uniforms: new Uint32Array([h.size, 0, 0, 0, 0, 0, 0, 0]).buffer,
+    kernel: VECTOR.copy,
+    buffers: { x: h, out: c },
+    params: { n: h.size },
     grid: [Math.ceil(h.size / 256)],
   });
   return c;

@@ -59,7 +59,33 @@ export class UsageError extends Error {
   }
 }
 
-export const camelCase = (s: string) => s.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** 'out-dir' → 'outDir', 'x-T' → 'xT' (as the CamelCase type: the letter after a dash is capitalised). */
+export const camelCase = (s: string) => s.replace(/-([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * One flag table from several (a command's own and shared ones). Two tables declaring the same flag —
+ * or two flags that parse to the same option key — is a programming error: it throws, rather than letting
+ * the later table silently redefine what the flag means.
+ */
+export function mergeFlags<A extends FlagTable, B extends FlagTable>(a: A, b: B): A & B;
+export function mergeFlags<A extends FlagTable, B extends FlagTable, C extends FlagTable>(a: A, b: B, c: C): A & B & C;
+export function mergeFlags(...tables: FlagTable[]): FlagTable {
+  const out: FlagTable = {};
+  const keys = new Map<string, string>();
+  const shorts = new Map<string, string>();
+  for (const t of tables)
+    for (const [name, spec] of Object.entries(t)) {
+      const key = camelCase(name);
+      if (keys.has(key))
+        throw new Error(`flag tables both define --${name}${keys.get(key) !== name ? ` (as --${keys.get(key)})` : ''}`);
+      if (spec.short && shorts.has(spec.short))
+        throw new Error(`flags --${shorts.get(spec.short)} and --${name} share the short name -${spec.short}`);
+      keys.set(key, name);
+      if (spec.short) shorts.set(spec.short, name);
+      out[name] = spec;
+    }
+  return out;
+}
 
 export interface ParseResult<T extends FlagTable> {
   flags: ParsedFlags<T>;

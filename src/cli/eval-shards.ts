@@ -71,6 +71,8 @@ export interface RowsHeader {
   /** image 0 of the data, [C, H, W], for the grid */
   truth0: string;
   imageShape: number[];
+  /** respaced steps each method ran */
+  steps: Record<string, number>;
 }
 
 export interface UnitRecord {
@@ -221,7 +223,7 @@ export function writeEvalOutputs(
     n: number;
     start?: number;
     batch: number;
-    steps: string;
+    steps?: string;
     seed: number;
     sigmaY: number;
     cmiR: number;
@@ -253,7 +255,7 @@ export function writeEvalOutputs(
     '',
     `Command: \`${header.command}\``,
     '',
-    `Model \`${header.weights}\`; σ_y = ${s.sigmaY}; ${s.steps} respaced steps; seed ${s.seed}; CMI: r = ${s.cmiR}, η ${s.cmiEta}, Σ⁻¹ ${s.cmiSigmaInv}${s.cmiControl ? ` (control: ∇I replaced by a ${s.cmiControl})` : ''}. ` +
+    `Model \`${header.weights}\`; σ_y = ${s.sigmaY}; steps ${s.methods.map((m) => `${m} ${header.steps[m]}`).join(', ')} (${s.steps ? '--steps' : "each method's protocol"}); seed ${s.seed}; CMI: r = ${s.cmiR}, η ${s.cmiEta}, Σ⁻¹ ${s.cmiSigmaInv}${s.cmiControl ? ` (control: ∇I replaced by a ${s.cmiControl})` : ''}. ` +
       `Device: ${header.device}. PSNR/SSIM on images mapped to [0, 1]; mean ± std (population) over images. LPIPS/FID not reported (they need network weights we cannot ship).`,
     '',
     '| task | method | PSNR (dB) ↑ | SSIM ↑ | s / image |',

@@ -7,6 +7,7 @@ import {
   parseMethod,
   sample,
   type CmiOptions,
+  type DiffusionSettings,
   type PigdmWeighting,
   type ScoreModel,
   type StepInfo,
@@ -21,13 +22,18 @@ export interface ExperimentOptions {
   /** clean images [N, C, H, W] in [−1, 1] */
   x: Float32Array;
   shape: readonly number[];
-  steps: string | number;
+  /** respacing (default: the checkpoint's, else the method's protocol) */
+  steps?: string | number;
   seed: number;
   sigmaY: number;
   opOptions?: OperatorOptions;
   cmi: CmiOptions;
-  scale?: number;
+  /** ζ (default: the method's per-task protocol value) */
+  zeta?: number;
   eta?: number;
+  clip?: boolean;
+  /** the checkpoint's diffusion with flag overrides (default: model.diffusion) */
+  diffusion?: DiffusionSettings;
   pigdmWeighting?: PigdmWeighting;
   onStep?: (s: StepInfo) => void;
 }
@@ -58,8 +64,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     method: o.method,
     steps: o.steps,
     seed: o.seed,
-    scale: o.scale,
+    zeta: o.zeta,
     eta: o.eta,
+    clip: o.clip,
+    diffusion: o.diffusion,
     pigdmWeighting: o.pigdmWeighting,
     task: samplerTask(o.task),
     cmi: parseMethod(o.method).cmi ? o.cmi : undefined,

@@ -29,26 +29,77 @@ export interface LoadedMeasurement {
   opts: OperatorOptions;
 }
 
-export function readMeasurement(path: string): LoadedMeasurement {
+/**
+ * A stored mask as the inpainting operator takes it: one [H·W] plane shared by every channel, or one per
+ * channel [C·H·W] (e.g. 90 % of all pixels dropped across the RGB channels). Accepted layouts: [H, W],
+ * [1, 1, H, W] (ours), [1, C, H, W] and the DPS repository's [N, C, H, W] (the image-shaped mask it
+ * multiplies with), provided every image holds the same mask — the operator applies one to all of them.
+ */
+export function maskPlane(path: string, mask: HostTensor, imageShape?: readonly number[]): Float32Array {
+  const sh = mask.shape;
+  const [H, W] = sh.slice(-2);
+  if (sh.length < 2 || sh.length > 4 || !(H > 0 && W > 0) || (sh.length === 3 && sh[0] !== 1))
+    throw new Error(`${path}: mask has shape [${sh}], expected [H, W], [1, 1, H, W] or [N, C, H, W]`);
+  if (imageShape && (H !== imageShape[1] || W !== imageShape[2]))
+    throw new Error(`${path}: mask is ${H}×${W}, the model's images are ${imageShape[1]}×${imageShape[2]}`);
+  const C = sh.length === 4 ? sh[1] : 1;
+  if (imageShape && C !== 1 && C !== imageShape[0])
+    throw new Error(`${path}: mask has ${C} channels, the model's images ${imageShape[0]}`);
+  const per = C * H * W;
+  const first = mask.data.subarray(0, per);
+  for (let off = per; off < mask.data.length; off += per)
+    for (let j = 0; j < per; j++)
+      if (mask.data[off + j] !== first[j])
+        throw new Error(
+          `${path}: the mask differs between images (image ${off / per} at element ${j}); ` +
+            'the inpainting operator applies one mask to every image of a batch',
+        );
+  // a per-channel mask whose channels agree is the shared plane
+  let same = true;
+  for (let c = 1; c < C && same; c++)
+    for (let j = 0; j < H * W; j++)
+      if (first[c * H * W + j] !== first[j]) {
+        same = false;
+        break;
+      }
+  return Float32Array.from(same ? first.subarray(0, H * W) : first);
+}
+
+/**
+ * Reads a measurement file. Files written by `posterior measure` name their task and noise in the metadata;
+ * a file in the DPS repository's layout (tensors `y` and `mask`, no metadata) needs them from the caller
+ * (`given`: the --task and --sigma-y flags). A task given for a file that names another is an error.
+ */
+export function readMeasurement(
+  path: string,
+  imageShape?: readonly number[],
+  given: { task?: string; sigmaY?: number } = {},
+): LoadedMeasurement {
   const meta = readMetadata(path);
   const tensors = readTensors(path);
   const y = tensors.get('y');
   if (!y) throw new Error(`${path}: no tensor 'y' — is this a file written by 'posterior measure'?`);
-  if (!meta.task) throw new Error(`${path}: no 'task' in the metadata — write measurements with 'posterior measure'`);
-  const task = parseTask(meta.task);
+  if (!meta.task && !given.task)
+    throw new Error(
+      `${path}: no 'task' in the metadata — give --task (a file in the DPS layout), or write measurements with 'posterior measure'`,
+    );
+  if (meta.task && given.task && meta.task !== given.task)
+    throw new Error(`${path}: the file is a '${meta.task}' measurement, --task says '${given.task}'`);
+  const task = parseTask(meta.task ?? given.task!);
   const opts: OperatorOptions = JSON.parse(meta.operator_options ?? '{}');
   const mask = tensors.get('mask');
   const kernel = tensors.get('kernel');
-  if (mask) opts.mask = mask.data;
+  if (mask) opts.mask = maskPlane(path, mask, imageShape);
   if (kernel) {
     opts.kernel = kernel.data;
     opts.kernelSize = kernel.shape[kernel.shape.length - 1];
   }
+  const sigmaY = meta.sigma_y !== undefined ? Number(meta.sigma_y) : (given.sigmaY ?? 0);
   return {
     task,
     y,
-    sigmaY: Number(meta.sigma_y ?? 0),
-    noise: (meta.noise ?? 'gaussian') as LoadedMeasurement['noise'],
+    sigmaY,
+    noise: (meta.noise ?? (sigmaY > 0 ? 'gaussian' : 'none')) as LoadedMeasurement['noise'],
     opts,
   };
 }

@@ -17,7 +17,7 @@ export const OPERATOR_FLAGS = {
     type: 'number-list',
     help: "inpaint-random: draw the fraction from U(lo,hi), DPS's config 0.3,0.7",
   },
-  scale: { type: 'number', help: 'sr4: downsampling factor (default 4)' },
+  'sr-factor': { type: 'number', help: 'sr4: downsampling factor (default 4)' },
   'kernel-size': { type: 'int', help: 'blur: kernel size (default 61)' },
   'blur-std': { type: 'number', help: 'gaussian-blur: std (default 3.0; the CMI paper uses 5.0)' },
   intensity: { type: 'number', help: 'motion-blur: intensity in [0, 1] (default 0.5)' },
@@ -37,7 +37,7 @@ export function operatorOptionsFromFlags(f: {
   boxMargin?: number[];
   maskP?: number;
   maskPRange?: number[];
-  scale?: number;
+  srFactor?: number;
   kernelSize?: number;
   blurStd?: number;
   intensity?: number;
@@ -59,7 +59,7 @@ export function operatorOptionsFromFlags(f: {
     boxMargin: two(f.boxMargin, 'box-margin'),
     maskP: f.maskP,
     maskPRange: range,
-    scale: f.scale,
+    scale: f.srFactor,
     kernelSize: f.kernelSize,
     blurStd: f.blurStd,
     motionIntensity: f.intensity,

@@ -2,47 +2,29 @@
 // compute pass and submitted every `flushEvery` dispatches, uniforms go into one arena written once per
 // submission. Validation errors, compile errors and lost devices surface as exceptions naming the kernel.
 import { acquireGpu, type GpuContext } from './device.js';
-import { kernelKey, PipelineCache, type KernelSpec } from './pipelines.js';
+import { packParams, type Kernel, type ParamValue } from './kernel.js';
+import { kernelKey, PipelineCache } from './pipelines.js';
 import { BufferPool, fmtBytes } from './pool.js';
 import type { KernelRecord } from './profiler.js';
 import { Tensor, shapeSize } from './tensor.js';
 
-export type Binding = Tensor | { buffer: GPUBuffer; offset?: number; size?: number };
+export type Binding = Tensor;
 
 export interface Dispatch {
-  kernel: KernelSpec;
-  /** storage buffers at @binding(1..n) in order; the uniform block (if any) is @binding(0) */
-  bindings: Binding[];
-  /** uniform block contents; build with `uniforms()` */
-  uniforms?: ArrayBuffer;
+  /** a kernel declared with `defineKernels` */
+  kernel: Kernel;
+  /** WGSL `override` constants (tile sizes, component counts); an optional binding's flag is set by `run` */
+  constants?: Record<string, number>;
+  /** the kernel's uniforms by name, packed by their declared types */
+  params?: Record<string, ParamValue>;
+  /** the kernel's storage buffers by name; an optional one may be omitted or null */
+  buffers: Record<string, Binding | null | undefined>;
   /** workgroup counts */
   grid: [number, number?, number?];
   /** for the profiler: useful floating-point operations and bytes moved by this dispatch */
   flops?: number;
   bytes?: number;
   label?: string;
-}
-
-/** A float for `uniforms()` (plain numbers are packed as u32, negative ones as i32). */
-export class F32 {
-  constructor(readonly value: number) {}
-}
-export const f32 = (v: number) => new F32(v);
-
-/** Packs a uniform block of 4-byte scalars in declaration order (keep WGSL structs scalar-only). */
-export function uniforms(...values: Array<number | F32>): ArrayBuffer {
-  const n = Math.max(4, Math.ceil(values.length / 4) * 4);
-  const buf = new ArrayBuffer(n * 4);
-  const u = new Uint32Array(buf);
-  const i = new Int32Array(buf);
-  const f = new Float32Array(buf);
-  values.forEach((v, k) => {
-    if (v instanceof F32) f[k] = v.value;
-    else if (!Number.isInteger(v)) throw new Error(`uniforms(): ${v} at ${k} is not an integer (wrap floats in f32())`);
-    else if (v < 0) i[k] = v;
-    else u[k] = v;
-  });
-  return buf;
 }
 
 const ARENA_BYTES = 1 << 18;
@@ -64,6 +46,8 @@ export class Engine {
   private pass: GPUComputePassEncoder | null = null;
   private recorded = 0;
   private arena: GPUBuffer;
+  /** bound in place of an absent optional binding (the shader is told by its flag and never reads it) */
+  private filler: GPUBuffer;
   private arenaCpu = new Uint8Array(ARENA_BYTES);
   private arenaUsed = 0;
   private uniformAlign: number;
@@ -105,6 +89,7 @@ export class Engine {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label: 'uniform-arena',
     });
+    this.filler = this.device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE, label: 'absent-binding' });
     this.device.addEventListener('uncapturederror', (ev: any) => {
       this.deviceError ??= new Error(`WebGPU error near kernel '${this.lastKernel}': ${ev.error?.message ?? ev}`);
     });
@@ -179,7 +164,21 @@ export class Engine {
 
   run(d: Dispatch): void {
     if (this.deviceError) throw this.deviceError;
-    const name = kernelKey(d.kernel);
+    const k = d.kernel;
+    const u = packParams(k, d.params);
+    const buffers = this.resolveBuffers(d);
+    let constants = d.constants;
+    for (const b of k.bindings) {
+      if (!b.optional) continue;
+      if (constants && b.optional in constants) {
+        throw new Error(
+          `kernel '${k.name}': override '${b.optional}' is set from binding '${b.name}', not by the caller`,
+        );
+      }
+      constants = { ...constants, [b.optional]: buffers[b.binding - 1] ? 1 : 0 };
+    }
+    const spec = { family: k.family, entry: k.entry, constants };
+    const name = kernelKey(spec);
     this.lastKernel = d.label ?? name;
     const [gx, gy = 1, gz = 1] = d.grid;
     const maxG = this.limits.maxComputeWorkgroupsPerDimension;
@@ -187,32 +186,34 @@ export class Engine {
       throw new Error(`kernel '${name}': grid [${gx},${gy},${gz}] exceeds maxComputeWorkgroupsPerDimension ${maxG}`);
     }
     if (gx === 0 || gy === 0 || gz === 0) return;
-    const pipeline = this.pipelines.get(d.kernel);
+    const pipeline = this.pipelines.get(spec);
 
     const entries: GPUBindGroupEntry[] = [];
-    if (d.uniforms) {
-      const bytes = d.uniforms.byteLength;
+    if (u) {
+      const bytes = u.byteLength;
       if (this.arenaUsed + bytes > ARENA_BYTES) this.flush();
       const off = this.arenaUsed;
-      this.arenaCpu.set(new Uint8Array(d.uniforms), off);
+      this.arenaCpu.set(new Uint8Array(u), off);
       this.arenaUsed = Math.ceil((off + bytes) / this.uniformAlign) * this.uniformAlign;
       entries.push({ binding: 0, resource: { buffer: this.arena, offset: off, size: bytes } });
     }
-    d.bindings.forEach((b, i) => {
-      const res = b instanceof Tensor ? { buffer: b.buffer, offset: b.offset * 4, size: b.byteSize } : b;
-      const size = res.size ?? res.buffer.size - (res.offset ?? 0);
-      if (size > this.limits.maxStorageBufferBindingSize) {
+    k.bindings.forEach((slot, i) => {
+      const t = buffers[i];
+      const res = t
+        ? { buffer: t.buffer, offset: t.offset * 4, size: t.byteSize }
+        : { buffer: this.filler, offset: 0, size: this.filler.size };
+      if (res.size > this.limits.maxStorageBufferBindingSize) {
         throw new Error(
-          `buffer limit exceeded: kernel '${name}' binds ${fmtBytes(size)} at binding ${i + 1}, ` +
+          `buffer limit exceeded: kernel '${name}' binds ${fmtBytes(res.size)} at '${slot.name}', ` +
             `over maxStorageBufferBindingSize ${fmtBytes(this.limits.maxStorageBufferBindingSize)}`,
         );
       }
-      if ((res.offset ?? 0) % this.storageAlign) {
+      if (res.offset % this.storageAlign) {
         throw new Error(
-          `kernel '${name}': binding ${i + 1} offset ${res.offset} is not ${this.storageAlign}-byte aligned`,
+          `kernel '${name}': binding '${slot.name}' offset ${res.offset} is not ${this.storageAlign}-byte aligned`,
         );
       }
-      entries.push({ binding: i + 1, resource: { buffer: res.buffer, offset: res.offset ?? 0, size } });
+      entries.push({ binding: slot.binding, resource: res });
     });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: name });
 
@@ -229,6 +230,29 @@ export class Engine {
     }
     this.dispatchCount++;
     if (++this.recorded >= this.flushEvery) this.flush();
+  }
+
+  /** The tensor behind each binding slot of `d.kernel` (null: an optional one not given); refuses bad names. */
+  private resolveBuffers(d: Dispatch): Array<Tensor | null> {
+    const k = d.kernel;
+    const given = d.buffers;
+    const slots = new Map(k.bindings.map((b) => [b.name, b]));
+    for (const name of Object.keys(given)) {
+      const s = slots.get(name);
+      if (!s || s.view) {
+        const want = k.bindings.filter((b) => !b.view).map((b) => b.name);
+        throw new Error(`kernel '${k.name}': unknown buffer '${name}' (it takes: ${want.join(', ')})`);
+      }
+    }
+    return k.bindings.map((b) => {
+      const t = given[b.view ?? b.name];
+      if (t === undefined || t === null) {
+        if (b.optional) return null;
+        throw new Error(`kernel '${k.name}': missing buffer '${b.name}'`);
+      }
+      if (!(t instanceof Tensor)) throw new Error(`kernel '${k.name}': buffer '${b.name}' is not a tensor`);
+      return t;
+    });
   }
 
   private runProfiled(pipeline: GPUComputePipeline, bg: GPUBindGroup, g: number[], d: Dispatch, name: string) {

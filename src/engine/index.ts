@@ -1,5 +1,6 @@
 export * from './device.js';
 export * from './executor.js';
+export * from './kernel.js';
 export * from './pipelines.js';
 export * from './pool.js';
 export * from './profiler.js';

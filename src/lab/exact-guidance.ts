@@ -8,13 +8,15 @@
 // Three pieces:
 //  - ExactCovarianceGuidance: ε_y on the GPU for any ScoreModel and linear MeasurementOperator (K⁻¹ by a
 //    batched CG on the GPU, or a direct solve supplied by the caller, e.g. per frequency for circular blur).
-//  - sampleWithEps: a minimal DDPM (fixed-small variance) / DDIM(η) loop over a respaced schedule.
+//  - sampleWithEps: DDPM (fixed-small variance) / DDIM(η) with a given ε, through the samplers' driver.
 //  - exactGuidedMoments{Dense,Circulant}: the same loop propagated exactly in float64 for Gaussian priors
 //    (the sampler is affine in x_T, y and the noise), so its output law is known without sampling.
 import type { Engine, Tensor } from '../engine/index.js';
-import { uniforms } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import { axpby, copy, grid1d, lincomb, rowDot } from '../engine/ops/vector.js';
 import type { MeasurementOperator } from '../operators/operator.js';
+import { sample } from '../samplers/sampler.js';
+import { scheduleFromBetas } from '../samplers/schedule.js';
 import type { ScoreModel } from '../samplers/score-model.js';
 import { applySpectral64, spectralBlocks, type FreqMultiplier } from './circulant.js';
 import type { CirculantGaussian } from './exact-posterior.js';
@@ -23,8 +25,34 @@ import { CircularBlurOperator, MaskOperator } from './lab-operators.js';
 import { InpaintOperator } from '../operators/masks.js';
 import { inverseSpd, matMul, matVec, symEig, symmetrize, transpose } from './linalg64.js';
 import type { CirculantBlocks } from './metrics.js';
-import { Rng64 } from './rng64.js';
 import { alphaBar, noiseScales, respacedTimesteps } from './schedule64.js';
+
+export const PRIOR_CG = defineKernels('prior-cg', {
+  uniforms: {
+    n: 'u32', // elements per row
+    total: 'u32', // rows · n
+  },
+  entries: {
+    cg_update_xr: {
+      bindings: {
+        rz: { wgsl: 'xr_rz' },
+        pq: { wgsl: 'xr_pq' },
+        p: { wgsl: 'xr_p' },
+        q: { wgsl: 'xr_q' },
+        x: { access: 'read_write', wgsl: 'xr_x' },
+        r: { access: 'read_write', wgsl: 'xr_r' },
+      },
+    },
+    cg_update_p: {
+      bindings: {
+        new: { wgsl: 'pp_new' },
+        old: { wgsl: 'pp_old' },
+        z: { wgsl: 'pp_z' },
+        p: { access: 'read_write', wgsl: 'pp_p' },
+      },
+    },
+  },
+});
 
 // ------------------------------------------------------------------------------------------ GPU CG
 
@@ -43,7 +71,7 @@ export async function batchedCg(
     checkEvery = opts.checkEvery ?? 10;
   const rows = b.shape[0],
     n = b.size / rows;
-  const u = uniforms(n, b.size);
+  const u = { n, total: b.size };
   const grid = grid1d(e, b.size);
   const bbT = rowDot(e, b, b);
   const bb = await e.read(bbT);
@@ -59,9 +87,9 @@ export async function batchedCg(
     const q = applyK(p);
     const pq = rowDot(e, p, q);
     e.run({
-      kernel: { family: 'prior-cg', entry: 'cg_update_xr' },
-      bindings: [rz, pq, p, q, x, r],
-      uniforms: u,
+      kernel: PRIOR_CG.cg_update_xr,
+      buffers: { rz, pq, p, q, x, r },
+      params: u,
       grid,
       flops: 4 * b.size,
       bytes: 24 * b.size,
@@ -71,9 +99,9 @@ export async function batchedCg(
     z = opts.precond ? opts.precond(r) : r;
     const rzNew = rowDot(e, r, z);
     e.run({
-      kernel: { family: 'prior-cg', entry: 'cg_update_p' },
-      bindings: [rzNew, rz, z, p],
-      uniforms: u,
+      kernel: PRIOR_CG.cg_update_p,
+      buffers: { new: rzNew, old: rz, z, p },
+      params: u,
       grid,
       flops: 2 * b.size,
       bytes: 12 * b.size,
@@ -271,7 +299,12 @@ export interface LoopOptions {
   onStep?: (step: number, t: number) => void;
 }
 
-/** DDPM/DDIM over `nfe` evenly respaced steps with a caller-supplied ε (e.g. ExactCovarianceGuidance.eps). */
+/**
+ * DDPM (fixed-small variance) / DDIM(η) over `nfe` evenly respaced steps with a caller-supplied ε (e.g.
+ * ExactCovarianceGuidance.eps), run by the samplers' common driver (src/samplers/sampler.ts): ε enters as
+ * the model output, the schedule is this lab's respacing (respacedTimesteps, the one exactGuidedMoments*
+ * propagate), no clip_denoised. Noise: the driver's per-image streams from `seed` (image n: seed + n).
+ */
 export async function sampleWithEps(
   e: Engine,
   shape: readonly number[],
@@ -279,29 +312,37 @@ export async function sampleWithEps(
   opts: LoopOptions,
 ): Promise<Tensor> {
   const ts = respacedTimesteps(opts.nfe);
-  const rng = new Rng64(opts.seed ?? 1);
-  const N = shape[0];
-  const size = shape.reduce((p, q) => p * q, 1);
-  const normals = () => e.upload(Float32Array.from(rng.normals(size)), shape, 'loop-noise');
-  let x = opts.xT ? copy(e, opts.xT) : normals();
-  for (let i = ts.length - 1; i >= 0; i--) {
-    const t = ts[i];
-    const tPrev = i > 0 ? ts[i - 1] : null;
-    const eps = await epsFn(x, new Array(N).fill(t));
-    const { alpha, beta, v } = stepCoefficients(t, tPrev, opts.base ?? 'ddpm', opts.eta ?? 0);
-    const nx = lincomb(e, alpha, x, beta, eps);
-    e.release(eps, x);
-    if (v > 0 && i > 0) {
-      const z = normals();
-      axpby(e, Math.sqrt(v), z, 1, nx);
-      e.release(z);
-    }
-    x = nx;
-    // keep the GPU queue bounded (an unsynchronised loop runs hundreds of steps ahead and exhausts memory)
-    if (i % 10 === 0) await e.sync();
-    opts.onStep?.(ts.length - 1 - i, t);
-  }
-  return x;
+  const betas = new Float64Array(ts.length);
+  ts.forEach((t, i) => (betas[i] = 1 - alphaBar(t) / (i > 0 ? alphaBar(ts[i - 1]) : 1)));
+  const [N, C, H, W] = shape;
+  const none = (): never => {
+    throw new Error('sampleWithEps: ε only (no derivatives)');
+  };
+  const model: ScoreModel = {
+    engine: e,
+    imageShape: [C, H, W],
+    outChannels: C,
+    learnSigma: false,
+    forward: none,
+    forwardAsync: async (x, t) => epsFn(x, t),
+    vjp: none,
+    jvp: none,
+    d2: none,
+  };
+  const r = await sample({
+    model,
+    method: opts.base ?? 'ddpm',
+    schedule: scheduleFromBetas(betas, ts),
+    varType: 'fixed_small',
+    clip: false,
+    eta: opts.eta ?? 0,
+    batch: N,
+    seed: opts.seed ?? 1,
+    xT: opts.xT,
+    distanceEvery: 10,
+    onStep: (st) => opts.onStep?.(st.i, st.t),
+  });
+  return r.x0;
 }
 
 // ------------------------------------------------------------------------------------------ exact moments

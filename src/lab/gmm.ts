@@ -11,11 +11,53 @@
 // eigenvalues (a²λ + σ²) — nothing is refactorised per step.
 import type { Engine, Tensor } from '../engine/index.js';
 import type { ScoreModel } from '../samplers/score-model.js';
-import { uniforms } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import { grid1d } from '../engine/ops/vector.js';
 import { inverseSpd, logDetSpd, matMul, symEig } from './linalg64.js';
 import { noiseScales } from './schedule64.js';
 import { Rng64 } from './rng64.js';
+
+export const PRIOR_GMM = defineKernels('prior-gmm', {
+  uniforms: {
+    count: 'u32',
+    n: 'u32',
+    k: 'u32',
+    d: 'u32',
+  },
+  entries: {
+    gmm_project: {
+      bindings: {
+        x: { wgsl: 'pj_x' },
+        w: { wgsl: 'pj_w' },
+        v: { wgsl: 'pj_v' },
+        q: { wgsl: 'pj_q' },
+        lam: { wgsl: 'pj_lam' },
+        mu: { wgsl: 'pj_mu' },
+        prm: { type: 'vec2f', wgsl: 'pj_prm' },
+        ys: { access: 'read_write', type: 'vec4f', wgsl: 'pj_ys' },
+      },
+    },
+    gmm_logits: {
+      bindings: {
+        ys: { type: 'vec4f', wgsl: 'lg_ys' },
+        logpi: { wgsl: 'lg_logpi' },
+        out: { access: 'read_write', type: 'vec4f', wgsl: 'lg_out' },
+      },
+    },
+    gmm_eps: {
+      bindings: {
+        q: { wgsl: 'ep_q' },
+        prm: { type: 'vec2f', wgsl: 'ep_prm' },
+        ys: { type: 'vec4f', wgsl: 'ep_ys' },
+        l: { type: 'vec4f', wgsl: 'ep_l' },
+        out: { access: 'read_write', wgsl: 'ep_out' },
+        dw: { access: 'read_write', wgsl: 'ep_dw' },
+        dv: { access: 'read_write', wgsl: 'ep_dv' },
+        d2: { access: 'read_write', wgsl: 'ep_d2' },
+      },
+    },
+  },
+});
 
 export type GmmCovariance =
   | { kind: 'diag'; diag: ArrayLike<number> }
@@ -488,18 +530,18 @@ export class GaussianMixturePrior implements ScoreModel {
     const ys = e.tensor([N, K, D, 4], 'gmm-ys');
     const nkd = N * K * D;
     e.run({
-      kernel: { family: 'prior-gmm', entry: 'gmm_project' },
-      bindings: [x, w, v, this.q, this.lam, this.mu, prmT, ys],
-      uniforms: uniforms(nkd, N, K, D),
+      kernel: PRIOR_GMM.gmm_project,
+      buffers: { x, w, v, q: this.q, lam: this.lam, mu: this.mu, prm: prmT, ys },
+      params: { count: nkd, n: N, k: K, d: D },
       grid: grid1d(e, nkd),
       flops: 6 * nkd * D,
       bytes: 4 * nkd * D,
     });
     const logits = e.tensor([N, K, 4], 'gmm-logits');
     e.run({
-      kernel: { family: 'prior-gmm', entry: 'gmm_logits' },
-      bindings: [ys, this.logpi, logits],
-      uniforms: uniforms(N * K, N, K, D),
+      kernel: PRIOR_GMM.gmm_logits,
+      buffers: { ys, logpi: this.logpi, out: logits },
+      params: { count: N * K, n: N, k: K, d: D },
       grid: grid1d(e, N * K),
       flops: 12 * nkd,
       bytes: 16 * nkd,
@@ -510,9 +552,9 @@ export class GaussianMixturePrior implements ScoreModel {
       dv = e.tensor(shape, 'gmm-eps-dv'),
       d2 = e.tensor(shape, 'gmm-eps-d2');
     e.run({
-      kernel: { family: 'prior-gmm', entry: 'gmm_eps' },
-      bindings: [this.q, prmT, ys, logits, out, dw, dv, d2],
-      uniforms: uniforms(N * D, N, K, D),
+      kernel: PRIOR_GMM.gmm_eps,
+      buffers: { q: this.q, prm: prmT, ys, l: logits, out, dw, dv, d2 },
+      params: { count: N * D, n: N, k: K, d: D },
       grid: grid1d(e, N * D),
       flops: 6 * nkd * D,
       bytes: 16 * nkd * D,

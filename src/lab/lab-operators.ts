@@ -5,13 +5,24 @@
 //  - MaskOperator: y = m ⊙ x on the full grid (inpainting), SVD view for DDRM.
 //  - DenseMatrixOperator: y = A x for a dense A [m, D] (small D: GMM tasks).
 import type { Engine, Tensor } from '../engine/index.js';
-import { uniforms } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import { copy, grid1d, mulInPlace } from '../engine/ops/vector.js';
 import type { MeasurementOperator, SvdView } from '../operators/operator.js';
 import { negFreq } from './fft64.js';
 import { fftChannels, ifftChannels, type FreqMultiplier } from './circulant.js';
 import { circularBlurTransfer } from './exact-posterior.js';
 import { SpectralFilter } from './spectral-filter.js';
+
+export const PRIOR_DENSE = defineKernels('prior-dense', {
+  uniforms: {
+    count: 'u32',
+    rows: 'u32',
+    cols: 'u32',
+  },
+  entries: {
+    matvec: { bindings: { a: 'read', x: 'read', out: 'read_write' } },
+  },
+});
 
 /** Accepts any batch (the samplers pass [N, C, H, W]; `inputShape` records the batch it was built for). */
 function checkImages(x: Tensor, shape: readonly number[], name: string): number {
@@ -333,9 +344,9 @@ export class DenseMatrixOperator implements MeasurementOperator {
     const out = this.engine.tensor(outShape, 'dense-out');
     const count = N * rows;
     this.engine.run({
-      kernel: { family: 'prior-dense', entry: 'matvec' },
-      bindings: [mat, x, out],
-      uniforms: uniforms(count, rows, cols),
+      kernel: PRIOR_DENSE.matvec,
+      buffers: { a: mat, x, out },
+      params: { count, rows, cols },
       grid: grid1d(this.engine, count),
       flops: 2 * count * cols,
       bytes: 4 * count * cols,

@@ -5,10 +5,126 @@
 // and applying M(ξ) per image slot in between. Other sizes (e.g. 7) fall back to separable *direct* DFTs
 // in WGSL: O(HW(H+W)) per image instead of O(HW log HW), exact to f32 rounding. `useFft = false` forces
 // the direct path (the tests compare both).
-import { uniforms, f32, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import type { Tensor } from '../engine/tensor.js';
 import { grid1d } from '../engine/ops/vector.js';
 import { fftCols, fftRadices, fftRows } from '../operators/fft.js';
+
+export const PRIOR_SPECTRAL = defineKernels('prior-spectral', {
+  uniforms: {
+    count: 'u32', // invocations that do work
+    nimg: 'u32',
+    c: 'u32',
+    h: 'u32',
+    w: 'u32',
+    scale: 'f32', // final scale of the inverse transform (1/(HW))
+  },
+  entries: {
+    row_dft: {
+      bindings: {
+        x: { wgsl: 'rd_x' },
+        tw: { type: 'vec2f', wgsl: 'rd_tw' },
+        out: { access: 'read_write', type: 'vec2f', wgsl: 'rd_out' },
+      },
+    },
+    col_dft_filter: {
+      bindings: {
+        in: { type: 'vec2f', wgsl: 'cf_in' },
+        tw: { type: 'vec2f', wgsl: 'cf_tw' },
+        table: { type: 'vec2f', wgsl: 'cf_table' },
+        slot: { type: 'u32', wgsl: 'cf_slot' },
+        out: { access: 'read_write', type: 'vec2f', wgsl: 'cf_out' },
+      },
+    },
+    col_idft: {
+      bindings: {
+        in: { type: 'vec2f', wgsl: 'ci_in' },
+        tw: { type: 'vec2f', wgsl: 'ci_tw' },
+        out: { access: 'read_write', type: 'vec2f', wgsl: 'ci_out' },
+      },
+    },
+    row_idft_real: {
+      bindings: {
+        in: { type: 'vec2f', wgsl: 'ri_in' },
+        tw: { type: 'vec2f', wgsl: 'ri_tw' },
+        out: { access: 'read_write', wgsl: 'ri_out' },
+      },
+    },
+    row_idft_real_offset: {
+      bindings: {
+        in: { type: 'vec2f', wgsl: 'ri_in' },
+        tw: { type: 'vec2f', wgsl: 'ri_tw' },
+        out: { access: 'read_write', wgsl: 'ri_out' },
+        offset: { wgsl: 'ro_offset' },
+        slot: { type: 'u32', wgsl: 'ro_slot' },
+      },
+    },
+    col_dft: {
+      bindings: {
+        in: { type: 'vec2f', wgsl: 'cd_in' },
+        tw: { type: 'vec2f', wgsl: 'cd_tw' },
+        out: { access: 'read_write', type: 'vec2f', wgsl: 'cd_out' },
+      },
+    },
+    spec_pack: {
+      bindings: {
+        spec: { type: 'vec2f', wgsl: 'pk_spec' },
+        basis: { type: 'vec2u', wgsl: 'pk_basis' },
+        out: { access: 'read_write', wgsl: 'pk_out' },
+      },
+    },
+    spec_unpack: {
+      bindings: {
+        z: { wgsl: 'up_z' },
+        map: { type: 'vec2u', wgsl: 'up_map' },
+        out: { access: 'read_write', type: 'vec2f', wgsl: 'up_out' },
+      },
+    },
+    coord_scale: {
+      bindings: { in: { wgsl: 'cs_in' }, w: { wgsl: 'cs_w' }, out: { access: 'read_write', wgsl: 'cs_out' } },
+    },
+    to_complex: { bindings: { x: { wgsl: 'tc_x' }, out: { access: 'read_write', type: 'vec2f', wgsl: 'tc_out' } } },
+    apply_table: {
+      bindings: {
+        table: { type: 'vec2f', wgsl: 'at_table' },
+        slot: { type: 'u32', wgsl: 'at_slot' },
+        data: { access: 'read_write', type: 'vec2f', wgsl: 'at_data' },
+      },
+    },
+    real_part: { bindings: { in: { type: 'vec2f', wgsl: 'rp_in' }, out: { access: 'read_write', wgsl: 'rp_out' } } },
+    real_part_offset: {
+      bindings: {
+        in: { type: 'vec2f', wgsl: 'rp_in' },
+        out: { access: 'read_write', wgsl: 'rp_out' },
+        offset: { wgsl: 'rpo_offset' },
+        slot: { type: 'u32', wgsl: 'rpo_slot' },
+      },
+    },
+    to_complex_pair: {
+      bindings: { x: { wgsl: 'tp_x' }, out: { access: 'read_write', type: 'vec2f', wgsl: 'tp_out' } },
+    },
+    apply_table_pair: {
+      bindings: {
+        table: { type: 'vec2f', wgsl: 'ap_table' },
+        slot: { type: 'u32', wgsl: 'ap_slot' },
+        in: { type: 'vec2f', wgsl: 'ap_in' },
+        out: { access: 'read_write', type: 'vec2f', wgsl: 'ap_out' },
+      },
+    },
+    real_part_pair: {
+      bindings: { in: { type: 'vec2f', wgsl: 'rq_in' }, out: { access: 'read_write', wgsl: 'rq_out' } },
+    },
+    real_part_pair_offset: {
+      bindings: {
+        in: { type: 'vec2f', wgsl: 'rq_in' },
+        out: { access: 'read_write', wgsl: 'rq_out' },
+        offset: { wgsl: 'rqo_offset' },
+        slot: { type: 'u32', wgsl: 'rqo_slot' },
+      },
+    },
+  },
+});
 
 function twiddleTable(n: number): Float32Array {
   const t = new Float32Array(2 * n);
@@ -63,10 +179,9 @@ export class SpectralFilter {
       throw new Error(`SpectralFilter: table of ${table.size} floats is not a multiple of ${this.slotSize}`);
     if (slots.size !== N) throw new Error(`SpectralFilter: ${slots.size} slots for ${N} images`);
     const n = N * C * H * W;
-    const u = (count: number, scale = 1) => uniforms(count, N, C, H, W, f32(scale));
-    const k = (entry: string) => ({
-      family: 'prior-spectral',
-      entry,
+    const u = (count: number, scale = 1) => ({ count, nimg: N, c: C, h: H, w: W, scale });
+    const k = (entry: keyof typeof PRIOR_SPECTRAL) => ({
+      kernel: PRIOR_SPECTRAL[entry],
       constants: entry === 'col_dft_filter' || entry === 'apply_table_pair' ? { CH: C } : undefined,
     });
     if (offset && offset.size % (C * H * W))
@@ -76,15 +191,15 @@ export class SpectralFilter {
       const P = Math.ceil(N / 2);
       const np = P * C * H * W;
       const z = e.tensor([P * C, H, W, 2], 'spectrum-pair');
-      e.run({ kernel: k('to_complex_pair'), bindings: [x, z], uniforms: u(np), grid: grid1d(e, np), bytes: 16 * np });
+      e.run({ ...k('to_complex_pair'), buffers: { x, out: z }, params: u(np), grid: grid1d(e, np), bytes: 16 * np });
       const planes = { planes: P * C, h: H, w: W };
       fftRows(e, z, planes, false, 1);
       fftCols(e, z, planes, false, 1);
       const z2 = e.tensor([P * C, H, W, 2], 'spectrum-pair-filtered');
       e.run({
-        kernel: k('apply_table_pair'),
-        bindings: [table, slots, z, z2],
-        uniforms: u(P * H * W),
+        ...k('apply_table_pair'),
+        buffers: { table, slot: slots, in: z, out: z2 },
+        params: u(P * H * W),
         grid: grid1d(e, P * H * W),
         flops: 16 * np * C,
         bytes: 32 * np,
@@ -95,17 +210,17 @@ export class SpectralFilter {
       const out = e.tensor([N, C, H, W], 'spectral-out');
       if (offset)
         e.run({
-          kernel: k('real_part_pair_offset'),
-          bindings: [z2, out, offset, slots],
-          uniforms: u(n, 1 / (H * W)),
+          ...k('real_part_pair_offset'),
+          buffers: { in: z2, out, offset, slot: slots },
+          params: u(n, 1 / (H * W)),
           grid: grid1d(e, n),
           bytes: 16 * n,
         });
       else
         e.run({
-          kernel: k('real_part_pair'),
-          bindings: [z2, out],
-          uniforms: u(n, 1 / (H * W)),
+          ...k('real_part_pair'),
+          buffers: { in: z2, out },
+          params: u(n, 1 / (H * W)),
           grid: grid1d(e, n),
           bytes: 12 * n,
         });
@@ -114,9 +229,9 @@ export class SpectralFilter {
     }
     const a = e.tensor([N, C, H, W, 2], 'spectral-a');
     e.run({
-      kernel: k('row_dft'),
-      bindings: [x, this.twW, a],
-      uniforms: u(n),
+      ...k('row_dft'),
+      buffers: { x, tw: this.twW, out: a },
+      params: u(n),
       grid: grid1d(e, n),
       flops: 4 * n * W,
       bytes: 12 * n * W,
@@ -124,17 +239,17 @@ export class SpectralFilter {
     const b = e.tensor([N, C, H, W, 2], 'spectral-b');
     const nf = N * H * W;
     e.run({
-      kernel: k('col_dft_filter'),
-      bindings: [a, this.twH, table, slots, b],
-      uniforms: u(nf),
+      ...k('col_dft_filter'),
+      buffers: { in: a, tw: this.twH, table, slot: slots, out: b },
+      params: u(nf),
       grid: grid1d(e, nf),
       flops: 8 * n * H + 8 * n * C,
       bytes: 8 * n * H,
     });
     e.run({
-      kernel: k('col_idft'),
-      bindings: [b, this.twH, a],
-      uniforms: u(n),
+      ...k('col_idft'),
+      buffers: { in: b, tw: this.twH, out: a },
+      params: u(n),
       grid: grid1d(e, n),
       flops: 8 * n * H,
       bytes: 8 * n * H,
@@ -144,18 +259,18 @@ export class SpectralFilter {
     const scale = 1 / (H * W);
     if (offset) {
       e.run({
-        kernel: k('row_idft_real_offset'),
-        bindings: [a, this.twW, out, offset, slots],
-        uniforms: u(n, scale),
+        ...k('row_idft_real_offset'),
+        buffers: { in: a, tw: this.twW, out, offset, slot: slots },
+        params: u(n, scale),
         grid: grid1d(e, n),
         flops: 4 * n * W,
         bytes: 8 * n * W,
       });
     } else {
       e.run({
-        kernel: k('row_idft_real'),
-        bindings: [a, this.twW, out],
-        uniforms: u(n, scale),
+        ...k('row_idft_real'),
+        buffers: { in: a, tw: this.twW, out },
+        params: u(n, scale),
         grid: grid1d(e, n),
         flops: 4 * n * W,
         bytes: 8 * n * W,
@@ -173,9 +288,9 @@ export class SpectralFilter {
       n = N * C * H * W;
     const z = e.tensor([N * C, H, W, 2], 'spectrum');
     e.run({
-      kernel: { family: 'prior-spectral', entry: 'to_complex' },
-      bindings: [x, z],
-      uniforms: uniforms(n, N, C, H, W, f32(1)),
+      kernel: PRIOR_SPECTRAL.to_complex,
+      buffers: { x, out: z },
+      params: { count: n, nimg: N, c: C, h: H, w: W, scale: 1 },
       grid: grid1d(e, n),
       bytes: 12 * n,
     });
@@ -195,20 +310,20 @@ export class SpectralFilter {
     fftCols(e, z, planes, true, 1);
     fftRows(e, z, planes, true, 1);
     const out = e.tensor([N, C, H, W], 'spectral-out');
-    const u = uniforms(n, N, C, H, W, f32(1 / (H * W)));
+    const u = { count: n, nimg: N, c: C, h: H, w: W, scale: 1 / (H * W) };
     if (off)
       e.run({
-        kernel: { family: 'prior-spectral', entry: 'real_part_offset' },
-        bindings: [z, out, off.offset, off.slots],
-        uniforms: u,
+        kernel: PRIOR_SPECTRAL.real_part_offset,
+        buffers: { in: z, out, offset: off.offset, slot: off.slots },
+        params: u,
         grid: grid1d(e, n),
         bytes: 16 * n,
       });
     else
       e.run({
-        kernel: { family: 'prior-spectral', entry: 'real_part' },
-        bindings: [z, out],
-        uniforms: u,
+        kernel: PRIOR_SPECTRAL.real_part,
+        buffers: { in: z, out },
+        params: u,
         grid: grid1d(e, n),
         bytes: 12 * n,
       });
@@ -225,23 +340,23 @@ export class SpectralFilter {
     const { channels: C, height: H, width: W } = this;
     const N = x.shape[0],
       n = N * C * H * W;
-    const u = (scale: number) => uniforms(n, N, C, H, W, f32(scale));
+    const u = (scale: number) => ({ count: n, nimg: N, c: C, h: H, w: W, scale });
     let b: Tensor;
     if (this.useFft) b = this.toSpectrum(x);
     else {
       const a = e.tensor([N, C, H, W, 2], 'coords-a');
       e.run({
-        kernel: { family: 'prior-spectral', entry: 'row_dft' },
-        bindings: [x, this.twW, a],
-        uniforms: u(1),
+        kernel: PRIOR_SPECTRAL.row_dft,
+        buffers: { x, tw: this.twW, out: a },
+        params: u(1),
         grid: grid1d(e, n),
         flops: 4 * n * W,
       });
       b = e.tensor([N, C, H, W, 2], 'coords-b');
       e.run({
-        kernel: { family: 'prior-spectral', entry: 'col_dft' },
-        bindings: [a, this.twH, b],
-        uniforms: u(1),
+        kernel: PRIOR_SPECTRAL.col_dft,
+        buffers: { in: a, tw: this.twH, out: b },
+        params: u(1),
         grid: grid1d(e, n),
         flops: 8 * n * H,
       });
@@ -249,9 +364,9 @@ export class SpectralFilter {
     }
     const out = e.tensor([N, C * H * W], 'coords');
     e.run({
-      kernel: { family: 'prior-spectral', entry: 'spec_pack' },
-      bindings: [b, basis, out],
-      uniforms: u(1 / Math.sqrt(H * W)),
+      kernel: PRIOR_SPECTRAL.spec_pack,
+      buffers: { spec: b, basis, out },
+      params: u(1 / Math.sqrt(H * W)),
       grid: grid1d(e, n),
     });
     e.release(b);
@@ -265,29 +380,29 @@ export class SpectralFilter {
     const N = z.shape[0],
       n = N * C * H * W;
     if (z.size !== n) throw new Error(`SpectralFilter.fromCoords: [${z.shape}] is not [N, ${C * H * W}]`);
-    const u = (scale: number) => uniforms(n, N, C, H, W, f32(scale));
+    const u = (scale: number) => ({ count: n, nimg: N, c: C, h: H, w: W, scale });
     const a = e.tensor([N, C, H, W, 2], 'coords-a');
     e.run({
-      kernel: { family: 'prior-spectral', entry: 'spec_unpack' },
-      bindings: [z, map, a],
-      uniforms: u(Math.sqrt(H * W)),
+      kernel: PRIOR_SPECTRAL.spec_unpack,
+      buffers: { z, map, out: a },
+      params: u(Math.sqrt(H * W)),
       grid: grid1d(e, n),
     });
     if (this.useFft) return this.fromSpectrum(a);
     const b = e.tensor([N, C, H, W, 2], 'coords-b');
     e.run({
-      kernel: { family: 'prior-spectral', entry: 'col_idft' },
-      bindings: [a, this.twH, b],
-      uniforms: u(1),
+      kernel: PRIOR_SPECTRAL.col_idft,
+      buffers: { in: a, tw: this.twH, out: b },
+      params: u(1),
       grid: grid1d(e, n),
       flops: 8 * n * H,
     });
     e.release(a);
     const out = e.tensor([N, C, H, W], 'coords-img');
     e.run({
-      kernel: { family: 'prior-spectral', entry: 'row_idft_real' },
-      bindings: [b, this.twW, out],
-      uniforms: u(1 / (H * W)),
+      kernel: PRIOR_SPECTRAL.row_idft_real,
+      buffers: { in: b, tw: this.twW, out },
+      params: u(1 / (H * W)),
       grid: grid1d(e, n),
       flops: 4 * n * W,
     });
@@ -302,9 +417,9 @@ export class SpectralFilter {
     if (!Number.isInteger(N)) throw new Error(`coordScale: ${x.size} values are not rows of ${perIn}`);
     const out = e.tensor([N, perOut], 'coord-scale');
     e.run({
-      kernel: { family: 'prior-spectral', entry: 'coord_scale' },
-      bindings: [x, w, out],
-      uniforms: uniforms(N * perOut, N, perIn, perOut, 0, f32(0)),
+      kernel: PRIOR_SPECTRAL.coord_scale,
+      buffers: { in: x, w, out },
+      params: { count: N * perOut, nimg: N, c: perIn, h: perOut, w: 0, scale: 0 }, // c = perIn, h = perOut
       grid: grid1d(e, N * perOut),
     });
     return out;

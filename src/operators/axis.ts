@@ -1,7 +1,21 @@
 // Dense (banded) matrices applied along the H or W axis of NCHW planes (shaders/resize.wgsl).
-import { uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import type { Tensor } from '../engine/tensor.js';
 import { runFlat } from './util.js';
+
+// m: the matrix [n_out, n_in] row-major; band [n_out, 2]: the non-zero range of each row
+const AXIS_BINDINGS = { x: 'read', m: 'read', band: { type: 'u32' }, out: 'read_write' } as const;
+export const RESIZE = defineKernels('resize', {
+  uniforms: {
+    planes: 'u32',
+    n_in: 'u32', // length of the transformed axis before
+    n_out: 'u32', // and after
+    other: 'u32', // length of the untouched axis
+    total: 'u32', // planes · n_out · other
+  },
+  entries: { along_h: { bindings: AXIS_BINDINGS }, along_w: { bindings: AXIS_BINDINGS } },
+});
 
 /** An m×n matrix on the GPU (f32, row-major) with the non-zero band of each row. */
 export class AxisMatrix {
@@ -54,10 +68,9 @@ export class AxisMatrix {
     const total = planes * this.rows * other;
     runFlat(
       e,
-      'resize',
-      'along_h',
-      [x, this.tensor, this.bands, out],
-      uniforms(planes, this.cols, this.rows, other, total),
+      RESIZE.along_h,
+      { x, m: this.tensor, band: this.bands, out },
+      { planes, n_in: this.cols, n_out: this.rows, other, total },
       total,
       {
         flops: 2 * this.nnz * planes * other,
@@ -74,10 +87,9 @@ export class AxisMatrix {
     const total = planes * this.rows * other;
     runFlat(
       e,
-      'resize',
-      'along_w',
-      [x, this.tensor, this.bands, out],
-      uniforms(planes, this.cols, this.rows, other, total),
+      RESIZE.along_w,
+      { x, m: this.tensor, band: this.bands, out },
+      { planes, n_in: this.cols, n_out: this.rows, other, total },
       total,
       {
         flops: 2 * this.nnz * planes * other,

@@ -5,7 +5,8 @@
 // the circular correlation never wraps onto kept outputs; the kernel spectrum is computed in float64)
 // and direct (tiled in workgroup memory). Adjoint: zero-embed y, circular convolution (multiply by K̂
 // instead of conj K̂), and the fold-back sum that is the adjoint of reflect padding.
-import { uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { MeasurementOperator, SvdView } from './operator.js';
 import { fftFilterCols, fftRows, nextFftSize, type PlaneShape } from './fft.js';
@@ -76,7 +77,7 @@ export class BlurOperator implements MeasurementOperator {
 
   private params(total: number) {
     const [, , H, W] = this.inputShape;
-    return uniforms(this.planes, H, W, this.r, this.grid.l1, this.grid.l2, this.size, total);
+    return { planes: this.planes, h: H, w: W, r: this.r, l1: this.grid.l1, l2: this.grid.l2, k: this.size, total };
   }
 
   forward(x: Tensor): Tensor {
@@ -197,12 +198,12 @@ export class BlurOperator implements MeasurementOperator {
     const ps = this.planeShape();
     const gridTotal = ps.planes * ps.h * ps.w;
     const z = e.tensor([ps.planes, ps.h, ps.w, 2], 'blur_grid');
-    runFlat(e, 'blur', 'pack_reflect', [x, z], this.params(gridTotal), gridTotal, { bytes: 12 * gridTotal });
+    runFlat(e, BLUR.pack_reflect, { src: x, dst: z }, this.params(gridTotal), gridTotal, { bytes: 12 * gridTotal });
     fftRows(e, z, ps, false, 1, H + 2 * this.r);
     fftFilterCols(e, z, ps, this.kernelSpectrum(), true, 1 / ps.h);
     fftRows(e, z, ps, true, 1 / ps.w, H);
     const y = e.tensor(this.outputShape, `${this.name}_y`);
-    runFlat(e, 'blur', 'unpack_crop', [z, y], this.params(y.size), y.size, { bytes: 8 * y.size });
+    runFlat(e, BLUR.unpack_crop, { src: z, dst: y }, this.params(y.size), y.size, { bytes: 8 * y.size });
     e.release(z);
     return y;
   }
@@ -214,12 +215,12 @@ export class BlurOperator implements MeasurementOperator {
     const ps = this.planeShape();
     const gridTotal = ps.planes * ps.h * ps.w;
     const z = e.tensor([ps.planes, ps.h, ps.w, 2], 'blur_grid');
-    runFlat(e, 'blur', 'pack_zero', [y, z], this.params(gridTotal), gridTotal, { bytes: 12 * gridTotal });
+    runFlat(e, BLUR.pack_zero, { src: y, dst: z }, this.params(gridTotal), gridTotal, { bytes: 12 * gridTotal });
     fftRows(e, z, ps, false, 1, H);
     fftFilterCols(e, z, ps, this.kernelSpectrum(), false, 1 / ps.h);
     fftRows(e, z, ps, true, 1 / ps.w, H + 2 * this.r);
     const x = e.tensor(this.inputShape, `${this.name}_adj`);
-    runFlat(e, 'blur', 'unpack_fold', [z, x], this.params(x.size), x.size, { bytes: 40 * x.size });
+    runFlat(e, BLUR.unpack_fold, { src: z, dst: x }, this.params(x.size), x.size, { bytes: 40 * x.size });
     e.release(z);
     return x;
   }
@@ -237,16 +238,17 @@ export class BlurOperator implements MeasurementOperator {
     const ox = [4, 2, 1].find((o) => (16 * o + k - 1) * (16 + k - 1) <= maxWords);
     if (ox) {
       e.run({
-        kernel: { family: 'blur', entry: 'conv_direct', constants: { K: k, OX: ox } },
-        bindings: [x, y, this.kernelTensor],
-        uniforms: this.params(y.size),
+        kernel: BLUR.conv_direct,
+        constants: { K: k, OX: ox },
+        buffers: { src: x, dst: y, kern: this.kernelTensor },
+        params: this.params(y.size),
         grid: [Math.ceil(W / (16 * ox)), Math.ceil(H / 16), this.planes],
         flops,
         bytes: 8 * y.size,
         label: 'blur:conv_direct',
       });
     } else {
-      runFlat(e, 'blur', 'conv_direct_naive', [x, y, this.kernelTensor], this.params(y.size), y.size, {
+      runFlat(e, BLUR.conv_direct_naive, { src: x, dst: y, kern: this.kernelTensor }, this.params(y.size), y.size, {
         flops,
         bytes: 8 * y.size,
       });
@@ -261,16 +263,41 @@ export class BlurOperator implements MeasurementOperator {
     const hp = H + 2 * this.r,
       wp = W + 2 * this.r;
     const z = e.tensor([N, C, hp, wp], 'blur_padded');
-    runFlat(e, 'blur', 'conv_direct_t', [y, z, this.kernelTensor], this.params(z.size), z.size, {
+    runFlat(e, BLUR.conv_direct_t, { src: y, dst: z, kern: this.kernelTensor }, this.params(z.size), z.size, {
       flops: 2 * this.size ** 2 * y.size,
       bytes: 8 * z.size,
     });
     const x = e.tensor(this.inputShape, `${this.name}_adj`);
-    runFlat(e, 'blur', 'fold_real', [z, x], this.params(x.size), x.size, { bytes: 40 * x.size });
+    runFlat(e, BLUR.fold_real, { src: z, dst: x }, this.params(x.size), x.size, { bytes: 40 * x.size });
     e.release(z);
     return x;
   }
 }
+
+const SD = { src: 'read', dst: 'read_write' } as const;
+const SDK = { ...SD, kern: 'read' } as const;
+export const BLUR = defineKernels('blur', {
+  uniforms: {
+    planes: 'u32', // real planes (N·C)
+    h: 'u32',
+    w: 'u32',
+    r: 'u32', // padding = k / 2
+    l1: 'u32', // FFT grid
+    l2: 'u32',
+    k: 'u32', // kernel size (odd)
+    total: 'u32', // elements this dispatch covers
+  },
+  entries: {
+    pack_reflect: { bindings: SD },
+    pack_zero: { bindings: SD },
+    unpack_crop: { bindings: SD },
+    unpack_fold: { bindings: SD },
+    fold_real: { bindings: SD },
+    conv_direct: { bindings: SDK },
+    conv_direct_naive: { bindings: SDK },
+    conv_direct_t: { bindings: SDK },
+  },
+});
 
 /** The n×n matrix of 1-D correlation with g under reflect padding of g.length/2 (one axis of the blur). */
 export function reflectCorrelationMatrix(g: ArrayLike<number>, n: number): Float64Array {

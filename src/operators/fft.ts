@@ -2,7 +2,8 @@
 // interleaved complex tensors (f32, last axis 2 = re, im). Lengths that fit in workgroup memory
 // (N ≤ maxComputeWorkgroupStorageSize / 16: 2048 on lavapipe, 3072 on an H100) run as one dispatch per
 // batch of rows; longer ones as one global-memory dispatch per radix pass.
-import { uniforms, f32, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import { copy, grid1d } from '../engine/ops/vector.js';
 import type { Tensor } from '../engine/tensor.js';
 
@@ -103,24 +104,46 @@ function checkData(data: Tensor, n: number, L: FftLayout, what: string) {
     throw new Error(`${what}: layout reaches element ${last} of a tensor of ${data.size / 2} complex values`);
 }
 
-function params(
-  L: FftLayout,
-  extra: { n?: number; r?: number; pp?: number; dir: number; scale: number; conj?: number; fstride?: number },
-) {
-  return uniforms(
-    L.batch,
-    L.inner,
-    L.so,
-    L.si,
-    L.es,
-    extra.n ?? 0,
-    extra.r ?? 0,
-    extra.pp ?? 0,
-    f32(extra.dir),
-    f32(extra.scale),
-    extra.conj ?? 0,
-    extra.fstride ?? 0,
-  );
+const LAYOUT = ['batch', 'inner', 'so', 'si', 'es'] as const;
+const DATA = { data: { access: 'read_write', type: 'vec2f' }, tw: { type: 'vec2f' } } as const; // tw: e^(-2πi k/N)
+export const FFT = defineKernels('fft', {
+  uniforms: {
+    batch: 'u32', // number of transforms; the FftLayout above
+    inner: 'u32',
+    so: 'u32',
+    si: 'u32',
+    es: 'u32',
+    n: 'u32', // fft_pass: length (fft_wg uses the override N)
+    r: 'u32', // fft_pass: radix of this pass
+    pp: 'u32', // fft_pass: p of this pass
+    dir: 'f32', // -1 forward, +1 inverse
+    scale: 'f32', // applied to the output
+    conj_filter: 'u32', // fft_filter: 1 multiplies by conj(filter) (correlation), 0 by filter (convolution)
+    filter_stride: 'u32', // fft_filter: filter element (i, b % inner) at i * filter_stride + b % inner
+  },
+  entries: {
+    fft_wg: { uniforms: [...LAYOUT, 'dir', 'scale'], bindings: DATA },
+    fft_filter: {
+      uniforms: [...LAYOUT, 'scale', 'conj_filter', 'filter_stride'],
+      bindings: { ...DATA, filter: { access: 'read_write', type: 'vec2f', wgsl: 'aux' } }, // aux: fft_pass's output
+    },
+    fft_pass: {
+      uniforms: [...LAYOUT, 'n', 'r', 'pp', 'dir', 'scale'],
+      bindings: { ...DATA, out: { access: 'read_write', type: 'vec2f', wgsl: 'aux' } },
+    },
+  },
+});
+export const COMPLEX = defineKernels('complex', {
+  uniforms: {
+    n: 'u32', // complex elements to process
+    per: 'u32', // elements per plane (filter length)
+    conj: 'u32', // 1: use conj(filter)
+  },
+  entries: { mul_filter: { bindings: { data: { access: 'read_write', type: 'vec2f' }, filt: { type: 'vec2f' } } } },
+});
+
+function params(L: FftLayout, extra: Record<string, number>) {
+  return { batch: L.batch, inner: L.inner, so: L.so, si: L.si, es: L.es, ...extra };
 }
 
 /**
@@ -146,9 +169,10 @@ export function fft1d(
   if (n <= maxWorkgroupFft(e)) {
     const { rows, constants } = wgConfig(e, n, radices);
     e.run({
-      kernel: { family: 'fft', entry: 'fft_wg', constants },
-      bindings: [data, twiddles(e, n)],
-      uniforms: params(layout, { dir, scale }),
+      kernel: FFT.fft_wg,
+      constants,
+      buffers: { data, tw: twiddles(e, n) },
+      params: params(layout, { dir, scale }),
       grid: grid2(e, Math.ceil(layout.batch / rows)),
       flops,
       bytes: 16 * n * layout.batch,
@@ -162,9 +186,9 @@ export function fft1d(
   let pp = 1;
   radices.forEach((r, s) => {
     e.run({
-      kernel: { family: 'fft', entry: 'fft_pass' },
-      bindings: [src, twiddles(e, n), dst],
-      uniforms: params(layout, { n, r, pp, dir, scale: s === radices.length - 1 ? scale : 1 }),
+      kernel: FFT.fft_pass,
+      buffers: { data: src, tw: twiddles(e, n), out: dst },
+      params: params(layout, { n, r, pp, dir, scale: s === radices.length - 1 ? scale : 1 }),
       grid: grid1d(e, (layout.batch * n) / r),
       flops: flops / radices.length,
       bytes: 16 * n * layout.batch,
@@ -227,9 +251,10 @@ export function fftFilterCols(
   if (s.h > 1 && s.h <= maxWorkgroupFft(e)) {
     const { rows, constants } = wgConfig(e, s.h, radices);
     e.run({
-      kernel: { family: 'fft', entry: 'fft_filter', constants },
-      bindings: [data, twiddles(e, s.h), filter],
-      uniforms: params(layout, { dir: -1, scale, conj: conj ? 1 : 0, fstride: s.w }),
+      kernel: FFT.fft_filter,
+      constants,
+      buffers: { data, tw: twiddles(e, s.h), filter },
+      params: params(layout, { scale, conj_filter: conj ? 1 : 0, filter_stride: s.w }),
       grid: grid2(e, Math.ceil(layout.batch / rows)),
       flops: 10 * s.h * Math.log2(s.h) * layout.batch + 6 * s.h * layout.batch,
       bytes: 24 * s.h * layout.batch,
@@ -253,9 +278,9 @@ export function complexMulFilter(
 ): void {
   const n = planes * per;
   e.run({
-    kernel: { family: 'complex', entry: 'mul_filter' },
-    bindings: [data, filter],
-    uniforms: uniforms(n, per, conj ? 1 : 0, 0),
+    kernel: COMPLEX.mul_filter,
+    buffers: { data, filt: filter },
+    params: { n, per, conj: conj ? 1 : 0 },
     grid: grid1d(e, n),
     flops: 6 * n,
     bytes: 24 * n,

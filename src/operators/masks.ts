@@ -1,5 +1,6 @@
 // Inpainting: y = x ⊙ m with one mask m ∈ {0, 1}^{h×w} (1 = observed) shared by every channel and image,
-// as DPS (its mask is [1, 1, h, w], broadcast). A is an orthogonal projection, so Aᵀ = A⁺ = A exactly.
+// as DPS (its mask is [1, 1, h, w], broadcast), or one per channel, m ∈ {0, 1}^{C×h×w} (e.g. "90 % of all
+// pixels across the RGB channels"), shared by every image. A is an orthogonal projection: Aᵀ = A⁺ = A.
 // SVD (DDRM's Inpainting H_functions): U = I on the kept entries, Σ = I, V a permutation listing the
 // kept entries first, channel-minor (index pixel·C + c), then the missing ones.
 //
@@ -9,10 +10,10 @@
 //   random: exactly ⌊h·w·p⌋ pixels dropped, chosen without replacement (numpy choice(replace=False)).
 import { PNG } from 'pngjs';
 import { PhiloxStream } from '../engine/ops/random.js';
-import { uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { MeasurementOperator, SvdView } from './operator.js';
-import { gather, inverseIndex } from './svd.js';
+import { gather, inverseIndex, MASK } from './svd.js';
 import { expectShape, imageShape, runFlat, type Shape4 } from './util.js';
 
 export interface BoxMaskOptions {
@@ -110,9 +111,11 @@ export function maskFromPng(
   return mask;
 }
 
-function checkMask(mask: Float32Array, h: number, w: number) {
-  if (mask.length !== h * w)
-    throw new Error(`inpainting: mask has ${mask.length} values, the image plane ${h}×${w} = ${h * w}`);
+function checkMask(mask: Float32Array, c: number, h: number, w: number) {
+  if (mask.length !== h * w && mask.length !== c * h * w)
+    throw new Error(
+      `inpainting: mask has ${mask.length} values, expected the image plane ${h}×${w} = ${h * w} or one per channel ${c}×${h}×${w} = ${c * h * w}`,
+    );
   for (const v of mask) if (v !== 0 && v !== 1) throw new Error(`inpainting: mask values must be 0 or 1, found ${v}`);
 }
 
@@ -121,7 +124,7 @@ export class InpaintOperator implements MeasurementOperator {
   readonly inputShape: Shape4;
   readonly outputShape: Shape4;
   readonly linear = true;
-  /** the mask as a tensor [1, 1, h, w] */
+  /** the mask as a tensor [1, 1, h, w], or [1, C, h, w] for a per-channel mask */
   readonly maskTensor: Tensor;
   private svdView: MaskSvd | null = null;
 
@@ -133,20 +136,27 @@ export class InpaintOperator implements MeasurementOperator {
   ) {
     this.inputShape = imageShape(inputShape, 'inpainting');
     this.outputShape = this.inputShape;
-    const [, , H, W] = this.inputShape;
-    checkMask(mask, H, W);
+    const [, C, H, W] = this.inputShape;
+    checkMask(mask, C, H, W);
     this.name = name;
-    this.maskTensor = engine.upload(mask, [1, 1, H, W], 'mask');
+    this.maskTensor = engine.upload(mask, [1, mask.length / (H * W), H, W], 'mask');
   }
 
   forward(x: Tensor): Tensor {
     expectShape(x, this.inputShape, `${this.name}.forward`);
     const out = this.engine.tensor(this.outputShape, `${this.name}_y`);
-    const [, , H, W] = this.inputShape;
-    runFlat(this.engine, 'mask', 'apply_mask', [x, this.maskTensor, out], uniforms(x.size, H * W, 0, 0), x.size, {
-      flops: x.size,
-      bytes: 8 * x.size,
-    });
+    // the mask repeats every mask.length elements: each image plane (shared) or each image (per channel)
+    runFlat(
+      this.engine,
+      MASK.apply_mask,
+      { src: x, mask: this.maskTensor, dst: out },
+      { total: x.size, per_out: this.mask.length },
+      x.size,
+      {
+        flops: x.size,
+        bytes: 8 * x.size,
+      },
+    );
     return out;
   }
 
@@ -193,7 +203,9 @@ export class MaskSvd implements SvdView {
     const [, C, H, W] = shape;
     const kept: number[] = [],
       missing: number[] = [];
-    for (let p = 0; p < H * W; p++) for (let c = 0; c < C; c++) (mask[p] ? kept : missing).push(c * H * W + p);
+    const perChannel = mask.length === C * H * W;
+    for (let p = 0; p < H * W; p++)
+      for (let c = 0; c < C; c++) (mask[perChannel ? c * H * W + p : p] ? kept : missing).push(c * H * W + p);
     this.rank = kept.length;
     if (this.rank === 0) throw new Error('inpainting: the mask keeps no pixel');
     this.singulars = e.upload(new Float32Array(this.rank).fill(1), [this.rank], 'mask_singulars');

@@ -4,12 +4,22 @@
 //             (DPS's "version 3"; `level` is the rate).
 // and the gradient of the log-likelihood with respect to the predicted measurement a = A(x); the gradient
 // in x is then op.vjp(x, that).
-import { f32, uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import { copy, lincomb } from '../engine/ops/vector.js';
-import { randn } from '../engine/ops/random.js';
+import { randn, RANDOM } from '../engine/ops/random.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { NoiseModel } from './operator.js';
 import { runFlat } from './util.js';
+
+export const NOISE = defineKernels('noise', {
+  uniforms: {
+    n: 'u32',
+    scale: 'f32', // poisson: 255·rate
+    floor_: 'f32', // poisson: smallest rate λ used (avoids 1/0 at black pixels)
+  },
+  entries: { poisson_grad: { bindings: { y: 'read', a: 'read', out: 'read_write' } } },
+});
 
 function checkModel(n: NoiseModel) {
   if (n.kind !== 'none' && !(n.level > 0)) throw new Error(`${n.kind} noise: level must be > 0, got ${n.level}`);
@@ -32,19 +42,16 @@ export function addNoise(e: Engine, y: Tensor, noise: NoiseModel, seed: number, 
     throw new Error('poisson noise: seed and offset must be non-negative safe integers');
   runFlat(
     e,
-    'random',
-    'poisson_dps',
-    [out, y],
-    uniforms(
-      y.size,
-      s % 2 ** 32,
-      Math.floor(s / 2 ** 32),
-      o % 2 ** 32,
-      Math.floor(o / 2 ** 32),
-      0,
-      f32(noise.level),
-      f32(0),
-    ),
+    RANDOM.poisson_dps,
+    { out, src: y },
+    {
+      n: y.size,
+      seed_lo: s % 2 ** 32,
+      seed_hi: Math.floor(s / 2 ** 32),
+      off_lo: o % 2 ** 32,
+      off_hi: Math.floor(o / 2 ** 32),
+      a: noise.level,
+    },
     y.size,
     {
       flops: 60 * y.size,
@@ -71,15 +78,10 @@ export function logLikelihoodGrad(e: Engine, noise: NoiseModel, y: Tensor, a: Te
     return lincomb(e, 1 / s2, y, -1 / s2, a);
   }
   const out = e.tensor(y.shape, 'poisson_grad');
-  runFlat(
-    e,
-    'noise',
-    'poisson_grad',
-    [y, a, out],
-    uniforms(y.size, 0, f32(255 * noise.level), f32(poissonFloor)),
-    y.size,
-    { flops: 8 * y.size, bytes: 12 * y.size },
-  );
+  runFlat(e, NOISE.poisson_grad, { y, a, out }, { n: y.size, scale: 255 * noise.level, floor_: poissonFloor }, y.size, {
+    flops: 8 * y.size,
+    bytes: 12 * y.size,
+  });
   return out;
 }
 

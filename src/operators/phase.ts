@@ -3,11 +3,24 @@
 // (64 for oversample 2) whatever the image size; that is the default here.
 // VJP for DPS: ∂/∂x ⟨u, |F P x|⟩ = Pᵀ Re(Fᴴ (u ⊙ Z/|Z|)), Z = F P x (0 where Z = 0).
 // Two real planes share one complex FFT (their spectra separate by Hermitian symmetry, shaders/phase.wgsl).
-import { uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { MeasurementOperator } from './operator.js';
 import { fft2d, fftRadices, nextFftSize, type PlaneShape } from './fft.js';
 import { expectShape, imageShape, runFlat, type Shape4 } from './util.js';
+
+const SD = { src: 'read', dst: 'read_write' } as const;
+export const PHASE = defineKernels('phase', {
+  // h, w: image; l1, l2: padded grid; planes: real planes N·C
+  uniforms: { total: 'u32', h: 'u32', w: 'u32', pad: 'u32', l1: 'u32', l2: 'u32', planes: 'u32' },
+  entries: {
+    pack_shift: { bindings: SD },
+    magnitude: { bindings: SD },
+    vjp_weight: { bindings: { ...SD, grid: 'read' } },
+    unpack_real: { bindings: SD },
+  },
+});
 
 export interface PhaseOptions {
   /** zero padding per side (default 64 = DPS's oversample 2.0) */
@@ -50,7 +63,7 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
 
   private params(total: number) {
     const [N, C, H, W] = this.inputShape;
-    return uniforms(total, H, W, this.pad, this.grid.h, this.grid.w, N * C, 0);
+    return { total, h: H, w: W, pad: this.pad, l1: this.grid.h, l2: this.grid.w, planes: N * C };
   }
 
   /** Z = F P x on the complex grid (new tensor [planes, l1, l2, 2]). */
@@ -59,7 +72,7 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
       g = this.grid;
     const total = g.planes * g.h * g.w;
     const z = e.tensor([g.planes, g.h, g.w, 2], 'phase_grid');
-    runFlat(e, 'phase', 'pack_shift', [x, z], this.params(total), total, { bytes: 12 * total });
+    runFlat(e, PHASE.pack_shift, { src: x, dst: z }, this.params(total), total, { bytes: 12 * total });
     fft2d(e, z, g, false, 1 / Math.sqrt(g.h * g.w));
     return z;
   }
@@ -71,7 +84,7 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
     expectShape(x, this.inputShape, 'phase.forward');
     const z = this.spectrum(x);
     const y = this.engine.tensor(this.outputShape, 'phase_y');
-    runFlat(this.engine, 'phase', 'magnitude', [z, y], this.params(y.size), y.size, {
+    runFlat(this.engine, PHASE.magnitude, { src: z, dst: y }, this.params(y.size), y.size, {
       flops: 3 * y.size,
       bytes: 12 * y.size,
     });
@@ -87,10 +100,13 @@ export class PhaseRetrievalOperator implements MeasurementOperator {
     const z = this.spectrum(x);
     const total = g.planes * g.h * g.w;
     const h = e.tensor(z.shape, 'phase_cotangent');
-    runFlat(e, 'phase', 'vjp_weight', [z, h, u], this.params(total), total, { flops: 40 * total, bytes: 40 * total });
+    runFlat(e, PHASE.vjp_weight, { src: z, dst: h, grid: u }, this.params(total), total, {
+      flops: 40 * total,
+      bytes: 40 * total,
+    });
     fft2d(e, h, g, true, 1 / Math.sqrt(g.h * g.w));
     const out = e.tensor(this.inputShape, 'phase_vjp');
-    runFlat(e, 'phase', 'unpack_real', [h, out], this.params(out.size), out.size, { bytes: 8 * out.size });
+    runFlat(e, PHASE.unpack_real, { src: h, dst: out }, this.params(out.size), out.size, { bytes: 8 * out.size });
     e.release(z, h);
     return out;
   }

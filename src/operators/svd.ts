@@ -6,11 +6,26 @@
 // `singulars` (each value repeated C times, DDRM's repeat_interleave). Orders:
 //   'sorted' (DDRM Deblurring): all s_h[i]·s_w[j] sorted descending (stable);
 //   'block'  (DDRM SRConv):     the (i < m_h, j < m_w) block row-major first, then the rest row-major.
-import { uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
+import { defineKernels } from '../engine/kernel.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { SvdView } from './operator.js';
 import { AxisMatrix } from './axis.js';
 import { expectShape, runFlat, type Shape4 } from './util.js';
+
+const AUX = { type: 'u32', wgsl: 'aux' } as const;
+export const MASK = defineKernels('mask', {
+  uniforms: {
+    total: 'u32', // output elements
+    per_out: 'u32', // output elements per image (gather) / mask length (apply_mask)
+    per_in: 'u32', // input elements per image (gather)
+  },
+  entries: {
+    gather: { bindings: { src: 'read', index: AUX, dst: 'read_write' } },
+    // the mask's f32 values read as bits
+    apply_mask: { uniforms: ['total', 'per_out'], bindings: { src: 'read', mask: AUX, dst: 'read_write' } },
+  },
+});
 
 export interface Svd {
   m: number;
@@ -147,9 +162,16 @@ export function gather(
   const out = e.tensor(outShape, 'gather');
   if (out.size !== rows * perOut) throw new Error(`gather: output [${outShape}] is not ${rows}×${perOut}`);
   if (src.size !== rows * perIn) throw new Error(`gather: input [${src.shape}] is not ${rows}×${perIn}`);
-  runFlat(e, 'mask', 'gather', [src, idx, out], uniforms(rows * perOut, perOut, perIn, 0), rows * perOut, {
-    bytes: 12 * rows * perOut,
-  });
+  runFlat(
+    e,
+    MASK.gather,
+    { src, index: idx, dst: out },
+    { total: rows * perOut, per_out: perOut, per_in: perIn },
+    rows * perOut,
+    {
+      bytes: 12 * rows * perOut,
+    },
+  );
   return out;
 }
 

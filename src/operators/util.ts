@@ -1,5 +1,6 @@
 // Small helpers shared by the operators.
-import type { Engine } from '../engine/executor.js';
+import type { Dispatch, Engine } from '../engine/executor.js';
+import type { Kernel } from '../engine/kernel.js';
 import { sameShape, type Tensor } from '../engine/tensor.js';
 import { grid1d } from '../engine/ops/vector.js';
 
@@ -20,22 +21,14 @@ export function expectShape(t: Tensor, want: readonly number[], what: string): v
 /** A dispatch of one invocation per element (256-lane workgroups, flat index folded in 2-D). */
 export function runFlat(
   e: Engine,
-  family: string,
-  entry: string,
-  bindings: Tensor[],
-  u: ArrayBuffer,
+  kernel: Kernel,
+  buffers: Dispatch['buffers'],
+  params: Dispatch['params'],
   total: number,
   cost: { flops?: number; bytes?: number } = {},
   constants?: Record<string, number>,
 ): void {
-  e.run({
-    kernel: { family, entry, constants },
-    bindings,
-    uniforms: u,
-    grid: grid1d(e, total),
-    ...cost,
-    label: `${family}:${entry}`,
-  });
+  e.run({ kernel, constants, buffers, params, grid: grid1d(e, total), ...cost, label: kernel.name });
 }
 
 /** Float64 → Float32Array. */

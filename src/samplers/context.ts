@@ -44,9 +44,24 @@ export interface Evaluated {
   release(): void;
 }
 
-/** f(x) keeping what a later vjp needs (forwardWithVjp when the model has it, else forward now and vjp later). */
-export function evaluate(ctx: SamplerContext, x: Tensor, t: number[], wantGrad: boolean): Evaluated {
+/**
+ * f(x) keeping what a later vjp needs (forwardWithVjp when the model has it, else forward now and vjp later);
+ * without a gradient, forwardAsync when the model has it.
+ */
+export async function evaluate(ctx: SamplerContext, x: Tensor, t: number[], wantGrad: boolean): Promise<Evaluated> {
   const m = ctx.model;
+  if (!wantGrad && m.forwardAsync) {
+    const out = await m.forwardAsync(x, t);
+    return {
+      x,
+      t,
+      out,
+      backward: () => {
+        throw new Error('evaluate: no reverse pass was requested');
+      },
+      release: () => ctx.e.release(out),
+    };
+  }
   if (wantGrad && m.forwardWithVjp) {
     const r = m.forwardWithVjp(x, t);
     return {
@@ -106,4 +121,16 @@ export function pullbackX0(ctx: SamplerContext, k: number, ev: Evaluated, gx0: T
   axpby(ctx.e, 1, gDirect, 1, g);
   ctx.e.release(gDirect);
   return g;
+}
+
+/** mean(1/|y|) per image, for Poisson-noise guidance (dps.ts) (|y| floored at 1e-6: the reference divides by exact zeros). */
+export function poissonWeights(y: Float32Array, N: number): Float32Array {
+  const per = y.length / N;
+  const w = new Float32Array(N);
+  for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let j = 0; j < per; j++) s += 1 / Math.max(Math.abs(y[n * per + j]), 1e-6);
+    w[n] = s / per;
+  }
+  return w;
 }

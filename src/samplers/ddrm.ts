@@ -1,13 +1,13 @@
 // DDRM (Kawar, Elad, Ermon, Song 2022; reference code bahjat-kawar/ddrm, `efficient_generalized_steps`)
 // for operators with an SVD A = U S Vᵀ (masks, separable super-resolution and blur). The update works on
 // Vᵀx̂₀ and Vᵀε̂ entry by entry (shaders/ddrm.wgsl); x_T is initialised from Uᵀy as in the reference.
-import { f32, uniforms } from '../engine/executor.js';
 import { scale, grid1d } from '../engine/ops/vector.js';
 import { sliceChannels } from '../engine/ops/layout.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { SvdView } from '../operators/operator.js';
 import { requireMeasurement, type SamplerContext } from './context.js';
 import { predictX0 } from './diffusion.js';
+import { DDRM } from './kernels.js';
 
 export interface DdrmOptions {
   /** η (η_A = η_C in the reference), default 0.85 */
@@ -30,23 +30,6 @@ function sigma0(ctx: SamplerContext): number {
   return ctx.noise.kind === 'gaussian' ? ctx.noise.level : 0;
 }
 
-function params(total: number, D: number, rank: number, sn: number, s0: number, o?: DdrmOptions): ArrayBuffer {
-  return uniforms(
-    total,
-    D,
-    rank,
-    0,
-    f32(sn),
-    f32(s0),
-    f32(o?.eta ?? 0),
-    f32(o?.etaB ?? 0),
-    f32(o?.eta ?? 0),
-    f32(0),
-    f32(0),
-    f32(0),
-  );
-}
-
 /** x_T = V(init(Uᵀy, z)) with z the x_T noise ([N, C, H, W]); uty = svd.ut(y). */
 export function ddrmInit(ctx: SamplerContext, uty: Tensor, z: Tensor): Tensor {
   const { svd } = requireSvd(ctx);
@@ -57,9 +40,9 @@ export function ddrmInit(ctx: SamplerContext, uty: Tensor, z: Tensor): Tensor {
   const st = Math.sqrt(1 - abT) / Math.sqrt(abT);
   const spec = e.tensor([N, D], 'ddrm_init');
   e.run({
-    kernel: { family: 'ddrm', entry: 'ddrm_init' },
-    bindings: [uty, svd.singulars, z, spec],
-    uniforms: params(N * D, D, svd.rank, st, sigma0(ctx)),
+    kernel: DDRM.ddrm_init,
+    buffers: { uty, sv: svd.singulars, z, out: spec },
+    params: { total: N * D, d: D, rank: svd.rank, sigma_next: st, sigma_0: sigma0(ctx) },
     grid: grid1d(e, N * D),
   });
   const x = svd.v(spec);
@@ -89,9 +72,18 @@ export function ddrmStep(
   const sn = Math.sqrt(1 - abn) / Math.sqrt(abn);
   const spec = e.tensor([N, D], 'ddrm_next');
   e.run({
-    kernel: { family: 'ddrm', entry: 'ddrm_step' },
-    bindings: [vx0, ve, uty, svd.singulars, z ?? vx0, spec],
-    uniforms: params(N * D, D, svd.rank, z ? sn : 0, sigma0(ctx), o),
+    kernel: DDRM.ddrm_step,
+    buffers: { vx0, veps: ve, uty, sv: svd.singulars, z, out: spec },
+    params: {
+      total: N * D,
+      d: D,
+      rank: svd.rank,
+      sigma_next: z ? sn : 0,
+      sigma_0: sigma0(ctx),
+      eta_a: o.eta,
+      eta_b: o.etaB,
+      eta_c: o.eta,
+    },
     grid: grid1d(e, N * D),
     flops: 12 * N * D,
   });

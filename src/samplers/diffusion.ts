@@ -2,9 +2,10 @@
 // (x̂₀ by Tweedie, optional clip_denoised), learned-range / fixed-small / fixed-large variances, the DDPM
 // ancestral and DDIM(η) updates, and the reverse-mode pullback through x̂₀ that DPS-style guidance needs.
 // Schedule coefficients are float64 on the CPU and enter as f32 uniforms.
-import { f32, uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
 import { grid1d } from '../engine/ops/vector.js';
 import type { Tensor } from '../engine/tensor.js';
+import { DIFFUSION } from './kernels.js';
 import { fixedLogVariance, logVarianceBounds, type Schedule, type VarianceType } from './schedule.js';
 
 export interface StepShape {
@@ -31,9 +32,11 @@ export function stepShape(x: Tensor, mo: Tensor, what: string): StepShape {
 }
 
 /** f[0] = sqrt(1/ᾱ), f[1] = sqrt(1/ᾱ − 1); their difference goes in separately (shaders/diffusion.wgsl x0_raw). */
-function params(sh: StepShape, total: number, learned: boolean, clip: boolean, f: number[]): ArrayBuffer {
-  const fs = [...f, 0, 0, 0, 0, 0, 0, 0, 0].slice(0, 8).map((v) => f32(Math.max(-3e38, Math.min(3e38, v))));
-  return uniforms(total, sh.chw, sh.outChw, learned ? 1 : 0, clip ? 1 : 0, 0, 0, f32(f[0] - f[1]), ...fs);
+function params(sh: StepShape, total: number, learned: boolean | null, clip: boolean, f: number[]) {
+  const u: Record<string, number> = { total, chw: sh.chw, out_chw: sh.outChw, clip: clip ? 1 : 0, d01: f[0] - f[1] };
+  f.forEach((v, i) => (u[`f${i}`] = Math.max(-3e38, Math.min(3e38, v))));
+  if (learned !== null) u.learned = learned ? 1 : 0;
+  return u;
 }
 
 export interface PSampleOptions {
@@ -68,9 +71,9 @@ export function pSample(
   const sample = e.tensor(x.shape, 'x_prev');
   const total = x.size;
   e.run({
-    kernel: { family: 'diffusion', entry: 'p_sample' },
-    bindings: [x, mo, z ?? x, x0, sample],
-    uniforms: params(sh, total, learned, o.clip, [
+    kernel: DIFFUSION.p_sample,
+    buffers: { x, mo, z, o1: x0, o2: sample },
+    params: params(sh, total, learned, o.clip, [
       s.sqrtRecipAlphasCumprod[k],
       s.sqrtRecipm1AlphasCumprod[k],
       s.posteriorMeanCoef1[k],
@@ -119,9 +122,9 @@ export function ddimStep(
   const total = x.size;
   const noise = z && k > 0 ? sigma : 0;
   e.run({
-    kernel: { family: 'diffusion', entry: 'ddim_step' },
-    bindings: [x, mo, z ?? x, x0, mean, sample],
-    uniforms: params(sh, total, false, clip, [
+    kernel: DIFFUSION.ddim_step,
+    buffers: { x, mo, z, o1: x0, o2: mean, o3: sample },
+    params: params(sh, total, null, clip, [
       s.sqrtRecipAlphasCumprod[k],
       s.sqrtRecipm1AlphasCumprod[k],
       Math.sqrt(abp),
@@ -162,9 +165,9 @@ export function x0Pullback(
   const gDirect = e.tensor(x.shape, 'g_direct');
   const total = mo.size;
   e.run({
-    kernel: { family: 'diffusion', entry: 'x0_pullback' },
-    bindings: [x, mo, g, uOut, gDirect],
-    uniforms: params(sh, total, false, clip, [s.sqrtRecipAlphasCumprod[k], s.sqrtRecipm1AlphasCumprod[k]]),
+    kernel: DIFFUSION.x0_pullback,
+    buffers: { x, mo, g, o1: uOut, o2: gDirect },
+    params: params(sh, total, null, clip, [s.sqrtRecipAlphasCumprod[k], s.sqrtRecipm1AlphasCumprod[k]]),
     grid: grid1d(e, total),
     flops: 6 * total,
     bytes: 20 * total,

@@ -3,20 +3,10 @@
 // (the reference takes one norm over the whole batch; per image keeps batched images independent).
 // Poisson noise: the reference's ‖y − A x̂₀‖/|y| averaged over pixels, i.e. ‖r‖·mean(1/|y|).
 import type { Tensor } from '../engine/tensor.js';
-import { pullbackX0, opPullback, residual, type Evaluated, type SamplerContext } from './context.js';
+import { poissonWeights, pullbackX0, opPullback, residual, type Evaluated, type SamplerContext } from './context.js';
 import { CoefMode, filled, rowCoef, rowScale } from './rows.js';
 
-/** mean(1/|y|) per image, for Poisson DPS (|y| floored at 1e-6: the reference divides by exact zeros). */
-export function poissonWeights(y: Float32Array, N: number): Float32Array {
-  const per = y.length / N;
-  const w = new Float32Array(N);
-  for (let n = 0; n < N; n++) {
-    let s = 0;
-    for (let j = 0; j < per; j++) s += 1 / Math.max(Math.abs(y[n * per + j]), 1e-6);
-    w[n] = s / per;
-  }
-  return w;
-}
+export { poissonWeights };
 
 export interface NormGuidance {
   /** ∇ₓₜ of the per-image norm (Gaussian: ‖y − A x̂₀‖; Poisson: weighted) */

@@ -1,14 +1,30 @@
 // Public API of the samplers (what the CLI and the web demo use).
-export { sample, type SampleOptions, type SampleResult, type StepInfo } from './sampler.js';
+export {
+  defaultSteps,
+  NonFiniteStateError,
+  sample,
+  scheduleFor,
+  type SampleOptions,
+  type SampleResult,
+  type StepInfo,
+} from './sampler.js';
+export { METHODS, findMethod, taskKind, type SamplerMethod, type StepHook, type Settings } from './methods/index.js';
+export { cmiHook } from './cmi-hook.js';
+export {
+  DiffusionConfigError,
+  defaultDiffusion,
+  diffusionFromMetadata,
+  diffusionToJson,
+  parseDiffusionConfig,
+  type DiffusionSettings,
+} from './diffusion-config.js';
 export {
   BASE_METHODS,
   CMI_METHODS,
   DEFAULT_CMI,
   METHOD_NAMES,
-  baseSampler,
-  defaultClip,
-  defaultEta,
-  defaultScale,
+  methodsHelp,
+  underConvergedWarning,
   parseEtaSchedule,
   parseMethod,
   type BaseMethod,

@@ -1,8 +1,10 @@
-// MCG (Chung et al. 2022, "Improving diffusion models for inverse problems using manifold constraints"),
-// as the DPS repository implements it (`ManifoldConstraintGradient`): the DPS gradient step, then the
-// projection onto the measurement diffused to the current noise level,
+// MCG's projection (Chung et al. 2022, "Improving diffusion models for inverse problems using manifold
+// constraints"), after the DPS gradient step: onto the measurement diffused to the current noise level,
 //   y_t = sqrt(ᾱₜ)·y + sqrt(1−ᾱₜ)·n,   x ← x + A⁺(y_t − A x)
-// (for inpainting A⁺ = mask: known pixels replaced by y_t). ᾱₜ is the current step's, like q_sample(y, t).
+// — the MCG paper's projection with the pseudo-inverse. The DPS repository's `ManifoldConstraintGradient`
+// calls each operator's own `project` instead: the same for inpainting (A⁺ = mask: known pixels replaced by
+// y_t), Aᵀ in place of A⁺ for super-resolution, and x + y_t − A x for blurs. ᾱₜ is the current step's, like
+// its q_sample(y, t).
 import { axpby, lincomb } from '../engine/ops/vector.js';
 import type { Tensor } from '../engine/tensor.js';
 import { requireMeasurement, type SamplerContext } from './context.js';

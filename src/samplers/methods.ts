@@ -1,69 +1,49 @@
-// Method names, their defaults and parse helpers for the CLI (`--method dps+cmi`, `--task inpainting`).
+// Method names for the CLI and the library (`--method dps+cmi`), parsed against the registry
+// (./methods/index.ts), the under-convergence warning, and the CMI defaults.
 import type { SigmaInvMode } from './cmi.js';
+import { findMethod, METHODS, type SamplerMethod } from './methods/index.js';
 
 export const BASE_METHODS = ['ddpm', 'ddim', 'dps', 'pigdm', 'mcg', 'dsg', 'ddrm'] as const;
 export type BaseMethod = (typeof BASE_METHODS)[number];
-/** methods the CMI plug-in applies to */
-export const CMI_METHODS = ['dps', 'pigdm', 'mcg', 'dsg'] as const;
-export type CmiMethod = (typeof CMI_METHODS)[number];
-export type MethodName = BaseMethod | `${CmiMethod}+cmi`;
-export const METHOD_NAMES: readonly MethodName[] = [...BASE_METHODS, ...CMI_METHODS.map((m) => `${m}+cmi` as const)];
+/** methods the CMI step hook applies to (the registry's `cmi: true`) */
+export const CMI_METHODS: readonly string[] = METHODS.filter((m) => m.cmi).map((m) => m.name);
+export type MethodName = BaseMethod | `${BaseMethod}+cmi`;
+export const METHOD_NAMES: readonly string[] = [
+  ...METHODS.map((m) => m.name),
+  ...METHODS.filter((m) => m.cmi).map((m) => `${m.name}+cmi`),
+];
 
 export interface ParsedMethod {
+  /** the method's name without '+cmi' */
   base: BaseMethod;
+  method: SamplerMethod;
   cmi: boolean;
 }
 
-/** "dps", "DPS+CMI", "pigdm+cmi" → { base, cmi }; a clear error for anything else. */
+/** "dps", "DPS+CMI", "pigdm+cmi" → the registry record and whether CMI is on; a clear error otherwise. */
 export function parseMethod(name: string): ParsedMethod {
   const s = name.trim().toLowerCase();
   const cmi = s.endsWith('+cmi');
-  const base = (cmi ? s.slice(0, -4) : s) as BaseMethod;
-  if (!BASE_METHODS.includes(base))
-    throw new Error(`unknown method '${name}' (expected one of ${METHOD_NAMES.join(', ')})`);
-  if (cmi && !(CMI_METHODS as readonly string[]).includes(base))
-    throw new Error(`'+cmi' applies to ${CMI_METHODS.join(', ')}, not ${base}`);
-  return { base, cmi };
+  const base = cmi ? s.slice(0, -4) : s;
+  const method = findMethod(base);
+  if (!method) throw new Error(`unknown method '${name}' (expected one of ${METHOD_NAMES.join(', ')})`);
+  if (cmi && !method.cmi) throw new Error(`'+cmi' applies to ${CMI_METHODS.join(', ')}, not ${base}`);
+  return { base: method.name as BaseMethod, method, cmi };
 }
 
-/** Which sampler a method runs on. */
-export function baseSampler(m: BaseMethod): 'ddpm' | 'ddim' | 'ddrm' {
-  if (m === 'ddrm') return 'ddrm';
-  return m === 'ddim' || m === 'pigdm' || m === 'dsg' ? 'ddim' : 'ddpm';
+/** "dps: 20 steps … protocol 1000 …" when fewer steps than the method's protocol are asked for, else null. */
+export function underConvergedWarning(name: string, steps: number, trainingSteps = 1000): string | null {
+  const { method } = parseMethod(name);
+  if (steps >= Math.min(method.protocolSteps, trainingSteps)) return null;
+  return (
+    `warning: ${name} at ${steps} steps is under-converged: its protocol is ${method.protocolSteps} ` +
+    `steps (${method.stepsSource}); expect a worse reconstruction`
+  );
 }
 
-export type TaskName =
-  | 'inpainting'
-  | 'box-inpainting'
-  | 'random-inpainting'
-  | 'super-resolution'
-  | 'sr'
-  | 'gaussian-deblur'
-  | 'motion-deblur'
-  | 'phase-retrieval'
-  | 'nonlinear-deblur';
-
-/**
- * DPS's step size ζ per task (DPS configs/*.yaml: inpainting 0.5; super-resolution, Gaussian, motion and
- * nonlinear deblur 0.3; phase retrieval 1.0). MCG uses the same gradient step; ΠGDM's weight is 1.
- */
-export function defaultScale(task: string | undefined, method: BaseMethod): number {
-  if (method === 'pigdm') return 1;
-  const t = (task ?? '').toLowerCase();
-  if (t.includes('inpaint')) return 0.5;
-  if (t.includes('phase')) return 1.0;
-  if (t.includes('super') || t === 'sr' || t.startsWith('sr') || t.includes('deblur') || t.includes('blur')) return 0.3;
-  return 0.5;
-}
-
-/** DDIM η per method: DSG's reference runs DDIM with η = 1; ΠGDM and plain DDIM default to 1 and 0. */
-export function defaultEta(m: BaseMethod): number {
-  return m === 'dsg' || m === 'pigdm' ? 1 : 0;
-}
-
-/** clip_denoised per method: the DPS configs clip; ΠGDM and DDRM use the raw Tweedie estimate. */
-export function defaultClip(m: BaseMethod): boolean {
-  return !(m === 'pigdm' || m === 'ddrm');
+/** `--help` text: each method with its default (protocol) step count. */
+export function methodsHelp(): string {
+  return METHODS.map((m) => `${m.name} (${m.protocolSteps} steps${m.cmi ? ', +cmi' : ''})`).join(', ');
 }
 
 /**

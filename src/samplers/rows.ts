@@ -1,11 +1,10 @@
 // Per-image ("row") arithmetic on GPU tensors (shaders/sampler-rows.wgsl): each image of a batch gets its
 // own scalar — a residual norm, a CG step length — held in a [N] tensor, so batched samplers never need a
 // CPU round trip to scale image n by its own number.
-import { f32, uniforms, type Engine } from '../engine/executor.js';
+import type { Engine } from '../engine/executor.js';
 import { rowDot, rowSumSq, grid1d } from '../engine/ops/vector.js';
 import type { Tensor } from '../engine/tensor.js';
-
-const FAM = 'sampler-rows';
+import { SAMPLER_ROWS } from './kernels.js';
 
 function rowsOf(x: Tensor, c: Tensor, what: string): number {
   const rows = c.size;
@@ -13,14 +12,10 @@ function rowsOf(x: Tensor, c: Tensor, what: string): number {
   return x.size / rows;
 }
 
-function params(total: number, per: number, mode = 0, aux = 0, aux2 = 0, a = 0, b = 0): ArrayBuffer {
-  return uniforms(total, per, mode, aux, aux2, 0, 0, 0, f32(a), f32(b), f32(0), f32(0));
-}
-
 /** One elementwise row op of sampler-rows.wgsl: reads x and c[row], writes out (x, c, out bindings). */
 function rowOp(
   e: Engine,
-  entry: string,
+  entry: 'row_scale' | 'row_axpy' | 'row_xpby',
   x: Tensor,
   c: Tensor,
   out: Tensor,
@@ -32,9 +27,9 @@ function rowOp(
   if (out.size !== x.size) throw new Error(`${what}: sizes ${out.size} and ${x.size} differ`);
   const per = rowsOf(x, c, what);
   e.run({
-    kernel: { family: FAM, entry },
-    bindings: [x, c, out],
-    uniforms: params(x.size, per, 0, 0, 0, a),
+    kernel: SAMPLER_ROWS[entry],
+    buffers: { x, c, out },
+    params: { total: x.size, per, a },
     grid: grid1d(e, x.size),
     flops: flopsPer * x.size,
     bytes: bytesPer * x.size,
@@ -73,9 +68,9 @@ export function rowCoef(e: Engine, mode: CoefMode, s1: Tensor, s2: Tensor, a = 1
   if (s1.size !== s2.size) throw new Error(`rowCoef: ${s1.size} vs ${s2.size} rows`);
   const o = e.tensor([s1.size], 'row_coef');
   e.run({
-    kernel: { family: FAM, entry: 'coef' },
-    bindings: [s1, s2, o],
-    uniforms: params(s1.size, 1, mode, 0, 0, a, b),
+    kernel: SAMPLER_ROWS.coef,
+    buffers: { x: s1, c: s2, out: o },
+    params: { total: s1.size, mode, a, b },
     grid: [Math.ceil(s1.size / 64)],
   });
   return o;
@@ -98,9 +93,9 @@ export function copyRange(e: Engine, src: Tensor, srcOff: number, dst: Tensor, d
       `copyRange: [${srcOff}, +${count}) of ${src.size} → [${dstOff}, +${count}) of ${dst.size} out of range`,
     );
   e.run({
-    kernel: { family: FAM, entry: 'copy_range' },
-    bindings: [src, dst],
-    uniforms: params(count, 1, 0, srcOff, dstOff),
+    kernel: SAMPLER_ROWS.copy_range,
+    buffers: { x: src, out: dst },
+    params: { total: count, aux: srcOff, aux2: dstOff },
     grid: grid1d(e, count),
     bytes: 8 * count,
   });
@@ -110,9 +105,9 @@ export function copyRange(e: Engine, src: Tensor, srcOff: number, dst: Tensor, d
 export function filled(e: Engine, shape: readonly number[], value = 0, label = 'filled'): Tensor {
   const o = e.tensor(shape, label);
   e.run({
-    kernel: { family: FAM, entry: 'fill' },
-    bindings: [o],
-    uniforms: params(o.size, 1, 0, 0, 0, value),
+    kernel: SAMPLER_ROWS.fill,
+    buffers: { out: o },
+    params: { total: o.size, a: value },
     grid: grid1d(e, o.size),
     bytes: 4 * o.size,
   });
@@ -130,9 +125,9 @@ export function spectralLift(e: Engine, w: Tensor, s: Tensor, D: number, a: numb
   if (D < rank) throw new Error(`spectralLift: row length ${D} below the rank ${rank}`);
   const o = e.tensor([N, D], 'spectral_lift');
   e.run({
-    kernel: { family: FAM, entry: 'spectral_lift' },
-    bindings: [w, s, o],
-    uniforms: params(N * D, rank, pow, D, 0, a, b),
+    kernel: SAMPLER_ROWS.spectral_lift,
+    buffers: { x: w, c: s, out: o },
+    params: { total: N * D, per: rank, mode: pow, aux: D, a, b },
     grid: grid1d(e, N * D),
     flops: 4 * N * rank,
   });
@@ -160,9 +155,9 @@ export function denseMatvec(
   const o = e.tensor([N, outDim], 'matvec');
   // the kernel always reads A as [aux, per] (rows of the output × inputs) or its transpose
   e.run({
-    kernel: { family: FAM, entry: 'matvec' },
-    bindings: [A, v, o],
-    uniforms: params(N * outDim, inDim, transpose ? 1 : 0, outDim, 0, a),
+    kernel: SAMPLER_ROWS.matvec,
+    buffers: { x: A, c: v, out: o },
+    params: { total: N * outDim, per: inDim, mode: transpose ? 1 : 0, aux: outDim, a },
     grid: [Math.ceil((N * outDim) / 64)],
     flops: 2 * N * rows * cols,
   });
@@ -173,9 +168,9 @@ export function denseMatvec(
 export function cgAlpha(e: Engine, rr: Tensor, pAp: Tensor, pp: Tensor, frozen: Tensor, curvTol: number): Tensor {
   const o = e.tensor([rr.size], 'cg_alpha');
   e.run({
-    kernel: { family: FAM, entry: 'cg_alpha' },
-    bindings: [rr, pAp, o, pp, frozen],
-    uniforms: params(rr.size, 1, 0, 0, 0, 0, curvTol),
+    kernel: SAMPLER_ROWS.cg_alpha,
+    buffers: { x: rr, c: pAp, out: o, pp, frozen },
+    params: { total: rr.size, b: curvTol },
     grid: [Math.ceil(rr.size / 64)],
   });
   return o;

@@ -8,6 +8,7 @@
 // v in the next C (guided-diffusion's `model_var_type = learned_range`). Derivatives are of that whole output.
 // Every returned tensor is new and owned by the caller (release it with engine.release).
 import type { Engine, Tensor } from '../engine/index.js';
+import type { DiffusionSettings } from './diffusion-config.js';
 
 export interface ScoreModel {
   readonly engine: Engine;
@@ -16,6 +17,11 @@ export interface ScoreModel {
   /** C (ε only) or 2C (ε and learned-range v) */
   readonly outChannels: number;
   readonly learnSigma: boolean;
+  /**
+   * The diffusion the model was trained with (schedule, T, variance type, clip_denoised), from its weight
+   * file's metadata; samplers use guided-diffusion's defaults when absent.
+   */
+  diffusion?: DiffusionSettings;
 
   /** f(x, t): [N, outChannels, H, W] */
   forward(x: Tensor, t: readonly number[]): Tensor;
@@ -25,6 +31,13 @@ export interface ScoreModel {
   jvp(x: Tensor, t: readonly number[], v: Tensor): { out: Tensor; tangent: Tensor };
   /** f(x), Df[w], Df[v] and the mixed second derivative D²f(x)[w, v] — one hyper-dual pass */
   d2(x: Tensor, t: readonly number[], w: Tensor, v: Tensor): { out: Tensor; dw: Tensor; dv: Tensor; d2: Tensor };
+
+  /**
+   * Optional: an output that takes GPU readbacks to compute (the validation lab's exact-covariance guidance
+   * solves by CG with convergence checks). Samplers await it, for steps without gradient guidance, in place
+   * of forward().
+   */
+  forwardAsync?(x: Tensor, t: readonly number[]): Promise<Tensor>;
 
   /**
    * Optional: f(x) now and reverse mode later, for a cotangent that is computed from f(x) itself (DPS,

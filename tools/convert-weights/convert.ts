@@ -8,7 +8,8 @@ import { basename } from 'node:path';
 import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../../src/engine/safetensors.ts';
 import { readFileBytes, writeSafetensorsFile } from '../../src/engine/safetensors-node.ts';
 import { architectureTensors, countParams } from '../../src/unet/architecture.ts';
-import { modelConfigToJson, parseModelConfig, type UNetConfig } from '../../src/unet/config.ts';
+import { modelConfigToJson, parseFlatYaml, parseModelConfig, type UNetConfig } from '../../src/unet/config.ts';
+import { diffusionToJson, parseDiffusionConfig, type DiffusionSettings } from '../../src/samplers/diffusion-config.ts';
 import { loadTorchCheckpoint } from './pt.ts';
 
 export const WEIGHTS_FORMAT = 'webgpu-dps-unet';
@@ -33,6 +34,8 @@ export class ConfigMismatchError extends Error {
 
 export interface ConvertedModel {
   config: UNetConfig;
+  /** the config's diffusion settings (stored as metadata `diffusion`), null when it names none */
+  diffusion: DiffusionSettings | null;
   /** architecture (= state_dict) order */
   tensors: Map<string, SerializableTensor>;
   metadata: Record<string, string>;
@@ -136,7 +139,9 @@ export function convertCheckpointBytes(
   opts: { sourceName?: string } = {},
 ): ConvertedModel {
   const source = opts.sourceName ?? 'checkpoint';
-  const cfg = parseModelConfig(config);
+  const raw = typeof config === 'string' ? parseConfigText(config) : config;
+  const cfg = parseModelConfig(raw as string | object);
+  const diffusion = diffusionSection(raw, cfg.learnSigma);
   const notes: string[] = [];
   const { tensors: loaded, stateDictKey } = loadTensors(bytes, source, notes);
 
@@ -166,7 +171,9 @@ export function convertCheckpointBytes(
     source_dtype: [...dtypes].join(','),
     num_params: String(numParams),
   };
-  return { config: cfg, tensors, metadata, numParams, notes };
+  if (diffusion) metadata.diffusion = diffusionToJson(diffusion);
+  else notes.push('the config names no diffusion settings: samplers will assume guided-diffusion defaults');
+  return { config: cfg, diffusion, tensors, metadata, numParams, notes };
 }
 
 export interface ConvertOptions {
@@ -185,7 +192,9 @@ export function convertWeights(opts: ConvertOptions): ConvertedModel {
     // Parse here so that config errors name the config file.
     const path = config;
     try {
-      config = parseModelConfig(readFileSync(path, 'utf8'));
+      config = parseConfigText(readFileSync(path, 'utf8')) as object;
+      parseModelConfig(config);
+      diffusionSection(config, parseModelConfig(config).learnSigma);
     } catch (e) {
       if (e instanceof Error) e.message = `${path}: ${e.message}`;
       throw e;
@@ -196,4 +205,51 @@ export function convertWeights(opts: ConvertOptions): ConvertedModel {
   result.metadata.source = basename(opts.input);
   writeSafetensorsFile(opts.output, result.tensors, result.metadata);
   return result;
+}
+
+/** A config file's text as an object: JSON, or the flat YAML of the DPS configs. */
+function parseConfigText(text: string): unknown {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try {
+      return JSON.parse(t);
+    } catch (e) {
+      throw new Error(`config looks like JSON but does not parse: ${(e as Error).message}`);
+    }
+  }
+  return parseFlatYaml(text);
+}
+
+/** guided-diffusion argument names that say something about the diffusion (not the network). */
+const FLAT_DIFFUSION_ARGS = [
+  'diffusion_steps',
+  'noise_schedule',
+  'sigma_small',
+  'predict_xstart',
+  'rescale_timesteps',
+  'timestep_respacing',
+  'use_kl',
+  'rescale_learned_sigmas',
+  'model_mean_type',
+  'model_var_type',
+  'clip_denoised',
+];
+
+/**
+ * The diffusion settings a config names: its `diffusion` section ({"model": …, "diffusion": …}, as the
+ * project's training configs), or guided-diffusion's flat argument names beside the model's. Validated
+ * (parseDiffusionConfig); null when the config names none.
+ */
+export function diffusionSection(raw: unknown, learnSigma: boolean): DiffusionSettings | null {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const o = raw as Record<string, unknown>;
+  try {
+    if (o.diffusion !== undefined) return parseDiffusionConfig(o.diffusion, learnSigma);
+    const flat = Object.fromEntries(FLAT_DIFFUSION_ARGS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+    if (!Object.keys(flat).length) return null;
+    if (o.learn_sigma !== undefined) flat.learn_sigma = o.learn_sigma;
+    return parseDiffusionConfig(flat, learnSigma);
+  } catch (e) {
+    throw new Error(`diffusion settings: ${(e as Error).message}`);
+  }
 }

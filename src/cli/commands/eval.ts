@@ -28,7 +28,7 @@ import {
 import { runExperiment } from '../experiment.ts';
 import { parseTask } from '../measure-file.ts';
 import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
-import { cmiOptions, SAMPLING_FLAGS } from '../sampling-flags.ts';
+import { clipFlag, cmiOptions, diffusionWithFlags, resolveSteps, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 const ALL_TASKS: Task[] = ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur'];
 const ALL_METHODS = ['dps', 'dps+cmi', 'pigdm', 'pigdm+cmi', 'dsg', 'mcg', 'ddrm'];
@@ -85,7 +85,8 @@ export default defineCommand({
   positionals: 4096,
   usage: '[flags]  |  posterior eval merge [--out DIR] [--name NAME] [SHARD.jsonl …]',
   examples: [
-    'posterior eval --n 50 --steps 100 --out docs/results --name fmnist-table',
+    'posterior eval --n 16 --methods ddrm,pigdm,dsg --out docs/results --name fmnist-table',
+    'posterior eval --n 16 --tasks inpaint-box,sr4 --methods dps --out out/dps1000',
     'posterior eval --n 50 --steps 100 --out runs --name t --shard 3/8   # one of 8 machines (docs/cluster.md)',
     'posterior eval merge --out runs --name t',
   ],
@@ -106,6 +107,10 @@ export default defineCommand({
     const e = await Engine.create();
     try {
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
+      // each method at its protocol unless --steps is given
+      const diffusion = diffusionWithFlags(model, f);
+      const stepsOf = new Map(methods.map((m) => [m, resolveSteps(m, f.steps, diffusion)]));
+      for (const s of new Set([...stepsOf.values()].map((v) => v.warning))) if (s) ctx.io.error(s);
       const units = enumerateUnits(tasks, methods, f.n, f.batch);
       const header: RowsHeader = {
         kind: 'header',
@@ -118,13 +123,17 @@ export default defineCommand({
         weights: f.weights ?? 'models/fmnist-unet.safetensors',
         truth0: encodeF32(data.x.slice(0, size)),
         imageShape: [C, H, W],
+        steps: Object.fromEntries(methods.map((m) => [m, stepsOf.get(m)!.count])),
       };
       const rowsFile = rowsPath(f.out, f.name, shard);
       const done = openRows(rowsFile, header, f.resume);
       const todo = shardUnits(units, shard).filter((u) => !done.has(u.index));
       if (done.size) ctx.io.error(`--resume: ${done.size} units already in ${rowsFile}, ${todo.length} to run`);
-      const steps = createStepsCount(f.steps);
-      const bar = ctx.progress({ total: todo.length * steps, label: 'eval', unit: 'steps' });
+      const bar = ctx.progress({
+        total: todo.reduce((a, u) => a + stepsOf.get(u.method)!.count, 0),
+        label: 'eval',
+        unit: 'steps',
+      });
       let stepsDone = 0;
       for (const u of todo) {
         const { task, method, b0, nb } = u;
@@ -146,12 +155,14 @@ export default defineCommand({
             method,
             x: data.x.subarray(b0 * size, (b0 + nb) * size),
             shape: [nb, C, H, W],
-            steps: f.steps,
+            steps: stepsOf.get(method)!.steps,
             seed: f.seed + b0,
             sigmaY: f.sigmaY,
             cmi: { ...cmiOptions(f), control: f.cmiControl as 'random-direction' | undefined },
-            scale: f.scale,
+            zeta: f.zeta,
             eta: f.eta,
+            clip: clipFlag(f),
+            diffusion,
             pigdmWeighting: f.pigdmWeighting as PigdmWeighting,
             onStep: (s) => bar.update(stepsDone + s.i + 1, { run: `${task} ${method}` }),
           });
@@ -169,7 +180,7 @@ export default defineCommand({
           rec.skipped = 'no SVD';
         }
         appendRecord(rowsFile, rec);
-        stepsDone += steps;
+        stepsDone += stepsOf.get(method)!.count;
         bar.update(stepsDone);
       }
       bar.done();
@@ -259,11 +270,6 @@ export function pairedCmiSection(
     any = true;
   }
   return any ? out : [];
-}
-
-function createStepsCount(steps: string): number {
-  const s = String(steps).replace(/^ddim/, '');
-  return s.split(',').reduce((a, b) => a + Number(b), 0);
 }
 
 function loadCustom(path: string, n: number, start: number) {

@@ -54,7 +54,7 @@ export default defineCommand({
         method: f.method,
         steps: 2,
         seed: f.seed,
-        scale: f.scale,
+        zeta: f.zeta,
         task: samplerTask(task),
         cmi: method.cmi ? cmiOptions(f) : undefined,
         onStep: async (s) => {

@@ -1,13 +1,20 @@
 // `posterior sample`: reconstruct x₀ from a measurement with a posterior sampler (± the CMI plug-in).
 import { Engine, type Tensor } from '../../engine/index.ts';
 import { measure } from '../../operators/index.ts';
-import { createSchedule, parseMethod, sample, type PigdmWeighting } from '../../samplers/index.ts';
-import { UsageError } from '../args.ts';
+import { parseMethod, sample, type PigdmWeighting } from '../../samplers/index.ts';
+import { mergeFlags, UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { operatorFor, parseTask, readMeasurement, samplerTask } from '../measure-file.ts';
 import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
 import { OPERATOR_FLAGS, operatorOptionsFromFlags } from '../operator-flags.ts';
-import { cmiOptions, METHOD_HELP, SAMPLING_FLAGS } from '../sampling-flags.ts';
+import {
+  clipFlag,
+  cmiOptions,
+  diffusionWithFlags,
+  METHOD_HELP,
+  resolveSteps,
+  SAMPLING_FLAGS,
+} from '../sampling-flags.ts';
 import { readImage, readTensor, writeOutputs } from '../tensors.ts';
 
 export default defineCommand({
@@ -15,63 +22,75 @@ export default defineCommand({
   summary: 'reconstruct an image from a measurement with a posterior sampler',
   description:
     'Give either --input (a clean image: the measurement y = A(x) + n is simulated with --task, --sigma-y, --seed) or ' +
-    '--measurement (a file written by `posterior measure`). The output is a PNG, or a .safetensors file with tensor x0. ' +
+    '--measurement (a file written by `posterior measure`, or one in the DPS layout: y and a mask [N, C, H, W]). ' +
+    'The output is a PNG, or a .safetensors file with tensor x0. Each method runs at its published protocol ' +
+    '(steps, ζ, η) unless flags say otherwise; fewer steps than the protocol print a warning. The diffusion ' +
+    "settings (noise schedule, variance type, clip_denoised) are the checkpoint's, as its weight file records them. " +
     '--x-T and --noise-from replay a recorded start and per-step noise (tensors x_T and step_noise) to compare with ' +
     'another implementation step by step.',
-  flags: {
-    weights: {
-      type: 'string',
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (default: the embedded Fashion-MNIST model)',
-    },
-    task: {
-      type: 'string',
-      choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
-      help: 'forward model (with --input)',
-    },
-    method: { type: 'string', required: true, short: 'm', help: METHOD_HELP },
-    input: {
-      type: 'string',
-      short: 'i',
-      placeholder: 'IMG',
-      help: 'clean image (.png or .safetensors tensor x) to measure',
-    },
-    measurement: { type: 'string', placeholder: 'M.safetensors', help: 'a measurement written by posterior measure' },
-    output: {
-      type: 'string',
-      required: true,
-      short: 'o',
-      placeholder: 'OUT',
-      help: '.png or .safetensors (tensor x0)',
-    },
-    'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std (with --input)' },
-    'x-T': { type: 'string', placeholder: 'F.safetensors', help: 'replay: start from tensor x_T of this file' },
-    'noise-from': {
-      type: 'string',
-      placeholder: 'F.safetensors',
-      help: 'replay: per-step noise, tensor step_noise [steps, N, C, H, W]',
-    },
-    ...SAMPLING_FLAGS,
-    ...OPERATOR_FLAGS,
-  },
+  flags: mergeFlags(
+    {
+      weights: {
+        type: 'string',
+        short: 'w',
+        placeholder: 'W.safetensors',
+        help: 'converted weights (default: the embedded Fashion-MNIST model)',
+      },
+      task: {
+        type: 'string',
+        choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
+        help: 'forward model (with --input; with --measurement only for a file in the DPS layout, which names none)',
+      },
+      method: { type: 'string', required: true, short: 'm', help: METHOD_HELP },
+      input: {
+        type: 'string',
+        short: 'i',
+        placeholder: 'IMG',
+        help: 'clean image (.png or .safetensors tensor x) to measure',
+      },
+      measurement: { type: 'string', placeholder: 'M.safetensors', help: 'a measurement written by posterior measure' },
+      output: {
+        type: 'string',
+        required: true,
+        short: 'o',
+        placeholder: 'OUT',
+        help: '.png or .safetensors (tensor x0)',
+      },
+      'sigma-y': {
+        type: 'number',
+        default: 0.05,
+        help: 'measurement noise std (with --input, or a --measurement file that does not record it)',
+      },
+      'x-T': { type: 'string', placeholder: 'F.safetensors', help: 'replay: start from tensor x_T of this file' },
+      'noise-from': {
+        type: 'string',
+        placeholder: 'F.safetensors',
+        help: 'replay: per-step noise, tensor step_noise [steps, N, C, H, W]',
+      },
+    } as const,
+    SAMPLING_FLAGS,
+    OPERATOR_FLAGS,
+  ),
   examples: [
-    'posterior sample --task inpaint-box --method dps+cmi --input test.png --steps 100 --output out.png',
+    'posterior sample --task inpaint-box --method ddrm --input test.png --output out.png',
+    'posterior sample --task sr4 --method dps --zeta 0.3 --input test.png --output out.png',
     'posterior sample --measurement y.safetensors --method pigdm --steps ddim50 --output x0.safetensors',
   ],
   async run(f, ctx) {
     if (!!f.input === !!f.measurement)
       throw new UsageError('give exactly one of --input IMG or --measurement M.safetensors');
     if (f.input && !f.task) throw new UsageError('--input needs --task (the forward model to simulate)');
+    if (!(f.sigmaY >= 0)) throw new UsageError(`--sigma-y must be ≥ 0, got ${f.sigmaY}`);
     const method = parseMethod(f.method);
     const e = await Engine.create();
     try {
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
+      const diffusion = diffusionWithFlags(model, f);
       const [C, H, W] = model.imageShape;
       let task, y: Tensor, sigmaY: number, noiseKind: 'gaussian' | 'poisson' | 'none';
       let op;
       if (f.measurement) {
-        const m = readMeasurement(f.measurement);
+        const m = readMeasurement(f.measurement, [C, H, W], { task: f.task, sigmaY: f.sigmaY });
         task = m.task;
         op = operatorFor(e, task, m.opts, [m.y.shape[0], C, H, W]);
         y = e.upload(m.y.data, m.y.shape, 'y');
@@ -88,18 +107,21 @@ export default defineCommand({
       const N = y.shape[0];
       const xT = f.xT ? readTensor(f.xT, 'x_T') : null;
       const sn = f.noiseFrom ? readTensor(f.noiseFrom, 'step_noise') : null;
-      const steps = createSchedule({ respacing: f.steps }).length;
-      const progress = ctx.progress({ total: steps, label: `${f.method} ${task}` });
+      const steps = resolveSteps(f.method, f.steps, diffusion);
+      if (steps.warning) ctx.io.error(steps.warning);
+      const progress = ctx.progress({ total: steps.count, label: `${f.method} ${task}` });
       const res = await sample({
         model,
+        diffusion,
         operator: op,
         noise: { kind: noiseKind, level: sigmaY },
         y,
         method: f.method,
-        steps: f.steps,
+        steps: steps.steps,
         seed: f.seed,
-        scale: f.scale,
+        zeta: f.zeta,
         eta: f.eta,
+        clip: clipFlag(f),
         pigdmWeighting: f.pigdmWeighting as PigdmWeighting,
         task: samplerTask(task),
         cmi: method.cmi ? cmiOptions(f) : undefined,
@@ -119,8 +141,9 @@ export default defineCommand({
       const written = writeOutputs(f.output, { x0: { data: x0, shape: [N, C, H, W] } }, 'x0', {
         method: f.method,
         task,
-        steps: String(f.steps),
+        steps: String(steps.steps),
         seed: String(f.seed),
+        settings: JSON.stringify(res.settings),
       });
       const last = res.distances[res.distances.length - 1];
       ctx.io.log(

@@ -1,9 +1,27 @@
 // SiLU for K stacked forward-mode components (1 plain, 2 dual, 4 hyper-dual) and its VJP
 // (shaders/activation.wgsl). Inside ResBlocks SiLU is fused into groupNorm; this one serves the
 // time-embedding MLP and emb_layers.
-import { uniforms, type Engine } from '../executor.js';
+import type { Engine } from '../executor.js';
+import { defineKernels } from '../kernel.js';
 import { type Tensor, assertShape } from '../tensor.js';
 import { grid1d } from './vector.js';
+
+const K4 = { type: 'vec4f', wgsl: 'x4' } as const;
+export const ACTIVATION = defineKernels('activation', {
+  uniforms: { M: 'u32' }, // elements (or vec4s) per component
+  entries: {
+    silu: { bindings: { x: 'read', out: 'read_write' } },
+    silu_backward: { bindings: { x: 'read', gy: 'read', gx: 'read_write' } },
+    silu4: { bindings: { x: K4, out: { access: 'read_write', type: 'vec4f', wgsl: 'out4' } } },
+    silu_backward4: {
+      bindings: {
+        x: K4,
+        gy: { type: 'vec4f', wgsl: 'gy4' },
+        gx: { access: 'read_write', type: 'vec4f', wgsl: 'gx4' },
+      },
+    },
+  },
+});
 
 export function silu(e: Engine, x: Tensor, K: 1 | 2 | 4 = 1): Tensor {
   if (![1, 2, 4].includes(K)) throw new Error(`silu: K must be 1, 2 or 4, got ${K}`);
@@ -13,9 +31,10 @@ export function silu(e: Engine, x: Tensor, K: 1 | 2 | 4 = 1): Tensor {
   // vec4 path when every component block splits into vec4s (bindings are 256-byte aligned)
   const v = M % 4 === 0 ? 4 : 1;
   e.run({
-    kernel: { family: 'activation', entry: v === 4 ? 'silu4' : 'silu', constants: { K } },
-    bindings: [x, out],
-    uniforms: uniforms(M / v),
+    kernel: v === 4 ? ACTIVATION.silu4 : ACTIVATION.silu,
+    constants: { K },
+    buffers: { x, out },
+    params: { M: M / v },
     grid: grid1d(e, M / v),
     flops: 8 * K * x.size,
     bytes: 8 * x.size,
@@ -29,9 +48,9 @@ export function siluBackward(e: Engine, x: Tensor, gy: Tensor): Tensor {
   const gx = e.tensor(x.shape, 'silu_grad');
   const v = x.size % 4 === 0 ? 4 : 1;
   e.run({
-    kernel: { family: 'activation', entry: v === 4 ? 'silu_backward4' : 'silu_backward' },
-    bindings: [x, gy, gx],
-    uniforms: uniforms(x.size / v),
+    kernel: v === 4 ? ACTIVATION.silu_backward4 : ACTIVATION.silu_backward,
+    buffers: { x, gy, gx },
+    params: { M: x.size / v },
     grid: grid1d(e, x.size / v),
     flops: 8 * x.size,
     bytes: 12 * x.size,

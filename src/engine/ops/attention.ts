@@ -2,10 +2,50 @@
 // 4 hyper-dual) and the K = 1 VJP. Kernels: shaders/attention-sg.wgsl on CPU SIMD adapters (lavapipe;
 // streaming softmax, keys shared by subgroup shuffles, FlashAttention-2-style VJP), else the portable
 // shaders/attention.wgsl, shaders/attention-backward.wgsl. Math: docs/autodiff.md.
-import { f32, uniforms, type Engine } from '../executor.js';
+import type { Engine } from '../executor.js';
+import { defineKernels } from '../kernel.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
 import { simdSubgroups } from './conv2d.js';
 import { grid1d } from './vector.js';
+
+const STRIDES = {
+  inStride: 'u32', // component stride of qkv: N*3*H*ch*T
+  outStride: 'u32', // component stride of the output: N*H*ch*T
+} as const;
+export const ATTENTION = defineKernels('attention', {
+  uniforms: {
+    T: 'u32',
+    ch: 'u32', // channels per head
+    H: 'u32', // heads
+    NB: 'u32', // N * H: (image, head) pairs per component
+    ...STRIDES,
+    scale2: 'f32', // 1/sqrt(ch): PyTorch's two ch^(-1/4) factors
+  },
+  entries: { attention: { bindings: { qkv: 'read', out: 'read_write' } } },
+});
+const RW = 'read_write';
+export const ATTENTION_BACKWARD = defineKernels('attention-backward', {
+  uniforms: { T: 'u32', ch: 'u32', H: 'u32', NB: 'u32', scale2: 'f32' },
+  // gy = ga [N, H*ch, T]; W, G [N*H, T, T]: softmax weights and logit gradients
+  entries: {
+    attnb_rows: { bindings: { qkv: 'read', gy: 'read', gqkv: RW, W: RW, G: RW } },
+    attnb_kv: { bindings: { qkv: 'read', gy: 'read', gqkv: RW, W: RW, G: RW } },
+  },
+});
+// qkv4: the same buffer as vec4s; gy = ga [N, H*ch, T] (attnb_kv reads it as vec4s); row statistics
+// st [N*H, 3, T]: (m | 1/Z | D)
+const QKV = { qkv: 'read', qkv4: { type: 'vec4f', view: 'qkv' } } as const;
+export const ATTENTION_SG = defineKernels('attention-sg', {
+  uniforms: { T: 'u32', ...STRIDES, scale2: 'f32' }, // scale2 = 1/sqrt(ch): PyTorch's two ch^(-1/4) factors
+  entries: {
+    attention: { bindings: { ...QKV, out: RW } },
+    attnb_stats: { bindings: { ...QKV, gy: 'read', st: { access: RW, wgsl: 'st_out' } } },
+    attnb_q: { bindings: { ...QKV, gy: 'read', st: 'read', gqkv: RW } },
+    attnb_kv: {
+      bindings: { ...QKV, gy: { type: 'vec4f', wgsl: 'gy4' }, st: { type: 'vec4f', wgsl: 'st4' }, gqkv: RW },
+    },
+  },
+});
 
 /** Longest sequence supported (the portable kernels keep the logits of a row block in workgroup memory). */
 export const MAX_ATTENTION_T = 1024;
@@ -72,9 +112,10 @@ export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 
     const r2 = K <= 2;
     const out = e.tensor(s.outShape, 'attention');
     e.run({
-      kernel: { family: 'attention-sg', entry: 'attention', constants: { K, CH: s.ch, R2: r2 ? 1 : 0 } },
-      bindings: [qkv, qkv, out],
-      uniforms: uniforms(s.T, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch))),
+      kernel: ATTENTION_SG.attention,
+      constants: { K, CH: s.ch, R2: r2 ? 1 : 0 },
+      buffers: { qkv, out },
+      params: { T: s.T, inStride: s.N * 3 * s.C * s.T, outStride: s.N * s.C * s.T, scale2: 1 / Math.sqrt(s.ch) },
       grid: [Math.ceil(s.T / (r2 ? 16 : 8)), NB],
       flops,
       bytes: 4 * (qkv.size + out.size),
@@ -85,9 +126,18 @@ export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 
   const { BQ, TS, PSIZE } = rowBlock(e, s.T, K, 'attention');
   const out = e.tensor(s.outShape, 'attention');
   e.run({
-    kernel: { family: 'attention', entry: 'attention', constants: { K, BQ, TS, PSIZE } },
-    bindings: [qkv, out],
-    uniforms: uniforms(s.T, s.ch, s.H, NB, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch)), 0),
+    kernel: ATTENTION.attention,
+    constants: { K, BQ, TS, PSIZE },
+    buffers: { qkv, out },
+    params: {
+      T: s.T,
+      ch: s.ch,
+      H: s.H,
+      NB,
+      inStride: s.N * 3 * s.C * s.T,
+      outStride: s.N * s.C * s.T,
+      scale2: 1 / Math.sqrt(s.ch),
+    },
     grid: [Math.ceil(s.T / BQ), NB],
     flops,
     bytes: 4 * (qkv.size + out.size),
@@ -102,25 +152,26 @@ export function attentionBackward(e: Engine, qkv: Tensor, heads: number, gy: Ten
   const NB = s.N * s.H;
   if (useSubgroupKernels(e, s)) return attentionBackwardSg(e, qkv, gy, s);
   const { BQ, TS, PSIZE } = rowBlock(e, s.T, 1, 'attentionBackward');
-  const u = uniforms(s.T, s.ch, s.H, NB, f32(1 / Math.sqrt(s.ch)), 0, 0, 0);
+  const u = { T: s.T, ch: s.ch, H: s.H, NB, scale2: 1 / Math.sqrt(s.ch) };
   // softmax weights and logit gradients of every head: [N*H, T, T] each
   const W = e.tensor([NB, s.T, s.T], 'attnb_w');
   const G = e.tensor([NB, s.T, s.T], 'attnb_g');
   const gqkv = e.tensor(qkv.shape, 'attention_grad');
   const constants = { BQ, TS, PSIZE };
   e.run({
-    kernel: { family: 'attention-backward', entry: 'attnb_rows', constants },
-    bindings: [qkv, gy, gqkv, W, G],
-    uniforms: u,
+    kernel: ATTENTION_BACKWARD.attnb_rows,
+    constants,
+    buffers: { qkv, gy, gqkv, W, G },
+    params: u,
     grid: [Math.ceil(s.T / BQ), NB],
     flops: 6 * NB * s.T * s.T * s.ch,
     bytes: 4 * (qkv.size + gy.size) + 12 * NB * s.T * s.T,
     label: 'attnb_rows',
   });
   e.run({
-    kernel: { family: 'attention-backward', entry: 'attnb_kv' },
-    bindings: [qkv, gy, gqkv, W, G],
-    uniforms: u,
+    kernel: ATTENTION_BACKWARD.attnb_kv,
+    buffers: { qkv, gy, gqkv, W, G },
+    params: u,
     grid: grid1d(e, NB * s.ch * s.T),
     flops: 4 * NB * s.T * s.T * s.ch,
     bytes: 8 * NB * s.T * s.T,
@@ -133,15 +184,16 @@ export function attentionBackward(e: Engine, qkv: Tensor, heads: number, gy: Ten
 /** The VJP on CPU SIMD adapters: row statistics, then gq (lanes = query rows), then gk, gv (lanes = keys). */
 function attentionBackwardSg(e: Engine, qkv: Tensor, gy: Tensor, s: AttnShape): Tensor {
   const NB = s.N * s.H;
-  const u = uniforms(s.T, s.N * 3 * s.C * s.T, s.N * s.C * s.T, f32(1 / Math.sqrt(s.ch)));
-  const kernel = (entry: string) => ({ family: 'attention-sg', entry, constants: { K: 1, CH: s.ch, R2: 1 } });
+  const u = { T: s.T, inStride: s.N * 3 * s.C * s.T, outStride: s.N * s.C * s.T, scale2: 1 / Math.sqrt(s.ch) };
+  const constants = { K: 1, CH: s.ch, R2: 1 };
   const grid: [number, number] = [Math.ceil(s.T / 16), NB];
   const tt = NB * s.T * s.T * s.ch;
   const st = e.tensor([NB, 3, s.T], 'attnb_stats');
   e.run({
-    kernel: kernel('attnb_stats'),
-    bindings: [qkv, qkv, gy, st],
-    uniforms: u,
+    kernel: ATTENTION_SG.attnb_stats,
+    constants,
+    buffers: { qkv, gy, st },
+    params: u,
     grid,
     flops: 4 * tt,
     bytes: 4 * (qkv.size + gy.size),
@@ -154,9 +206,10 @@ function attentionBackwardSg(e: Engine, qkv: Tensor, gy: Tensor, s: AttnShape): 
     ['attnb_kv', 8],
   ] as const)
     e.run({
-      kernel: kernel(entry),
-      bindings: [qkv, qkv, gy, st, gqkv],
-      uniforms: u,
+      kernel: ATTENTION_SG[entry],
+      constants,
+      buffers: { qkv, gy, st, gqkv },
+      params: u,
       grid,
       flops: flopsPerPair * tt,
       bytes: 4 * (qkv.size + gy.size),

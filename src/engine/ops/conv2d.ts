@@ -12,7 +12,8 @@
 //  A direct conv with 8 output channels x 4 pixels per invocation in 64-lane workgroups measured
 //  2-3.4 GFLOP/s on lavapipe. Tiles use 4 KiB of workgroup memory and 64 invocations (within the
 //  WebGPU minimum limits), so no limit query is needed.
-import { uniforms, type Engine } from '../executor.js';
+import type { Engine } from '../executor.js';
+import { defineKernels } from '../kernel.js';
 import { Tensor, assertShape, sameShape } from '../tensor.js';
 
 export type ConvAlgorithm = 'auto' | 'subgroup' | 'tiled';
@@ -65,6 +66,50 @@ interface Geometry {
   pad: number;
 }
 
+// The bias (images n < bias_batches) and the residual are optional: overrides BIAS and RES say whether
+// they were given.
+const CONV_OPTIONAL = { bias: { optional: 'BIAS' }, res: { optional: 'RES' } } as const;
+export const CONV2D = defineKernels('conv2d', {
+  uniforms: {
+    n: 'u32',
+    cin: 'u32', // channels of the GEMM input (x, or gy for TRANS)
+    h: 'u32', // its spatial size
+    w: 'u32',
+    cout: 'u32', // output channels
+    ho: 'u32', // output size
+    wo: 'u32',
+    pad: 'u32',
+    pp: 'u32', // ho * wo
+    npix: 'u32', // n * pp
+    kdim: 'u32', // cin * KS * KS
+    bias_batches: 'u32',
+  },
+  entries: { tiled: { bindings: { x: 'read', w: { wgsl: 'wt' }, ...CONV_OPTIONAL, y: 'read_write' } } },
+});
+const CONV_SG_BINDINGS = {
+  x: { type: 'vec4f', wgsl: 'x4' },
+  x1: { view: 'x' }, // the same buffer as f32 (halo loads)
+  w: { wgsl: 'wt' },
+  bias: CONV_OPTIONAL.bias,
+  res: { ...CONV_OPTIONAL.res, type: 'vec4f', wgsl: 'res4' },
+  y: { access: 'read_write', type: 'vec4f', wgsl: 'y4' },
+} as const;
+export const CONV2D_SG = defineKernels('conv2d-sg', {
+  uniforms: {
+    n: 'u32', // images
+    cin: 'u32', // input channels of this conv
+    h: 'u32', // input size
+    w: 'u32',
+    cout: 'u32', // output channels
+    ho: 'u32', // output size
+    wo: 'u32',
+    pp: 'u32', // ho * wo
+    npix: 'u32', // n * pp
+    bias_batches: 'u32', // bias is added to images n < bias_batches
+  },
+  entries: { conv3: { bindings: CONV_SG_BINDINGS }, conv1: { bindings: CONV_SG_BINDINGS } },
+});
+
 /** Can conv2d-sg.wgsl run this conv (forward, or the input gradient of a stride-1 conv when trans)? */
 function subgroupFits(g: Geometry, trans: boolean): boolean {
   if (g.k === 3) {
@@ -110,26 +155,31 @@ function run(
   const npix = g.n * pp;
   const flops = 2 * npix * g.cout * g.cin * g.k * g.k + (residual ? npix * g.cout : 0);
   const bytes = 4 * (x.size + w.size + y.size + (residual ? y.size : 0));
-  const bb = bias ? biasBatches : 0;
-  const biasT = bias ?? w;
   const label = `${what} [${x.shape}]x[${w.shape}]${g.stride > 1 ? ' s2' : ''}`;
   if (pickSubgroup(e, g, trans, algorithm, what)) {
     const cmb = g.cout > 8 ? 2 : 1;
     e.run({
-      kernel: {
-        family: 'conv2d-sg',
-        entry: g.k === 3 ? 'conv3' : 'conv1',
-        constants: {
-          STRIDE: g.stride,
-          CMB: cmb,
-          HALO: g.k === 3 && 32 % g.wo !== 0 ? 1 : 0,
-          TRANS: trans ? 1 : 0,
-          RES: residual ? 1 : 0,
-          SG8: simdSubgroups(e).sg8 ? 1 : 0,
-        },
+      kernel: g.k === 3 ? CONV2D_SG.conv3 : CONV2D_SG.conv1,
+      constants: {
+        STRIDE: g.stride,
+        CMB: cmb,
+        HALO: g.k === 3 && 32 % g.wo !== 0 ? 1 : 0,
+        TRANS: trans ? 1 : 0,
+        SG8: simdSubgroups(e).sg8 ? 1 : 0,
       },
-      bindings: [x, x, w, biasT, residual ?? x, y],
-      uniforms: uniforms(g.n, g.cin, g.h, g.w, g.cout, g.ho, g.wo, pp, npix, bb),
+      buffers: { x, w, bias, res: residual, y },
+      params: {
+        n: g.n,
+        cin: g.cin,
+        h: g.h,
+        w: g.w,
+        cout: g.cout,
+        ho: g.ho,
+        wo: g.wo,
+        pp,
+        npix,
+        bias_batches: biasBatches,
+      },
       grid: [Math.ceil(npix / 32), Math.ceil(g.cout / (8 * cmb))],
       flops,
       bytes,
@@ -137,13 +187,23 @@ function run(
     });
   } else {
     e.run({
-      kernel: {
-        family: 'conv2d',
-        entry: 'tiled',
-        constants: { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0, RES: residual ? 1 : 0 },
+      kernel: CONV2D.tiled,
+      constants: { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0 },
+      buffers: { x, w, bias, res: residual, y },
+      params: {
+        n: g.n,
+        cin: g.cin,
+        h: g.h,
+        w: g.w,
+        cout: g.cout,
+        ho: g.ho,
+        wo: g.wo,
+        pad: g.pad,
+        pp,
+        npix,
+        kdim: g.cin * g.k * g.k,
+        bias_batches: biasBatches,
       },
-      bindings: [x, w, biasT, residual ?? x, y],
-      uniforms: uniforms(g.n, g.cin, g.h, g.w, g.cout, g.ho, g.wo, g.pad, pp, npix, g.cin * g.k * g.k, bb),
       grid: [Math.ceil(npix / 32), Math.ceil(g.cout / 32)],
       flops,
       bytes,

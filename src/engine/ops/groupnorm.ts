@@ -3,10 +3,68 @@
 // Kernels: shaders/groupnorm.wgsl (gn_group: one dispatch on CPU SIMD adapters; else stats / finalize /
 // apply), shaders/groupnorm-backward.wgsl (gnb_group, else reduce / finalize / apply).
 // Math and derivations: docs/autodiff.md.
-import { f32, uniforms, type Engine } from '../executor.js';
+import type { Engine } from '../executor.js';
+import { defineKernels } from '../kernel.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
 import { simdSubgroups } from './conv2d.js';
 import { grid1d } from './vector.js';
+
+// Layout: cs = N*C*S, groups contiguous, L elements each. The scale-shift ss [N, 2C] is optional (override SS).
+const GN_UNIFORMS = {
+  N: 'u32', // images (per component)
+  C: 'u32',
+  S: 'u32', // spatial elements per channel
+  G: 'u32', // groups
+  L: 'u32', // elements per group = (C/G)*S
+  nChunks: 'u32', // ceil(L / CHUNK)
+  cs: 'u32', // component stride N*C*S
+  eps: 'f32',
+} as const;
+const SS = { optional: 'SS' } as const;
+const V4 = { type: 'vec4f' } as const;
+const RW4 = { access: 'read_write', type: 'vec4f' } as const;
+export const GROUPNORM = defineKernels('groupnorm', {
+  uniforms: GN_UNIFORMS,
+  entries: {
+    gn_stats: { bindings: { x: 'read', part: RW4 } }, // part [N*G, nChunks, 2]: (m_j, Q_j)
+    gn_finalize: { bindings: { part: { ...V4, wgsl: 'fin_part' }, stats: { ...RW4, wgsl: 'fin_stats' } } }, // stats [N*G, 2]: (mu, r)
+    gn_apply: { bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, out: 'read_write' } },
+    gn_group: {
+      // xs: x again as f32 (the shift)
+      bindings: {
+        x: { ...V4, wgsl: 'x4' },
+        xs: { view: 'x' },
+        gamma: 'read',
+        beta: 'read',
+        ss: SS,
+        out: { ...RW4, wgsl: 'out4' },
+      },
+    },
+  },
+});
+export const GROUPNORM_BACKWARD = defineKernels('groupnorm-backward', {
+  uniforms: GN_UNIFORMS,
+  entries: {
+    // stats [N*G, 2]: (mu, r) in .x; part [N*G, nChunks]: (sum g, sum g xhat)
+    gnb_reduce: { bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, gy: 'read', part: RW4 } },
+    // sums [N*G]: (mean g, mean g xhat)
+    gnb_finalize: { bindings: { part: { ...V4, wgsl: 'fin_part' }, sums: { ...RW4, wgsl: 'fin_sums' } } },
+    gnb_apply: {
+      bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, gy: 'read', sums: V4, gx: 'read_write' },
+    },
+    gnb_group: {
+      bindings: {
+        x: { ...V4, wgsl: 'x4' },
+        xs: { view: 'x' },
+        gamma: 'read',
+        beta: 'read',
+        ss: SS,
+        gy: { ...V4, wgsl: 'gy4' },
+        gx: { ...RW4, wgsl: 'gx4' },
+      },
+    },
+  },
+});
 
 export interface GroupNormOptions {
   /** default 32 (guided-diffusion normalization(ch) = GroupNorm32(32, ch)) */
@@ -67,8 +125,8 @@ export function groupNormShape(
   return { K, N, C, S, G, L, nChunks };
 }
 
-function params(s: GroupNormShape, eps: number): ArrayBuffer {
-  return uniforms(s.N, s.C, s.S, s.G, s.L, s.nChunks, s.N * s.C * s.S, f32(eps));
+function params(s: GroupNormShape, eps: number) {
+  return { N: s.N, C: s.C, S: s.S, G: s.G, L: s.L, nChunks: s.nChunks, cs: s.N * s.C * s.S, eps };
 }
 
 /**
@@ -81,9 +139,10 @@ export function groupNormStats(e: Engine, x: Tensor, s: GroupNormShape, eps: num
   const NG = s.N * s.G;
   const part = e.tensor([NG * s.nChunks * 8], 'gn_part');
   e.run({
-    kernel: { family: 'groupnorm', entry: 'gn_stats', constants: { K } },
-    bindings: [x, part],
-    uniforms: u,
+    kernel: GROUPNORM.gn_stats,
+    constants: { K },
+    buffers: { x, part },
+    params: u,
     grid: [s.nChunks, NG],
     flops: 4 * K * K * x.size,
     bytes: 4 * x.size,
@@ -91,9 +150,10 @@ export function groupNormStats(e: Engine, x: Tensor, s: GroupNormShape, eps: num
   });
   const stats = e.tensor([NG, 2, 4], 'gn_stats');
   e.run({
-    kernel: { family: 'groupnorm', entry: 'gn_finalize', constants: { K } },
-    bindings: [part, stats],
-    uniforms: u,
+    kernel: GROUPNORM.gn_finalize,
+    constants: { K },
+    buffers: { part, stats },
+    params: u,
     grid: grid1d(e, NG),
     flops: 20 * NG * s.nChunks,
     bytes: 32 * NG * s.nChunks,
@@ -116,13 +176,15 @@ export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opt
   const s = groupNormShape(x, gamma, beta, opts);
   const eps = opts.eps ?? 1e-5;
   const n = s.N * s.C * s.S;
-  const constants = { K: s.K, SILU: opts.silu ? 1 : 0, SS: opts.scaleShift ? 1 : 0 };
+  const constants = { K: s.K, SILU: opts.silu ? 1 : 0 };
+  const ss = opts.scaleShift;
   if (useGroupKernels(e, s)) {
     const out = e.tensor(x.shape, 'groupnorm');
     e.run({
-      kernel: { family: 'groupnorm', entry: 'gn_group', constants },
-      bindings: [x, x, gamma, beta, opts.scaleShift ?? gamma, out],
-      uniforms: params(s, eps),
+      kernel: GROUPNORM.gn_group,
+      constants,
+      buffers: { x, gamma, beta, ss, out },
+      params: params(s, eps),
       grid: [s.N * s.G],
       flops: (opts.silu ? 16 : 8) * s.K * s.K * n,
       bytes: 8 * s.K * n,
@@ -133,10 +195,10 @@ export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opt
   const stats = groupNormStats(e, x, s, eps);
   const out = e.tensor(x.shape, 'groupnorm');
   e.run({
-    kernel: { family: 'groupnorm', entry: 'gn_apply', constants },
-    // Without scale-shift the kernel never reads binding 5, but the auto layout still has it: bind gamma.
-    bindings: [x, stats, gamma, beta, opts.scaleShift ?? gamma, out],
-    uniforms: params(s, eps),
+    kernel: GROUPNORM.gn_apply,
+    constants,
+    buffers: { x, stats, gamma, beta, ss, out },
+    params: params(s, eps),
     grid: [Math.ceil(s.S / 256), s.N * s.C],
     flops: (opts.silu ? 12 : 4) * s.K * s.K * n,
     bytes: 8 * s.K * n,
@@ -160,14 +222,15 @@ export function groupNormBackward(
   const eps = opts.eps ?? 1e-5;
   const u = params(s, eps);
   const NG = s.N * s.G;
-  const constants = { SILU: opts.silu ? 1 : 0, SS: opts.scaleShift ? 1 : 0 };
-  const ss = opts.scaleShift ?? gamma;
+  const constants = { SILU: opts.silu ? 1 : 0 };
+  const ss = opts.scaleShift;
   if (useGroupKernels(e, s)) {
     const gx = e.tensor(x.shape, 'groupnorm_grad');
     e.run({
-      kernel: { family: 'groupnorm-backward', entry: 'gnb_group', constants },
-      bindings: [x, x, gamma, beta, ss, gy, gx],
-      uniforms: u,
+      kernel: GROUPNORM_BACKWARD.gnb_group,
+      constants,
+      buffers: { x, gamma, beta, ss, gy, gx },
+      params: u,
       grid: [NG],
       flops: 40 * x.size,
       bytes: 20 * x.size,
@@ -179,9 +242,10 @@ export function groupNormBackward(
   // Per group: mean(g) and mean(g * xhat), g = dL/dxhat; then gx = r (g - mean(g) - xhat mean(g xhat)).
   const part = e.tensor([NG * s.nChunks * 4], 'gnb_part');
   e.run({
-    kernel: { family: 'groupnorm-backward', entry: 'gnb_reduce', constants },
-    bindings: [x, stats, gamma, beta, ss, gy, part],
-    uniforms: u,
+    kernel: GROUPNORM_BACKWARD.gnb_reduce,
+    constants,
+    buffers: { x, stats, gamma, beta, ss, gy, part },
+    params: u,
     grid: [s.nChunks, NG],
     flops: 16 * x.size,
     bytes: 8 * x.size,
@@ -189,9 +253,9 @@ export function groupNormBackward(
   });
   const sums = e.tensor([NG, 4], 'gnb_sums');
   e.run({
-    kernel: { family: 'groupnorm-backward', entry: 'gnb_finalize' },
-    bindings: [part, sums],
-    uniforms: u,
+    kernel: GROUPNORM_BACKWARD.gnb_finalize,
+    buffers: { part, sums },
+    params: u,
     grid: grid1d(e, NG),
     flops: 2 * NG * s.nChunks,
     bytes: 16 * NG * s.nChunks,
@@ -199,9 +263,10 @@ export function groupNormBackward(
   });
   const gx = e.tensor(x.shape, 'groupnorm_grad');
   e.run({
-    kernel: { family: 'groupnorm-backward', entry: 'gnb_apply', constants },
-    bindings: [x, stats, gamma, beta, ss, gy, sums, gx],
-    uniforms: u,
+    kernel: GROUPNORM_BACKWARD.gnb_apply,
+    constants,
+    buffers: { x, stats, gamma, beta, ss, gy, sums, gx },
+    params: u,
     grid: [Math.ceil(s.S / 256), s.N * s.C],
     flops: 20 * x.size,
     bytes: 12 * x.size,

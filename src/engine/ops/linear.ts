@@ -1,8 +1,29 @@
 // Linear layers of the ADM UNet (time embedding, ResBlock emb_layers): y = act(x) Wᵀ + b, and the input
 // gradient gx = gy W. shaders/linear-sg.wgsl on CPU SIMD adapters (lavapipe), shaders/linear.wgsl elsewhere.
-import { uniforms, type Engine } from '../executor.js';
+import type { Engine } from '../executor.js';
+import { defineKernels } from '../kernel.js';
 import { Tensor, assertShape } from '../tensor.js';
 import { simdSubgroups, type ConvAlgorithm } from './conv2d.js';
+
+// n rows of x, cin: the reduced dimension, cout: output features; bias is added to rows n < bias_batches
+// when given (override BIAS)
+const LINEAR_UNIFORMS = { n: 'u32', cin: 'u32', cout: 'u32', bias_batches: 'u32' } as const;
+const BIAS = { optional: 'BIAS' } as const;
+export const LINEAR = defineKernels('linear', {
+  uniforms: LINEAR_UNIFORMS,
+  entries: { main: { bindings: { x: 'read', w: { wgsl: 'wt' }, bias: BIAS, y: 'read_write' } } },
+});
+const W4 = { type: 'vec4f', wgsl: 'w4' } as const;
+export const LINEAR_SG = defineKernels('linear-sg', {
+  uniforms: LINEAR_UNIFORMS,
+  entries: {
+    fwd: { bindings: { x: { type: 'vec4f', wgsl: 'x4' }, w: W4, bias: BIAS, y: 'read_write' } },
+    trans: {
+      uniforms: ['n', 'cin', 'cout'],
+      bindings: { x: { wgsl: 'x1' }, w: W4, y: { access: 'read_write', type: 'vec4f', wgsl: 'y4' } },
+    },
+  },
+});
 
 export interface LinearOptions {
   /** bias is added only to rows n < biasBatches (default N) */
@@ -40,9 +61,10 @@ function dispatch(
     const nb = n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1;
     const constants = { SILU: silu ? 1 : 0, SG8: sg.sg8 ? 1 : 0, NB: nb };
     e.run({
-      kernel: { family: 'linear-sg', entry: trans ? 'trans' : 'fwd', constants },
-      bindings: trans ? [x, w, y] : [x, w, bias ?? w, y],
-      uniforms: uniforms(n, cin, cout, bias ? bb : 0),
+      kernel: trans ? LINEAR_SG.trans : LINEAR_SG.fwd,
+      constants,
+      buffers: trans ? { x, w, y } : { x, w, bias, y },
+      params: trans ? { n, cin, cout } : { n, cin, cout, bias_batches: bb },
       grid: [trans ? Math.ceil(cout / 32) : Math.ceil(cout / 8), Math.ceil(n / nb)],
       flops,
       bytes,
@@ -51,9 +73,10 @@ function dispatch(
     return y;
   }
   e.run({
-    kernel: { family: 'linear', entry: 'main', constants: { TRANS: trans ? 1 : 0, SILU: silu ? 1 : 0 } },
-    bindings: [x, w, bias ?? w, y],
-    uniforms: uniforms(n, cin, cout, bias ? bb : 0),
+    kernel: LINEAR.main,
+    constants: { TRANS: trans ? 1 : 0, SILU: silu ? 1 : 0 },
+    buffers: { x, w, bias, y },
+    params: { n, cin, cout, bias_batches: bb },
     grid: [Math.ceil(cout / 64), n],
     flops,
     bytes,

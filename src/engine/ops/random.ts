@@ -2,11 +2,33 @@
 // Element i of a draw depends only on (seed, offset, i) — not on the shape, the GPU or the order of
 // dispatches — so `randn(e, shape, seed, step)` gives every sampler step its own reproducible stream.
 // The CPU functions below compute the same numbers (bit-exact integers; floats to f32 rounding).
-import { f32, uniforms, type Engine } from '../executor.js';
+import type { Engine } from '../executor.js';
+import { defineKernels } from '../kernel.js';
 import { shapeSize, type Tensor } from '../tensor.js';
 import { grid1d } from './vector.js';
 
 const TWO32 = 2 ** 32;
+
+export const RANDOM = defineKernels('random', {
+  uniforms: {
+    n: 'u32', // elements to write
+    seed_lo: 'u32',
+    seed_hi: 'u32',
+    off_lo: 'u32',
+    off_hi: 'u32',
+    a: 'f32', // randn: scale; uniform: lo; rademacher: scale; poisson_dps: rate
+    b: 'f32', // randn: mean;  uniform: hi
+  },
+  entries: {
+    randn: { bindings: { out: 'read_write' } },
+    rand_uniform: { bindings: { out: 'read_write' } },
+    rademacher: { uniforms: ['n', 'seed_lo', 'seed_hi', 'off_lo', 'off_hi', 'a'], bindings: { out: 'read_write' } },
+    poisson_dps: {
+      uniforms: ['n', 'seed_lo', 'seed_hi', 'off_lo', 'off_hi', 'a'],
+      bindings: { out: 'read_write', src: 'read' },
+    },
+  },
+});
 
 function split64(v: number, what: string): [number, number] {
   if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${what} must be a non-negative safe integer, got ${v}`);
@@ -15,7 +37,7 @@ function split64(v: number, what: string): [number, number] {
 
 function draw(
   e: Engine,
-  entry: string,
+  entry: 'randn' | 'rand_uniform' | 'rademacher',
   shape: readonly number[],
   seed: number,
   offset: number,
@@ -29,9 +51,9 @@ function draw(
   const out = e.tensor(shape, label);
   const blocks = Math.ceil(n / 4);
   e.run({
-    kernel: { family: 'random', entry },
-    bindings: [out],
-    uniforms: uniforms(n, s0, s1, o0, o1, 0, f32(a), f32(b)),
+    kernel: RANDOM[entry],
+    buffers: { out },
+    params: { n, seed_lo: s0, seed_hi: s1, off_lo: o0, off_hi: o1, a, ...(entry === 'rademacher' ? {} : { b }) },
     grid: grid1d(e, blocks),
     flops: 150 * blocks,
     bytes: 4 * n,

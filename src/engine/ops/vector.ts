@@ -1,6 +1,7 @@
 // Level-1 vector math on GPU tensors (shaders/vector.wgsl, vector2.wgsl). All functions record work
 // on the engine and return at once; results are read with engine.read().
-import { f32, uniforms, type Engine } from '../executor.js';
+import type { Engine } from '../executor.js';
+import { defineKernels } from '../kernel.js';
 import type { Tensor } from '../tensor.js';
 
 /** 1-D grid of 256-lane workgroups, folded into 2-D when it exceeds the per-dimension limit. */
@@ -12,6 +13,26 @@ export function grid1d(engine: Engine, n: number): [number, number] {
   return [Math.ceil(wgs / y), y];
 }
 
+const XO = { x: 'read', out: 'read_write' } as const;
+export const VECTOR = defineKernels('vector', {
+  uniforms: { n: 'u32', a: 'f32', b: 'f32', c: 'f32', d: 'f32' }, // n: elements (row_sumsq: per row)
+  entries: {
+    axpby: { uniforms: ['n', 'a', 'b'], bindings: XO },
+    affine_clamp: { bindings: XO },
+    mul: { uniforms: ['n'], bindings: XO },
+    copy: { uniforms: ['n'], bindings: XO },
+    row_sumsq: { uniforms: ['n'], bindings: XO },
+  },
+});
+const XYO = { x: 'read', y: 'read', out: 'read_write' } as const;
+export const VECTOR2 = defineKernels('vector2', {
+  uniforms: { n: 'u32', a: 'f32', b: 'f32' }, // n: elements (row_dot: per row)
+  entries: {
+    lincomb: { bindings: XYO },
+    row_dot: { uniforms: ['n'], bindings: XYO },
+  },
+});
+
 function checkSize(a: Tensor, b: Tensor, what: string) {
   if (a.size !== b.size) throw new Error(`${what}: size mismatch ${a.size} ([${a.shape}]) vs ${b.size} ([${b.shape}])`);
 }
@@ -21,9 +42,9 @@ export function axpby(e: Engine, a: number, x: Tensor, b: number, out: Tensor): 
   checkSize(x, out, 'axpby');
   const n = out.size;
   e.run({
-    kernel: { family: 'vector', entry: 'axpby' },
-    bindings: [x, out],
-    uniforms: uniforms(n, 0, f32(a), f32(b), f32(0), f32(0)),
+    kernel: VECTOR.axpby,
+    buffers: { x, out },
+    params: { n, a, b },
     grid: grid1d(e, n),
     flops: 3 * n,
     bytes: 12 * n,
@@ -37,9 +58,9 @@ export function lincomb(e: Engine, a: number, x: Tensor, b: number, y: Tensor, o
   const o = out ?? e.tensor(x.shape, 'lincomb');
   const n = x.size;
   e.run({
-    kernel: { family: 'vector2', entry: 'lincomb' },
-    bindings: [x, y, o],
-    uniforms: uniforms(n, 0, f32(a), f32(b)),
+    kernel: VECTOR2.lincomb,
+    buffers: { x, y, out: o },
+    params: { n, a, b },
     grid: grid1d(e, n),
     flops: 3 * n,
     bytes: 12 * n,
@@ -61,9 +82,9 @@ export function affineClamp(
   const n = x.size;
   const big = 3.4e38;
   e.run({
-    kernel: { family: 'vector', entry: 'affine_clamp' },
-    bindings: [x, o],
-    uniforms: uniforms(n, 0, f32(a), f32(b), f32(Math.max(lo, -big)), f32(Math.min(hi, big))),
+    kernel: VECTOR.affine_clamp,
+    buffers: { x, out: o },
+    params: { n, a, b, c: Math.max(lo, -big), d: Math.min(hi, big) },
     grid: grid1d(e, n),
     flops: 2 * n,
     bytes: 8 * n,
@@ -80,9 +101,9 @@ export function copy(e: Engine, x: Tensor, out?: Tensor): Tensor {
   checkSize(x, o, 'copy');
   const n = x.size;
   e.run({
-    kernel: { family: 'vector', entry: 'copy' },
-    bindings: [x, o],
-    uniforms: uniforms(n, 0, f32(0), f32(0), f32(0), f32(0)),
+    kernel: VECTOR.copy,
+    buffers: { x, out: o },
+    params: { n },
     grid: grid1d(e, n),
     bytes: 8 * n,
   });
@@ -94,9 +115,9 @@ export function mulInPlace(e: Engine, out: Tensor, x: Tensor): Tensor {
   checkSize(x, out, 'mul');
   const n = out.size;
   e.run({
-    kernel: { family: 'vector', entry: 'mul' },
-    bindings: [x, out],
-    uniforms: uniforms(n, 0, f32(0), f32(0), f32(0), f32(0)),
+    kernel: VECTOR.mul,
+    buffers: { x, out },
+    params: { n },
     grid: grid1d(e, n),
     flops: n,
     bytes: 12 * n,
@@ -109,9 +130,9 @@ export function rowSumSq(e: Engine, x: Tensor, rows = x.shape[0]): Tensor {
   const per = x.size / rows;
   const o = e.tensor([rows], 'row_sumsq');
   e.run({
-    kernel: { family: 'vector', entry: 'row_sumsq' },
-    bindings: [x, o],
-    uniforms: uniforms(per, rows, f32(0), f32(0), f32(0), f32(0)),
+    kernel: VECTOR.row_sumsq,
+    buffers: { x, out: o },
+    params: { n: per },
     grid: [rows],
     flops: 2 * x.size,
     bytes: 4 * x.size,
@@ -125,9 +146,9 @@ export function rowDot(e: Engine, x: Tensor, y: Tensor, rows = x.shape[0]): Tens
   const per = x.size / rows;
   const o = e.tensor([rows], 'row_dot');
   e.run({
-    kernel: { family: 'vector2', entry: 'row_dot' },
-    bindings: [x, y, o],
-    uniforms: uniforms(per, rows, f32(0), f32(0)),
+    kernel: VECTOR2.row_dot,
+    buffers: { x, y, out: o },
+    params: { n: per },
     grid: [rows],
     flops: 2 * x.size,
     bytes: 8 * x.size,
