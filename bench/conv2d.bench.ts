@@ -1,16 +1,17 @@
 // Conv / linear kernel timings on the shapes of the ADM UNets (GPU time per dispatch from the profiler,
 // best of --reps; lavapipe shares the CPU with everything else on the machine, so take the minimum).
-//   npx tsx bench/conv2d.bench.ts [--reps N] [--ffhq] [--tiled]
-// --ffhq adds the FFHQ-256 UNet shapes (seconds per shape on lavapipe); --tiled also times the portable
-// tiled-GEMM kernels on the shapes the subgroup kernels handle (slow on lavapipe).
+//   npx tsx bench/conv2d.bench.ts [--reps N] [--ffhq] [--portable]
+// --ffhq adds the FFHQ-256 UNet shapes (seconds per shape on lavapipe); --portable also times the portable
+// tiled-GEMM kernels on the shapes the simd kernels handle (slow on lavapipe).
 import { Engine, type KernelRecord } from '../src/engine/index.js';
-import { conv2d, conv2dBackwardInput, simdSubgroups, type ConvAlgorithm } from '../src/engine/ops/conv2d.js';
+import type { Variant } from '../src/engine/adapter.js';
+import { conv2d, conv2dBackwardInput } from '../src/engine/ops/conv2d.js';
 import { linear, linearBackwardInput } from '../src/engine/ops/linear.js';
 
 const args = process.argv.slice(2);
 const reps = Number(args[args.indexOf('--reps') + 1]) || 3;
 const withFfhq = args.includes('--ffhq');
-const withTiled = args.includes('--tiled');
+const withPortable = args.includes('--portable');
 
 type Shape = { x: number[]; cout: number; k: 1 | 3; stride?: 1 | 2; note: string };
 const tiny: Shape[] = [
@@ -57,8 +58,8 @@ function line(what: string, note: string, r: KernelRecord) {
 
 const e = await Engine.create();
 console.log(`# conv2d / linear on ${e.gpu.description}; timing: ${e.timingSource}; best of ${reps}`);
-console.log(`subgroup kernels: ${simdSubgroups(e).ok ? 'yes' : 'no (tiled GEMM only)'}\n`);
-const algos: ConvAlgorithm[] = withTiled ? ['auto', 'tiled'] : ['auto'];
+console.log(`adapter: ${e.adapter.describe()}\n`);
+const algos: Array<Variant | undefined> = withPortable ? [undefined, 'portable'] : [undefined];
 for (const s of withFfhq ? [...tiny, ...ffhq] : tiny) {
   const [n, cin, h, w] = s.x;
   const x = e.upload(fill(n * cin * h * w, 1), s.x);
@@ -67,19 +68,19 @@ for (const s of withFfhq ? [...tiny, ...ffhq] : tiny) {
     [s.cout, cin, s.k, s.k],
   );
   const b = e.upload(fill(s.cout, 3), [s.cout]);
-  for (const algorithm of algos) {
-    if (algorithm === 'tiled' && n * cin * h * w * s.cout > 2 ** 27) continue;
-    const tag = algorithm === 'auto' ? '' : ` (${algorithm})`;
-    const y = conv2d(e, x, wt, b, { stride: s.stride, algorithm });
+  for (const variant of algos) {
+    if (variant === 'portable' && n * cin * h * w * s.cout > 2 ** 27) continue;
+    const tag = variant ? ` (${variant})` : '';
+    const y = conv2d(e, x, wt, b, { stride: s.stride, variant });
     line(
       `[${s.x}]->${s.cout} k${s.k}${s.stride === 2 ? ' s2' : ''}${tag}`,
       s.note,
-      await best(e, () => e.release(conv2d(e, x, wt, b, { stride: s.stride, algorithm }))),
+      await best(e, () => e.release(conv2d(e, x, wt, b, { stride: s.stride, variant }))),
     );
     line(
       `  backward input${tag}`,
       '',
-      await best(e, () => e.release(conv2dBackwardInput(e, y, wt, s.x, { stride: s.stride, algorithm }))),
+      await best(e, () => e.release(conv2dBackwardInput(e, y, wt, s.x, { stride: s.stride, variant }))),
     );
     e.release(y);
   }

@@ -6,7 +6,7 @@
 //   npx tsx bench/nonlinear.bench.ts [--reps N] [--only attention|groupnorm|silu|unet] [--no-ffhq] [--portable]
 // Cases: adm-tiny (the fixture model) and FFHQ-256 (DPS) shapes, K = 1 (forward), 2 (dual: JVP),
 // 4 (hyper-dual: d2) and the K = 1 backward (VJP); `unet` profiles the nonlinear kernels inside the
-// adm-tiny UNet forward. --portable hides the adapter's subgroups, so the ops take their portable
+// adm-tiny UNet forward. --portable forces every op onto its portable
 // kernels (the ones used before the CPU-SIMD kernels; in `unet` the convolutions fall back too).
 import { readFileSync } from 'node:fs';
 import { Engine, formatKernelTable, summarize, type KernelRecord, type Tensor } from '../src/engine/index.js';
@@ -65,7 +65,7 @@ function report(what: string, t: Timing) {
 
 const free = (...ts: Tensor[]) => ts.forEach((t) => e.release(t));
 const e = await Engine.create();
-if (args.includes('--portable')) e.gpu.hasSubgroups = false;
+if (args.includes('--portable')) e.adapter.forceAll('portable');
 console.log(
   `# nonlinear kernels on ${e.gpu.description}${args.includes('--portable') ? ' (portable kernels)' : ''}; timing: ${e.timingSource}; best of ${reps}\n`,
 );

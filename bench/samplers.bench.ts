@@ -126,7 +126,8 @@ export async function benchSamplers(e: Engine, model: ScoreModel, o: BenchOption
       try {
         await run(`${method}+cmi`, r, o.warmup ?? 2);
       } catch (err) {
-        // e.g. FFHQ-256's hyper-dual stack on lavapipe: 'concat' needs 256 MiB, the adapter binds 128 MiB
+        // a pass whose tensors exceed the adapter's storage binding limit (before the concat-free output
+        // blocks: FFHQ-256's hyper-dual concatenation, 256 MiB against lavapipe's 128 MiB)
         console.log(`${`${method}+cmi`.padEnd(12)} r=${r} skipped: ${String((err as Error).message).split('\n')[0]}`);
         continue;
       }

@@ -26,7 +26,10 @@ installed_matches_lock() {
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   :
-elif [ -d node_modules ] && [ ! -f "$stamp" ] && installed_matches_lock; then
+# Also when the lock changed but only in ways the installed tree already satisfies (a dependency moved
+# between dependencies/devDependencies/optionalDependencies, one removed): no reinstall, and worktrees
+# that share one node_modules across branches do not reinstall it back and forth.
+elif [ -d node_modules ] && { [ ! -f "$stamp" ] || [ "$(cut -d' ' -f2- "$stamp")" = "${want#* }" ]; } && installed_matches_lock; then
   echo "$want" > "$stamp"
 else
   echo "[bootstrap] installing npm dependencies (npm ci)" >&2

@@ -1,5 +1,6 @@
-// Conjugate-gradient vector updates with the step sizes kept on the GPU (one scalar per batch row), so a
-// CG solve runs without reading anything back.
+// Batched conjugate gradients, one independent system per row (image), with every scalar kept on the GPU
+// so an iteration needs no read-back (src/operators/cg.ts; used by the operators' pseudo-inverses, the
+// samplers' solves and the validation lab's exact guidance).
 
 //#interface
 
@@ -7,27 +8,47 @@ fn flat(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * 256u;
 }
 
-// num/den, or 0 when den is not a positive finite number (converged rows stay put)
-fn ratio(row: u32) -> f32 {
-  let d = den[row];
-  if (!(d > 0.0) || d > 3.0e38) { return 0.0; }
-  return num[row] / d;
+// a/b, or 0 when b is not a positive finite number (a converged row stays put)
+fn ratio(a: f32, b: f32) -> f32 {
+  if (!(b > 0.0) || b > 3.0e38) { return 0.0; }
+  return a / b;
 }
 
-// α = num/den (r·r / p·Ap): x += α p (a), r −= α Ap (b)
+// Step length per row: α = rᵀz / pᵀAp, 0 for a converged row (rᵀz = 0). A row whose pᵀAp is not positive
+// (CURV: whose Rayleigh quotient pᵀAp/pᵀp is not above curv, e.g. a network Hessian that is not definite
+// along p) is frozen: α = 0 from then on, keeping its iterate. total = rows.
+@compute @workgroup_size(64)
+fn cg_alpha(@builtin(global_invocation_id) gid: vec3u) {
+  let n = gid.x;
+  if (n >= p.total) { return; }
+  let rz = rz_in[n];
+  let pap = pap_in[n];
+  var f = frozen[n];
+  var a = 0.0;
+  if (f == 0.0 && rz > 0.0 && rz <= 3.0e38) {
+    var bound = 0.0;
+    if (CURV) { bound = p.curv * pp[n]; }
+    if (pap > bound && pap <= 3.0e38) { a = rz / pap; } else { f = 1.0; }
+  }
+  frozen[n] = f;
+  alpha_out[n] = a;
+}
+
+// x += α p, r −= α Ap. total = rows · per.
 @compute @workgroup_size(256)
 fn cg_update(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let e = flat(gid, nwg);
-  if (e >= p.total) { return; }
-  let al = ratio(e / p.per);
-  xv[e] += al * a[e];
-  rv[e] -= al * b[e];
+  let i = flat(gid, nwg);
+  if (i >= p.total) { return; }
+  let a = alpha[i / p.per];
+  x[i] += a * dir[i];
+  r[i] -= a * ap[i];
 }
 
-// β = num/den (r_new·r_new / r_old·r_old): p (b) = r (a) + β p
+// p = z + β p, β = rᵀz (new) / rᵀz (old). total = rows · per.
 @compute @workgroup_size(256)
 fn cg_direction(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let e = flat(gid, nwg);
-  if (e >= p.total) { return; }
-  b[e] = a[e] + ratio(e / p.per) * b[e];
+  let i = flat(gid, nwg);
+  if (i >= p.total) { return; }
+  let row = i / p.per;
+  dir_out[i] = z[i] + ratio(rz_new[row], rz_old[row]) * dir_out[i];
 }

@@ -13,6 +13,10 @@
 override KS: u32 = 3u;
 override STRIDE: u32 = 1u;
 override TRANS: bool = false;
+// split-K: workgroup z sums the BK-aligned K range z of SPLITK and writes a partial GEMM (no bias or
+// residual) to y[z * n * cout * pp + ...]; `splitk_reduce` adds the partials, bias and residual. It gives
+// the low-resolution convs (8x8 and 16x16 pixels, K up to 9216) enough workgroups to fill a large GPU.
+override SPLITK: u32 = 1u;
 
 const BM = 32u;
 const BN = 32u;
@@ -74,7 +78,11 @@ fn tiled(@builtin(local_invocation_index) li: u32, @builtin(local_invocation_id)
 
   var acc: array<vec4f, 4>;
   for (var i = 0u; i < 4u; i++) { acc[i] = vec4f(0.0); }
-  for (var k0 = 0u; k0 < p.kdim; k0 += BK) {
+  // this workgroup's K range (all of it without split-K); a multiple of BK, so tiles never straddle splits
+  let kchunk = ((p.kdim + BK * SPLITK - 1u) / (BK * SPLITK)) * BK;
+  let kbeg = wid.z * kchunk;
+  let kend = min(kbeg + kchunk, p.kdim);
+  for (var k0 = kbeg; k0 < kend; k0 += BK) {
     for (var r = 0u; r < 8u; r++) {
       let kb = brow + 2u * r;
       var v = 0.0;
@@ -103,9 +111,32 @@ fn tiled(@builtin(local_invocation_index) li: u32, @builtin(local_invocation_id)
       let n = px / p.pp;
       let idx = (n * p.cout + o) * p.pp + px % p.pp;
       var v = acc[i][j];
+      if (SPLITK > 1u) {
+        y[wid.z * p.npix * p.cout + idx] = v;
+        continue;
+      }
       if (BIAS && n < p.bias_batches) { v += bias[o]; }
       if (RES) { v += res[idx]; }
       y[idx] = v;
     }
   }
+}
+
+// Split-K epilogue: y[i] = sum of the SPLITK partials in x (the tiled pass's output) + bias + residual.
+// grid: 64-invocation workgroups over n * cout * pp (x, then y past 65535): small workgroups, because the
+// split convs are the small ones and their epilogue must still spread over every compute unit.
+@compute @workgroup_size(64)
+fn splitk_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  let total = p.npix * p.cout;
+  if (i >= total) { return; }
+  var v = 0.0;
+  for (var z = 0u; z < SPLITK; z++) { v += x[z * total + i]; }
+  let n = i / (p.cout * p.pp);
+  let o = (i / p.pp) % p.cout;
+  if (BIAS && n < p.bias_batches) { v += bias[o]; }
+  if (RES) { v += res[i]; }
+  // wt is not read here, but naming it keeps it in the auto layout of the bindings both entries declare
+  if (p.kdim == 0u) { v += wt[0]; }
+  y[i] = v;
 }

@@ -1,6 +1,6 @@
 // Per-image ("row") arithmetic for the samplers: every image of a batch gets its own scalar (its own
 // residual norm, CG step length, …) without a round trip to the CPU. A row is `per` consecutive elements;
-// `c` holds one scalar per row. Also batched CG's step length, strided copies, and a small dense matvec.
+// `c` holds one scalar per row. Also strided copies and a small dense matvec.
 
 //#interface
 
@@ -24,16 +24,8 @@ fn row_axpy(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   out[i] = out[i] + p.a * c[i / p.per] * x[i];
 }
 
-// out = x + a·c[row]·out   (CG's p ← r + β p)
-@compute @workgroup_size(256)
-fn row_xpby(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat(gid, nwg);
-  if (i >= p.total) { return; }
-  out[i] = x[i] + p.a * c[i / p.per] * out[i];
-}
-
 // Per-row scalars from two per-row inputs s1 (= x) and s2 (= c); total = rows.
-//   mode 0: a·s1/s2, 0 where |s2| ≤ b          (ratios: CG β)
+//   mode 0: a·s1/s2, 0 where |s2| ≤ b          (ratios)
 //   mode 1: a·s1/sqrt(max(s2, b))              (weight / norm from a sum of squares)
 //   mode 2: a·sqrt(max(s1, 0))                 (norm from a sum of squares)
 //   mode 3: a·sqrt(max(s1, 0))/max(sqrt(s2), b) (ratio of two norms)
@@ -93,24 +85,6 @@ fn matvec(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
     s += a * c[n * p.per + k];
   }
   out[i] = p.a * s;
-}
-
-// Batched CG step length with a curvature guard: rr = x, pᵀAp = c, pᵀp = pp → α = out; total = rows.
-// A row whose Rayleigh quotient pᵀAp/pᵀp is not above b (an indefinite or singular operator along p, e.g.
-// a network Hessian that is not negative definite) is frozen: α = 0 from then on, keeping its iterate.
-@compute @workgroup_size(64)
-fn cg_alpha(@builtin(global_invocation_id) gid: vec3u) {
-  let n = gid.x;
-  if (n >= p.total) { return; }
-  let rr = x[n];
-  let pap = c[n];
-  var f = frozen[n];
-  var alpha = 0.0;
-  if (f == 0.0 && rr > 0.0) {
-    if (pap > p.b * pp[n]) { alpha = rr / pap; } else { f = 1.0; }
-  }
-  frozen[n] = f;
-  out[n] = alpha;
 }
 
 // fill_out[i] = a

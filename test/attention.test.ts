@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { attention, attentionBackward } from '../src/engine/ops/attention.js';
-import { getTestEngine, randomArray } from './helpers.js';
+import { eachVariant, getTestEngine, randomArray } from './helpers.js';
 import {
   attentionBackwardRef,
   attentionRef,
@@ -77,12 +77,16 @@ describe('attention GPU forward', () => {
     for (const K of [1, 2, 4] as const) {
       it(`${name}, K=${K}`, async () => {
         const x = randomArray(K * size(d), 10 + K, 2);
-        const y = await e.read(attention(e, e.upload(x, shape(d, K)), d.heads, K));
         const ref = attentionRef(x, K, d);
-        const errs = Array.from({ length: K }, (_, k) => relErr(component(y, K, k), component(ref, K, k)));
-        console.log(`attention ${name} K=${K}: rel err per component ${errs.map((v) => v.toExponential(1)).join(' ')}`);
-        expect(errs[0]).toBeLessThan(2e-6);
-        for (let k = 1; k < K; k++) expect(errs[k], `component ${k}`).toBeLessThan(5e-6);
+        await eachVariant(e, 'attention', async (variant) => {
+          const y = await e.read(attention(e, e.upload(x, shape(d, K)), d.heads, K, variant));
+          const errs = Array.from({ length: K }, (_, k) => relErr(component(y, K, k), component(ref, K, k)));
+          console.log(
+            `attention ${name} K=${K} ${variant}: rel err per component ${errs.map((v) => v.toExponential(1)).join(' ')}`,
+          );
+          expect(errs[0], variant).toBeLessThan(2e-6);
+          for (let k = 1; k < K; k++) expect(errs[k], `${variant} component ${k}`).toBeLessThan(5e-6);
+        });
       });
     }
   }
@@ -112,20 +116,25 @@ describe('attention GPU backward', () => {
       const x = randomArray(n, 20, 2),
         gy = randomArray(n / 3, 21),
         a = randomArray(n, 22);
-      const gx = await e.read(
-        attentionBackward(e, e.upload(x, shape(d, 1)), d.heads, e.upload(gy, [d.N, d.heads * d.ch, d.T])),
-      );
-      const err = relErr(gx, attentionBackwardRef(x, d, gy));
+      const ref = attentionBackwardRef(x, d, gy);
       const xa = new Float32Array(2 * n);
       xa.set(x);
       xa.set(a, n);
-      const ja = component(await e.read(attention(e, e.upload(xa, shape(d, 2)), d.heads, 2)), 2, 1);
-      const lhs = dot(ja, gy),
-        rhs = dot(a, gx);
-      const gap = Math.abs(lhs - rhs) / Math.sqrt(dot(ja, ja) * dot(gy, gy));
-      console.log(`attentionBackward ${name}: rel err ${err.toExponential(1)}, adjoint gap ${gap.toExponential(1)}`);
-      expect(err).toBeLessThan(5e-6);
-      expect(gap).toBeLessThan(1e-5);
+      await eachVariant(e, 'attention', async (variant) => {
+        const gx = await e.read(
+          attentionBackward(e, e.upload(x, shape(d, 1)), d.heads, e.upload(gy, [d.N, d.heads * d.ch, d.T]), variant),
+        );
+        const err = relErr(gx, ref);
+        const ja = component(await e.read(attention(e, e.upload(xa, shape(d, 2)), d.heads, 2, variant)), 2, 1);
+        const lhs = dot(ja, gy),
+          rhs = dot(a, gx);
+        const gap = Math.abs(lhs - rhs) / Math.sqrt(dot(ja, ja) * dot(gy, gy));
+        console.log(
+          `attentionBackward ${name} ${variant}: rel err ${err.toExponential(1)}, adjoint gap ${gap.toExponential(1)}`,
+        );
+        expect(err, variant).toBeLessThan(5e-6);
+        expect(gap, variant).toBeLessThan(1e-5);
+      });
     });
   }
 });

@@ -6,13 +6,19 @@
 // Chromium's WebGPU here is Dawn on SwiftShader (its bundled CPU Vulkan), Node's is Dawn on Mesa lavapipe:
 // two compilers of the same WGSL, so results agree to rounding (FMA contraction, exp/log/rsqrt), not bits.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { PNG } from 'pngjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
+import { readMeasurement } from '../src/cli/measure-file.js';
 import { loadFmnistFixture } from '../src/io/fmnist.js';
+import { fitImage } from '../src/io/pixels.js';
+import { decodePng, toByte } from '../src/io/png.js';
+import { createOperator, measure } from '../src/operators/index.js';
 import { Stream } from '../src/samplers/noise.js';
 import { buildWeb, DEFAULT_MODEL } from '../web/build.mjs';
 import { CHROMIUM, CHROMIUM_ARGS } from '../web/chromium.mjs';
@@ -199,7 +205,8 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
   it('a 2-step DPS run through the page UI equals the same run on Node (seeded), and is screenshotted', async () => {
     // 2 steps: SwiftShader takes ~25 s per DPS step on this machine (lavapipe on Node ~1 s); the first step
     // is a full guided step with fresh noise, the second the noiseless last step.
-    const spec: RunSpec = { task: 'inpaint-box', method: 'dps', steps: 2, seed: 7, sigmaY: 0.05, previewEvery: 1 };
+    const steps = 2;
+    const spec: RunSpec = { task: 'inpaint-box', method: 'dps', steps, seed: 7, sigmaY: 0.05, previewEvery: 1 };
     await page.selectOption('#image-select', 'fmnist-0.png');
     await page.selectOption('#task', spec.task);
     await page.selectOption('#method', spec.method);
@@ -219,20 +226,21 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
         x0: d.lastResult && Array.from(d.lastResult.x0 as Float32Array),
         profile: d.lastProfile,
         seconds: d.lastResult?.seconds,
+        warmup: d.lastResult?.warmup,
+        firstStep: d.lastResult?.firstStepSeconds,
       };
     });
     expect(got.error).toBeUndefined();
     expect(got.spec).toEqual(spec);
+    console.log(
+      `[browser.test] DPS ${steps} steps: warm-up ${got.warmup?.kernels} kernels in ${got.warmup?.seconds.toFixed(1)} s, first step ${got.firstStep?.toFixed(1)} s`,
+    );
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // The page's own random numbers: measurement noise (stream 0, as the CLI), x_T and the step noise.
     const size = 32 * 32;
-    const offsets = [
-      0,
-      Stream.XT * 2 ** 32,
-      ...Array.from({ length: spec.steps - 1 }, (_, i) => Stream.Step * 2 ** 32 + i),
-    ];
+    const offsets = [0, Stream.XT * 2 ** 32, ...Array.from({ length: steps - 1 }, (_, i) => Stream.Step * 2 ** 32 + i)];
     const draws: number[][] = await page.evaluate(
       async ({ size, seed, offsets }) =>
         (window as any).dps.noiseDraws((window as any).dps.engine, size, seed, offsets),
@@ -262,6 +270,110 @@ describe.skipIf(!setup.ok)('browser page on headless Chromium WebGPU: same kerne
     // and x_T's difference passes through the same 1/√ᾱ amplification — the seeds agree, the bits do not.
     expect(errOwn).toBeLessThan(TOL_SAME_SEED);
     expect(got.profile?.kernels).toBeGreaterThan(5);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('takes a 64×64 colour PNG, runs phase retrieval with DDIM updates, and downloads result, measurement and trace', async () => {
+    // a colour picture of another size than the model's: test image 1 at 2×, tinted
+    const fx = loadFmnistFixture();
+    const png = new PNG({ width: 64, height: 64 });
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 64; x++) {
+        const u = Math.round((fx.x[1024 + (y >> 1) * 32 + (x >> 1)] + 1) * 127.5);
+        png.data.set([u, Math.round(0.6 * u), 255 - u, 255], 4 * (y * 64 + x));
+      }
+    const pngBytes = PNG.sync.write(png);
+    const tmp = mkdtempSync(join(tmpdir(), 'posterior-page-'));
+    const pngPath = join(tmp, 'colour-64.png');
+    writeFileSync(pngPath, pngBytes);
+    await page.setInputFiles('#image-file', pngPath);
+    await page.waitForFunction(() => (window as any).dps.imageSource?.name === 'colour-64.png');
+    const img = await page.evaluate(() => {
+      const d = (window as any).dps;
+      return { data: Array.from(d.image.data as Float32Array), source: d.imageSource };
+    });
+    expect(img.source).toEqual({ name: 'colour-64.png', width: 64, height: 64, fit: 'resized' });
+    // the page reads the picture as the CLI does (decodePng: BT.601 gray), fitted to 32×32 (2×2 means)
+    const cli = decodePng(new Uint8Array(pngBytes), { channels: 1 });
+    expect(img.data).toEqual(Array.from(fitImage(cli.data, [1, 64, 64], 32).data));
+
+    // phase retrieval, DSG (DDIM updates) with η = 0 over a 2-step DDIM respacing
+    await page.selectOption('#task', 'phase');
+    await page.selectOption('#method', 'dsg');
+    await page.fill('#steps', 'ddim2');
+    await page.fill('#eta', '0');
+    await page.fill('#seed', '3');
+    await page.fill('#sigma-y', '0.05');
+    await page.fill('#preview-every', '1');
+    await page.uncheck('#profile');
+    await page.click('#run');
+    await page.waitForFunction(() => ['done', 'error'].includes((window as any).dps.state), null, { timeout: 240_000 });
+    const got = await page.evaluate(() => {
+      const d = (window as any).dps;
+      return {
+        error: d.error,
+        spec: d.lastSpec,
+        x0: d.lastResult && Array.from(d.lastResult.x0 as Float32Array),
+        trace: d.lastResult?.trace,
+        warmup: d.lastResult?.warmup,
+        firstStep: d.lastResult?.firstStepSeconds,
+        seconds: d.lastResult?.seconds,
+        status: document.getElementById('status')!.textContent,
+        timing: document.getElementById('timing')!.textContent,
+      };
+    });
+    expect(got.error).toBeUndefined();
+    expect(got.spec).toEqual({
+      task: 'phase',
+      method: 'dsg',
+      steps: 'ddim2',
+      seed: 3,
+      sigmaY: 0.05,
+      previewEvery: 1,
+      eta: 0,
+      operator: { pad: 64 },
+    });
+    console.log(
+      `[browser.test] phase retrieval, DSG ddim2: warm-up ${got.warmup.kernels} kernels in ${got.warmup.seconds.toFixed(1)} s, ` +
+        `first step ${got.firstStep.toFixed(1)} s, run ${got.seconds.toFixed(1)} s · ${got.timing}`,
+    );
+    expect(got.x0!.every(Number.isFinite)).toBe(true);
+    expect(got.trace.map((r: { step: number }) => r.step)).toEqual([1, 2]);
+    // the warm-up compiled what earlier runs of this page had not (phase retrieval's FFT kernels at least)
+    expect(got.warmup.kernels).toBeGreaterThan(0);
+    expect(got.status).toMatch(/^done in \d+:\d\d /);
+    expect(got.timing).toMatch(/first step \d+\.\d\d s/);
+
+    const save = async (button: string) => {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      const path = join(tmp, dl.suggestedFilename());
+      await dl.saveAs(path);
+      return path;
+    };
+    // the result: a PNG of x₀ (8-bit, as `posterior sample` writes it)
+    const resultPath = await save('#dl-result');
+    expect(resultPath.endsWith('phase-dsg-ddim2-seed3.png')).toBe(true);
+    const result = PNG.sync.read(readFileSync(resultPath));
+    expect([result.width, result.height]).toEqual([32, 32]);
+    expect(Array.from({ length: 32 * 32 }, (_, i) => result.data[4 * i])).toEqual(got.x0!.map(toByte));
+    // the measurement: a file `posterior sample --measurement` reads, y as Node computes it
+    const measPath = await save('#dl-measurement');
+    const m = readMeasurement(measPath);
+    expect([m.task, m.sigmaY, m.noise, m.opts.pad]).toEqual(['phase', 0.05, 'gaussian', 64]);
+    expect(m.y.shape).toEqual([1, 1, 160, 160]);
+    const op = createOperator('phase', { pad: 64, seed: 3 }, e, [1, 1, 32, 32]);
+    const truth = e.upload(Float32Array.from(img.data), [1, 1, 32, 32]);
+    const yNode = measure(e, op, truth, { kind: 'gaussian', level: 0.05 }, 3).y;
+    // |F P x| through two WGSL compilers; the noise's Box–Muller differs by ≤ 1e-3 × σ_y (see above)
+    expect(relMaxErr(m.y.data, await e.read(yNode))).toBeLessThan(1e-4);
+    e.release(truth, yNode);
+    op.destroy();
+    // the trace: settings, timings and ‖y − A x̂₀‖ per step
+    const trace = JSON.parse(readFileSync(await save('#dl-trace'), 'utf8'));
+    expect(trace.spec).toEqual(got.spec);
+    expect(trace.steps).toEqual(got.trace);
+    expect(trace.warmup).toEqual(got.warmup);
+    rmSync(tmp, { recursive: true, force: true });
     expect(pageErrors).toEqual([]);
   });
 });

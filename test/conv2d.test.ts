@@ -1,15 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/index.js';
-import { conv2d, conv2dBackwardInput, simdSubgroups, type ConvAlgorithm } from '../src/engine/ops/conv2d.js';
-import { getTestEngine, randomArray, relMaxErr } from './helpers.js';
+import { conv2d, conv2dBackwardInput, splitK } from '../src/engine/ops/conv2d.js';
+import { eachVariant, getTestEngine, randomArray, relMaxErr } from './helpers.js';
 import { conv2dBackwardInputRef, conv2dRef, dot64 } from './reference/conv.js';
 
 let e: Engine;
-let algorithms: ConvAlgorithm[];
 beforeAll(async () => {
   e = await getTestEngine();
-  // run both kernel families where the adapter has the subgroup one (lavapipe)
-  algorithms = simdSubgroups(e).ok ? ['auto', 'tiled'] : ['auto'];
 });
 
 // Tolerance, relative to max|ref|: each output is a sum of K = Cin*k*k f32 products (K <= 576 here),
@@ -41,6 +38,8 @@ const cases: Case[] = [
   { name: '1x1 odd pixel count', x: [1, 12, 5, 3], cout: 6, k: 1, bias: true },
   { name: 'attention conv1d as [N,C,T,1]', x: [2, 32, 16, 1], cout: 96, k: 1, bias: true },
   { name: 'biasBatches < N + residual', x: [4, 16, 8, 8], cout: 16, k: 3, bias: true, biasBatches: 2, residual: true },
+  // portable variant: one output tile, K = 576 -> 8 splits of K (splitK) and the split-K reduce epilogue
+  { name: 'split-K: 4x4 pixels, K=576, residual', x: [1, 64, 4, 4], cout: 24, k: 3, bias: true, residual: true },
   { name: '1x1 biasBatches + residual', x: [4, 8, 4, 8], cout: 8, k: 1, bias: true, biasBatches: 1, residual: true },
   { name: 'K = 576', x: [1, 64, 8, 8], cout: 32, k: 3, bias: true },
 ];
@@ -76,13 +75,13 @@ describe('conv2d forward vs float64 reference', () => {
         wt = e.upload(wa, [c.cout, cin, c.k, c.k]);
       const b = ba ? e.upload(ba, [c.cout]) : null;
       const r = ra ? e.upload(new Float32Array(ra), ys) : undefined;
-      for (const algorithm of algorithms) {
-        const y = conv2d(e, x, wt, b, { stride: c.stride, biasBatches: c.biasBatches, residual: r, algorithm });
+      await eachVariant(e, 'conv2d', async (variant) => {
+        const y = conv2d(e, x, wt, b, { stride: c.stride, biasBatches: c.biasBatches, residual: r, variant });
         expect(y.shape).toEqual(ys);
         const err = relMaxErr(await e.read(y), ref.y);
-        expect(err, `${algorithm}: rel err ${err}`).toBeLessThan(TOL);
+        expect(err, `${variant}: rel err ${err}`).toBeLessThan(TOL);
         e.release(y);
-      }
+      });
       e.release(x, wt, b, r);
     });
   }
@@ -105,26 +104,37 @@ describe('conv2dBackwardInput (VJP) vs float64 transposed conv and the adjoint i
         wt = e.upload(wa, [c.cout, cin, c.k, c.k]),
         gy = e.upload(ga, ys);
       const r = ra ? e.upload(new Float32Array(ra), c.x) : undefined;
-      for (const algorithm of algorithms) {
-        const gx = conv2dBackwardInput(e, gy, wt, c.x, { stride: c.stride, residual: r, algorithm });
+      await eachVariant(e, 'conv2d', async (variant) => {
+        const gx = conv2dBackwardInput(e, gy, wt, c.x, { stride: c.stride, residual: r, variant });
         expect(gx.shape).toEqual(c.x);
         const gxa = await e.read(gx);
         const err = relMaxErr(gxa, ref);
-        expect(err, `${algorithm}: rel err ${err}`).toBeLessThan(TOL);
+        expect(err, `${variant}: rel err ${err}`).toBeLessThan(TOL);
         if (!r) {
           // <conv(x), gy> = <x, convᵀ(gy)>, both sides from GPU results, summed in float64
-          const y = conv2d(e, x, wt, null, { stride: c.stride, algorithm });
+          const y = conv2d(e, x, wt, null, { stride: c.stride, variant });
           const lhs = dot64(await e.read(y), ga);
           const rhs = dot64(xa, gxa);
           const scale = Math.sqrt(dot64(ga, ga) * dot64(xa, xa));
-          expect(Math.abs(lhs - rhs) / scale, `${algorithm}: adjoint ${lhs} vs ${rhs}`).toBeLessThan(TOL);
+          expect(Math.abs(lhs - rhs) / scale, `${variant}: adjoint ${lhs} vs ${rhs}`).toBeLessThan(TOL);
           e.release(y);
         }
         e.release(gx);
-      }
+      });
       e.release(x, wt, gy, r);
     });
   }
+});
+
+describe('split-K factor of the portable conv', () => {
+  it('splits small grids with long K to >= 256 workgroups, keeping >= 4 K-steps per split', () => {
+    expect(splitK(32, 512 * 9)).toBe(8); // FFHQ 8x8 level: 2 pixel tiles x 16 channel tiles
+    expect(splitK(128, 256 * 9)).toBe(2); // FFHQ 16x16 level
+    expect(splitK(32, 512)).toBe(8); // 1x1 attention projection at 8x8
+    expect(splitK(1, 576)).toBe(8); // ksteps 36: 16 splits would leave 2 steps each
+    expect(splitK(8192, 128 * 9)).toBe(1);
+    expect(splitK(32, 27)).toBe(1); // input conv: K too short
+  });
 });
 
 describe('float64 reference VJP vs central finite differences', () => {
@@ -173,7 +183,8 @@ describe('conv2d input checks', () => {
     expect(() => conv2dBackwardInput(e, e.tensor([1, 8, 8, 8]), w4, [1, 4, 8, 8], { stride: 2 })).toThrow(
       /gy must be \[1,8,4,4\]/,
     );
-    if (simdSubgroups(e).ok)
-      expect(() => conv2d(e, e.tensor([1, 4, 7, 5]), w4, null, { algorithm: 'subgroup' })).toThrow(/does not cover/);
+    if (e.adapter.variants('conv2d').includes('simd'))
+      expect(() => conv2d(e, e.tensor([1, 4, 7, 5]), w4, null, { variant: 'simd' })).toThrow(/does not cover/);
+    else expect(() => conv2d(e, x, w4, null, { variant: 'simd' })).toThrow(/needs a CPU SIMD adapter/);
   });
 });

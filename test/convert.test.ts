@@ -143,7 +143,7 @@ describe('architecture from config', () => {
       num_res_blocks: 1,
       attention_resolutions: '16,8',
       num_heads: 2,
-      num_heads_upsample: 3,
+      num_heads_upsample: 4,
     });
     const plan = buildArchitecture(cfg);
     expect(cfg.channelMult).toEqual([1, 2, 3, 4]);
@@ -158,7 +158,7 @@ describe('architecture from config', () => {
       plan.outputBlocks
         .flat()
         .filter((b) => b.kind === 'attn')
-        .every((b) => b.kind === 'attn' && b.heads === 3),
+        .every((b) => b.kind === 'attn' && b.heads === 4),
     ).toBe(true);
     // ResBlocks without scale-shift project the embedding to cout, not 2*cout
     expect(architectureTensors(cfg).find(([n]) => n === 'input_blocks.1.0.emb_layers.1.weight')![1]).toEqual([32, 128]);
@@ -247,7 +247,7 @@ model_path: models/ffhq_10m.pt  # downloaded separately
     );
     expect(() =>
       buildArchitecture(parseModelConfig({ ...base, num_head_channels: 48, attention_resolutions: '16' })),
-    ).toThrow(/not divisible by num_head_channels 48/);
+    ).toThrow(/not divisible by numHeadChannels 48/);
   });
 
   it('defaults channel_mult like create_model for 512/128/64 and truncates 0.5 * channels', () => {
@@ -257,7 +257,7 @@ model_path: models/ffhq_10m.pt  # downloaded separately
     expect(parseModelConfig({ image_size: 128, num_channels: 256, num_res_blocks: 2 }).channelMult).toEqual([
       1, 1, 2, 3, 4,
     ]);
-    const t = architectureTensors(parseModelConfig({ image_size: 512, num_channels: 65, num_res_blocks: 1 }));
+    const t = architectureTensors(parseModelConfig({ image_size: 512, num_channels: 64, num_res_blocks: 1 }));
     expect(t.find(([n]) => n === 'input_blocks.0.0.weight')![1]).toEqual([32, 3, 3, 3]);
   });
 });
@@ -281,7 +281,6 @@ describe('torch checkpoint reader', () => {
     const sd = stateDictPickle([
       { name: 't', storage: 'FloatStorage', key: '0', numel: 6, offset: 0, shape: [3, 2], stride: [1, 3] }, // transpose
       { name: 'o', storage: 'FloatStorage', key: '0', numel: 6, offset: 2, shape: [2], stride: [2] },
-      { name: 'b0', storage: 'FloatStorage', key: '0', numel: 6, offset: 1, shape: [3], stride: [0] }, // broadcast
       { name: 'h', storage: 'HalfStorage', key: '1', numel: 2, offset: 0, shape: [2], stride: [1] },
       { name: 'bf', storage: 'BFloat16Storage', key: '2', numel: 2, offset: 0, shape: [1, 2], stride: [2, 1] },
       { name: 'd', storage: 'DoubleStorage', key: '3', numel: 1, offset: 0, shape: [], stride: [] },
@@ -308,7 +307,6 @@ describe('torch checkpoint reader', () => {
     const get = (n: string) => Array.from(ck.tensors.get(n)!.data);
     expect(get('t')).toEqual([0, 3, 1, 4, 2, 5]);
     expect(get('o')).toEqual([2, 4]);
-    expect(get('b0')).toEqual([1, 1, 1]);
     expect(get('h')).toEqual([1, -2]);
     expect(get('bf')).toEqual([1, -3]);
     expect(get('d')).toEqual([0.25]);
@@ -327,6 +325,18 @@ describe('torch checkpoint reader', () => {
       ),
     );
     expect(Array.from(beCk.get('x')!.data)).toEqual([0, 1, 2, 3, 4, 5]);
+
+    // A broadcast (zero-stride) or otherwise overlapping view is refused: no parameter overlaps itself, and one
+    // flipped byte turns a real stride [128, 1] into [0, 1].
+    for (const stride of [[0], [1, 1]]) {
+      const shape = stride.length === 1 ? [3] : [2, 2];
+      const pkl = stateDictPickle([
+        { name: 'b', storage: 'FloatStorage', key: '0', numel: 6, offset: 1, shape, stride },
+      ]);
+      expect(() => readTorchCheckpoint(torchZip(pkl, { '0': storages['0'] }), 'b.pt')).toThrow(
+        /b\.pt: tensor "b": view .* maps several elements to one storage position/,
+      );
+    }
   });
 
   it('refuses a checkpoint whose pickle calls os.system', () => {
@@ -442,7 +452,7 @@ describe('convertWeights', () => {
     expect(err).toBeInstanceOf(ConfigMismatchError);
     const e = err as ConfigMismatchError;
     expect(e.misshaped.length).toBeGreaterThan(20);
-    expect(e.message).toMatch(/model\.pt do not match the model config.*num_channels 64/);
+    expect(e.message).toMatch(/model\.pt: the weights do not match the model config.*num_channels 64/);
     expect(e.message).toContain('the checkpoint has num_channels = 32');
     expect(e.message).toContain('time_embed.0.weight: checkpoint [128, 32], config expects [256, 64]');
     expect(e.message).toMatch(/mis-shaped \(\d+\):/);
@@ -453,6 +463,8 @@ describe('convertWeights', () => {
         ...admConfig(),
         model: { ...admConfig().model, num_res_blocks: 2, learn_sigma: false },
         out_channels: undefined,
+        // a model without learned variances needs a fixed variance (else the diffusion settings are refused first)
+        diffusion: { ...admConfig().diffusion, model_var_type: 'fixed_large' },
       });
     expect(more).toThrow(/missing from the checkpoint \(\d+\):\n  input_blocks\./);
     expect(more).toThrow(/unexpected in the checkpoint|mis-shaped/);

@@ -24,7 +24,7 @@ const read = (dir: string, f: string) => readFileSync(join(dir, f));
 function withoutTimings(dir: string) {
   const md = read(dir, 't.md')
     .toString()
-    .replaceAll(dir, 'DIR')
+    .replace(/--out \S+/, '--out DIR')
     .split('\n')
     .map((l) => (l.startsWith('| sr4 |') ? l.replace(/\| [^|]* \|$/, '| – |') : l))
     .join('\n');

@@ -11,9 +11,9 @@
 //  - backward 5e-6 [~4e-7]; the adjoint identity <J a, gy> = <a, Jᵀ gy> between the GPU JVP (K=2) and
 //    the GPU VJP holds to 1e-5 of |J a| |gy| [~3e-9]: both are O(1) sums of ~1e3 f32 products.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../src/engine/index.js';
+import type { Engine, Variant } from '../src/engine/index.js';
 import { groupNorm, groupNormBackward, type GroupNormOptions } from '../src/engine/ops/groupnorm.js';
-import { getTestEngine, randomArray } from './helpers.js';
+import { eachVariant, getTestEngine, randomArray } from './helpers.js';
 import {
   component,
   dot,
@@ -52,8 +52,8 @@ function inputs(c: Case, K: number, seed: number) {
   return { x, gamma, beta, ss };
 }
 
-function run(c: Case, K: 1 | 2 | 4, inp: ReturnType<typeof inputs>) {
-  const opts: GroupNormOptions = { groups: c.G, K, silu: c.silu };
+function run(c: Case, K: 1 | 2 | 4, inp: ReturnType<typeof inputs>, variant?: Variant) {
+  const opts: GroupNormOptions = { groups: c.G, K, silu: c.silu, variant };
   if (inp.ss) opts.scaleShift = e.upload(inp.ss, [c.N, 2 * c.C]);
   return groupNorm(
     e,
@@ -138,13 +138,17 @@ describe('groupNorm GPU forward', () => {
     for (const K of [1, 2, 4] as const) {
       it(`${name}, K=${K}`, async () => {
         const inp = inputs(c, K, 100 + K);
-        const y = await e.read(run(c, K, inp));
         const ref = groupNormRef(inp.x, K, c, inp.gamma, inp.beta, refOpts(c, inp.ss));
-        const errs = Array.from({ length: K }, (_, k) => relErr(component(y, K, k), component(ref, K, k)));
-        console.log(`groupNorm ${name} K=${K}: rel err per component ${errs.map((v) => v.toExponential(1)).join(' ')}`);
-        const tol = (c.offset ?? 0) > 10 ? 2e-5 : undefined;
-        expect(errs[0]).toBeLessThan(tol ?? 2e-6);
-        for (let k = 1; k < K; k++) expect(errs[k], `component ${k}`).toBeLessThan(tol ?? 5e-6);
+        await eachVariant(e, 'groupnorm', async (variant) => {
+          const y = await e.read(run(c, K, inp, variant));
+          const errs = Array.from({ length: K }, (_, k) => relErr(component(y, K, k), component(ref, K, k)));
+          console.log(
+            `groupNorm ${name} K=${K} ${variant}: rel err per component ${errs.map((v) => v.toExponential(1)).join(' ')}`,
+          );
+          const tol = (c.offset ?? 0) > 10 ? 2e-5 : undefined;
+          expect(errs[0], variant).toBeLessThan(tol ?? 2e-6);
+          for (let k = 1; k < K; k++) expect(errs[k], `${variant} component ${k}`).toBeLessThan(tol ?? 5e-6);
+        });
       });
     }
   }
@@ -184,39 +188,41 @@ describe('groupNorm GPU backward', () => {
       const inp = inputs(c, 1, 300);
       const M = c.N * c.C * c.S;
       const gy = randomArray(M, 301);
-      const opts: GroupNormOptions = { groups: c.G, silu: c.silu };
-      if (inp.ss) opts.scaleShift = e.upload(inp.ss, [c.N, 2 * c.C]);
+      const ss = inp.ss ? e.upload(inp.ss, [c.N, 2 * c.C]) : undefined;
       const [tg, tb] = [e.upload(inp.gamma, [c.C]), e.upload(inp.beta, [c.C])];
-      const gx = await e.read(
-        groupNormBackward(
-          e,
-          e.upload(inp.x, [c.N, c.C, ...c.spatial]),
-          tg,
-          tb,
-          e.upload(gy, [c.N, c.C, ...c.spatial]),
-          opts,
-        ),
-      );
       const ref = groupNormBackwardRef(inp.x, c, inp.gamma, inp.beta, gy, refOpts(c, inp.ss));
-      const err = relErr(gx, ref);
-      // adjoint identity, GPU against GPU: tangent of the K=2 forward vs the VJP
-      const a = randomArray(M, 302);
-      const xa = new Float32Array(2 * M);
-      xa.set(inp.x);
-      xa.set(a, M);
-      const ja = component(
-        await e.read(groupNorm(e, e.upload(xa, [2 * c.N, c.C, ...c.spatial]), tg, tb, { ...opts, K: 2 })),
-        2,
-        1,
-      );
-      const lhs = dot(ja, gy),
-        rhs = dot(a, gx);
-      const scale = Math.sqrt(dot(ja, ja) * dot(gy, gy));
-      console.log(
-        `groupNormBackward ${name}: rel err ${err.toExponential(1)}, adjoint gap ${(Math.abs(lhs - rhs) / scale).toExponential(1)}`,
-      );
-      expect(err).toBeLessThan((c.offset ?? 0) > 10 ? 2e-5 : 5e-6);
-      expect(Math.abs(lhs - rhs) / scale).toBeLessThan(1e-5);
+      await eachVariant(e, 'groupnorm', async (variant) => {
+        const opts: GroupNormOptions = { groups: c.G, silu: c.silu, scaleShift: ss, variant };
+        const gx = await e.read(
+          groupNormBackward(
+            e,
+            e.upload(inp.x, [c.N, c.C, ...c.spatial]),
+            tg,
+            tb,
+            e.upload(gy, [c.N, c.C, ...c.spatial]),
+            opts,
+          ),
+        );
+        const err = relErr(gx, ref);
+        // adjoint identity, GPU against GPU: tangent of the K=2 forward vs the VJP
+        const a = randomArray(M, 302);
+        const xa = new Float32Array(2 * M);
+        xa.set(inp.x);
+        xa.set(a, M);
+        const ja = component(
+          await e.read(groupNorm(e, e.upload(xa, [2 * c.N, c.C, ...c.spatial]), tg, tb, { ...opts, K: 2 })),
+          2,
+          1,
+        );
+        const lhs = dot(ja, gy),
+          rhs = dot(a, gx);
+        const scale = Math.sqrt(dot(ja, ja) * dot(gy, gy));
+        console.log(
+          `groupNormBackward ${name} ${variant}: rel err ${err.toExponential(1)}, adjoint gap ${(Math.abs(lhs - rhs) / scale).toExponential(1)}`,
+        );
+        expect(err).toBeLessThan((c.offset ?? 0) > 10 ? 2e-5 : 5e-6);
+        expect(Math.abs(lhs - rhs) / scale).toBeLessThan(1e-5);
+      });
     });
   }
 });

@@ -1,22 +1,36 @@
 // Shared test setup: one engine per test file (vitest isolates files in workers).
-import { Engine } from '../src/engine/index.js';
+import { Engine, type Variant, type VariantOp } from '../src/engine/index.js';
 import { readFileSync } from 'node:fs';
-import { afterAll } from 'vitest';
-const _afterAll = (globalThis as any).__vitest_worker__ ? afterAll : () => {};
 
 let engine: Promise<Engine> | undefined;
-/** One engine per test file; destroyed after the file (Dawn aborts at exit if a device is left alive). */
+/** One engine per test file; closed after the file by test/setup.ts (closeTestEngine). */
 export function getTestEngine(): Promise<Engine> {
-  if (!engine) {
-    engine = Engine.create();
-    _afterAll(async () => {
-      const e = await engine!;
-      await e.sync().catch(() => {});
-      e.destroy();
-      engine = undefined;
-    });
-  }
+  engine ??= Engine.create();
   return engine;
+}
+
+/** The file's engine if one was created (test/setup.ts). */
+export function currentTestEngine(): Promise<Engine> | undefined {
+  return engine;
+}
+
+/**
+ * After each test file (test/setup.ts): every tensor the file allocated must have been released (the pool's
+ * bytes in use back to zero once the engine's own caches are freed), then the engine is destroyed (Dawn
+ * aborts at exit if a device is left alive).
+ */
+export async function closeTestEngine(): Promise<void> {
+  if (!engine) return;
+  const e = await engine;
+  engine = undefined;
+  await e.sync().catch(() => {});
+  const inUse = e.liveBytes;
+  const live = e.liveTensors();
+  e.destroy();
+  if (inUse !== 0 || e.pool.bytesInUse !== 0) {
+    const shown = live.slice(0, 12).join(', ') + (live.length > 12 ? `, … (${live.length} tensors)` : '');
+    throw new Error(`pool memory leaked by this test file: ${inUse} bytes in use at its end: ${shown}`);
+  }
 }
 
 export const fixture = (p: string) => new URL(`./fixtures/${p}`, import.meta.url);
@@ -42,4 +56,27 @@ export function randomArray(n: number, seed = 1, scale = 1): Float32Array {
     out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
   }
   return out;
+}
+
+/**
+ * Runs `fn` once per kernel variant the engine's adapter can run for `op` (as jax-js runs each test on
+ * every device), forcing it per call; a variant that does not cover the case's shape is skipped.
+ * Returns the variants that ran (the portable one covers every shape, so never none).
+ */
+export async function eachVariant(
+  e: Engine,
+  op: VariantOp,
+  fn: (variant: Variant) => Promise<void>,
+): Promise<Variant[]> {
+  const ran: Variant[] = [];
+  for (const v of e.adapter.variants(op)) {
+    try {
+      await fn(v);
+    } catch (err) {
+      if (v !== 'portable' && /does not cover this shape/.test(String(err))) continue;
+      throw err;
+    }
+    ran.push(v);
+  }
+  return ran;
 }

@@ -147,9 +147,9 @@ describe('kernel descriptors', () => {
     );
     const zero = e.upload(new Float32Array(2), [2]);
     const bias = e.upload(new Float32Array([10, 20]), [2]);
-    const a = await e.read(linear(e, x, w, null, { algorithm: 'tiled' }));
-    const b = await e.read(linear(e, x, w, zero, { algorithm: 'tiled' }));
-    const c = await e.read(linear(e, x, w, bias, { algorithm: 'tiled' }));
+    const a = await e.read(linear(e, x, w, null, { variant: 'portable' }));
+    const b = await e.read(linear(e, x, w, zero, { variant: 'portable' }));
+    const c = await e.read(linear(e, x, w, bias, { variant: 'portable' }));
     expect([...a]).toEqual([...b]);
     // c − a = bias up to float32 rounding of c (|c| ≤ 25: ulp 2e-6)
     [...c].forEach((v, i) => expect(Math.abs(v - a[i] - [10, 20][i % 2])).toBeLessThan(1e-5));

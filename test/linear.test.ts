@@ -1,15 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/index.js';
-import { simdSubgroups, type ConvAlgorithm } from '../src/engine/ops/conv2d.js';
 import { linear, linearBackwardInput } from '../src/engine/ops/linear.js';
-import { getTestEngine, randomArray, relMaxErr } from './helpers.js';
+import { eachVariant, getTestEngine, randomArray, relMaxErr } from './helpers.js';
 import { dot64, linearBackwardInputRef, linearRef } from './reference/conv.js';
 
 let e: Engine;
-let algorithms: ConvAlgorithm[];
 beforeAll(async () => {
   e = await getTestEngine();
-  algorithms = simdSubgroups(e).ok ? ['auto', 'tiled'] : ['auto'];
 });
 
 // Sums of K <= 512 f32 products: rounding ~sqrt(K) * 2^-24 * sum|w x| (worst case K * 2^-24 = 3e-5);
@@ -43,13 +40,13 @@ describe('linear vs float64 reference', () => {
       const x = e.upload(xa, [c.n, c.cin]),
         w = e.upload(wa, [c.cout, c.cin]),
         b = ba ? e.upload(ba, [c.cout]) : null;
-      for (const algorithm of algorithms) {
-        const y = linear(e, x, w, b, { biasBatches: c.biasBatches, siluInput: c.silu, algorithm });
+      await eachVariant(e, 'linear', async (variant) => {
+        const y = linear(e, x, w, b, { biasBatches: c.biasBatches, siluInput: c.silu, variant });
         expect(y.shape).toEqual([c.n, c.cout]);
         const err = relMaxErr(await e.read(y), ref);
-        expect(err, `${algorithm}: rel err ${err}`).toBeLessThan(TOL);
+        expect(err, `${variant}: rel err ${err}`).toBeLessThan(TOL);
         e.release(y);
-      }
+      });
       e.release(x, w, b);
     });
   }
@@ -65,17 +62,17 @@ describe('linearBackwardInput vs float64 reference and the adjoint identity', ()
       const x = e.upload(xa, [c.n, c.cin]),
         w = e.upload(wa, [c.cout, c.cin]),
         gy = e.upload(ga, [c.n, c.cout]);
-      for (const algorithm of algorithms) {
-        const gx = linearBackwardInput(e, gy, w, { algorithm });
+      await eachVariant(e, 'linear', async (variant) => {
+        const gx = linearBackwardInput(e, gy, w, { variant });
         expect(gx.shape).toEqual([c.n, c.cin]);
         const gxa = await e.read(gx);
         expect(relMaxErr(gxa, ref)).toBeLessThan(TOL);
-        const y = linear(e, x, w, null, { algorithm });
+        const y = linear(e, x, w, null, { variant });
         const lhs = dot64(await e.read(y), ga),
           rhs = dot64(xa, gxa);
         expect(Math.abs(lhs - rhs) / Math.sqrt(dot64(xa, xa) * dot64(ga, ga))).toBeLessThan(TOL);
         e.release(gx, y);
-      }
+      });
       e.release(x, w, gy);
     });
   }

@@ -102,7 +102,7 @@ describe('png', () => {
     writePng(join(dir, 'a.png'), x, [3, 32, 32]);
     const img = readPng(join(dir, 'a.png'), { size: [32, 32] });
     expect(Array.from(img.data)).toEqual(Array.from(x));
-    expect(() => readPng(join(dir, 'missing.png'))).toThrow(/ENOENT/);
+    expect(() => readPng(join(dir, 'missing.png'))).toThrow(/missing\.png: no such file or directory/);
   });
 
   it('upscales by nearest neighbour', () => {

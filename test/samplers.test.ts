@@ -1,7 +1,7 @@
 // Samplers: the elementwise diffusion kernels against float64 references, the row/CG machinery, and every
 // method end to end on a Gaussian-mixture prior (exact ε, Hessian and D²s on the host) with a dense
 // operator, against the float64 reference in test/reference/samplers.ts fed the same noise.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import { cpuRademacher, cpuRandn } from '../src/engine/ops/random.js';
 import { GaussianMixturePrior, GmmDense, randomGmmSpec } from '../src/lab/gmm.js';
@@ -368,6 +368,9 @@ describe('samplers end to end on a GMM prior (float64 reference, same noise)', (
   beforeAll(() => {
     dense = makeProblem('dense');
     mask = makeProblem('mask');
+  });
+  afterAll(() => {
+    for (const p of [dense, mask]) (p.prior.destroy(), p.op.destroy());
   });
 
   // float32 GPU vs float64 host over 12 steps of a nonlinear map. Measured: final x within 1e-5 of max|x|

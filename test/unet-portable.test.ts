@@ -1,7 +1,7 @@
 // The same PyTorch-golden parity as unet.test.ts, on the portable kernels (tiled implicit-GEMM conv,
 // workgroup-memory GroupNorm and attention) that GPUs and adapters without 8/16-lane subgroups use. On
-// lavapipe the fast subgroup kernels are picked automatically, so this file hides the subgroup feature.
-import { beforeAll, describe, expect, it } from 'vitest';
+// lavapipe the simd kernels are picked automatically, so this file forces the portable variant.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../src/engine/safetensors.js';
 import { UNet, loadUNet } from '../src/unet/index.js';
@@ -18,11 +18,12 @@ const t = () => Array.from(g('t'));
 
 beforeAll(async () => {
   e = await getTestEngine();
-  (e.gpu as { hasSubgroups: boolean }).hasSubgroups = false; // this file's engine only
+  e.adapter.forceAll('portable'); // this file's engine only
   const cfg = JSON.parse(readFileSync(new URL('./fixtures/adm-tiny/config.json', import.meta.url), 'utf8'));
   const conv = convertCheckpointBytes(readFixture('adm-tiny/model.pt'), cfg, { sourceName: 'model.pt' });
   net = loadUNet(e, serializeSafetensors(conv.tensors, conv.metadata));
 });
+afterAll(() => net.destroy());
 
 describe('adm-tiny UNet on the portable kernels vs guided-diffusion', () => {
   it('forward ≤ 1e-4, VJP, JVP and D² ≤ 1e-3 relative', async () => {

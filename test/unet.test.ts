@@ -3,7 +3,7 @@
 // the output within 1e-4 × max|reference| (float32 through ~30 layers accumulates ~1e-6..1e-5 relative).
 // Derivatives: VJP, JVP and the hyper-dual D² within 1e-3 × max|reference| (the d2 reference is a float64
 // central difference accurate to ~1e-6 relative).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../src/engine/index.js';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../src/engine/safetensors.js';
 import { UNet, loadUNet } from '../src/unet/index.js';
@@ -24,6 +24,7 @@ beforeAll(async () => {
   const conv = convertCheckpointBytes(readFixture('adm-tiny/model.pt'), cfg, { sourceName: 'model.pt' });
   net = loadUNet(e, serializeSafetensors(conv.tensors, conv.metadata));
 });
+afterAll(() => net.destroy());
 
 const up = (name: string) => e.upload(g(name), shape(name), name);
 const t = () => Array.from(g('t'));

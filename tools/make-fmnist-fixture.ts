@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSafetensorsFile } from '../src/engine/safetensors-node.ts';
+import { writeSafetensorsFile } from '../src/io/atomic.ts';
 import { FMNIST_DIR, FMNIST_FILES, FMNIST_FIXTURE, loadFashionMnist } from '../src/io/fmnist.ts';
 
 const COUNT = 16;

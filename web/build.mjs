@@ -3,23 +3,17 @@
 //
 //   node web/build.mjs            (then: node web/serve.mjs, open the printed URL in a WebGPU browser)
 //
-// The bundle runs the same src/ engine, kernels and samplers as Node. Two things differ in a browser:
-// - WGSL: on Node, src/engine/shaders.ts reads shaders/<family>.wgsl from disk on first use; here a plugin
-//   inlines every shaders/*.wgsl into a generated module that calls registerShaderSources(...).
-// - Node-only modules: src/engine/device.ts imports the native `webgpu` package only when there is no
-//   navigator.gpu; it is replaced by a stub that throws. Any node: built-in (or bare fs/path/...) reaching
-//   the bundle fails the build, naming the importing file — such a file must stay out of the page's imports.
+// The bundle runs the same src/ engine, kernels and samplers as Node. Two things differ in a browser
+// (web/bundle-plugins.mjs, shared with the library's browser build): WGSL is inlined, and Node-only
+// packages and modules are stubbed; a Node built-in reaching the bundle fails the build.
 import { build as esbuild } from 'esbuild';
-import { builtinModules } from 'node:module';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
+import { nodeGuardPlugin, ROOT, shadersPlugin } from './bundle-plugins.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT_DIR = join(ROOT, 'dist/web');
-const SHADER_DIR = join(ROOT, 'shaders');
-const SHADERS_MODULE = join(ROOT, 'src/engine/shaders.ts');
 export const DEFAULT_MODEL = join(ROOT, 'models/fmnist-unet.safetensors');
 const FMNIST_FIXTURE = join(ROOT, 'test/fixtures/fmnist/test10k-first16.safetensors');
 const FMNIST_CLASSES = [
@@ -36,59 +30,6 @@ const FMNIST_CLASSES = [
 ];
 /** bundled test images: the first N of the committed fixture */
 const N_IMAGES = 8;
-
-/** `import 'virtual:shaders'` → registerShaderSources({ family: wgsl, ... }) for every shaders/*.wgsl. */
-const shadersPlugin = {
-  name: 'inline-wgsl',
-  setup(b) {
-    b.onResolve({ filter: /^virtual:shaders$/ }, () => ({ path: 'shaders', namespace: 'virtual-shaders' }));
-    b.onLoad({ filter: /.*/, namespace: 'virtual-shaders' }, () => {
-      const files = readdirSync(SHADER_DIR)
-        .filter((f) => f.endsWith('.wgsl'))
-        .sort();
-      const map = Object.fromEntries(files.map((f) => [f.slice(0, -5), readFileSync(join(SHADER_DIR, f), 'utf8')]));
-      return {
-        contents: `import { registerShaderSources } from ${JSON.stringify(SHADERS_MODULE)};\nregisterShaderSources(${JSON.stringify(map)});\nexport const families = ${JSON.stringify(Object.keys(map))};\n`,
-        loader: 'js',
-        resolveDir: ROOT,
-        watchFiles: files.map((f) => join(SHADER_DIR, f)),
-      };
-    });
-  },
-};
-
-const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-
-/** Node-only packages that src/ modules the page imports reference, and what the browser has instead. */
-const NODE_STUBS = {
-  // src/engine/device.ts imports it only when there is no navigator.gpu
-  webgpu: `export const globals = {}; export function create() { throw new Error("the npm 'webgpu' package is Node-only; a browser must provide navigator.gpu"); }`,
-  // PNG files on Node (src/operators/masks.ts maskFromPng); the page decodes PNGs with createImageBitmap
-  pngjs: `export const PNG = { sync: { read() { throw new Error("pngjs is Node-only: in the browser decode PNGs with createImageBitmap"); }, write() { throw new Error("pngjs is Node-only"); } } };`,
-};
-
-/** Keep Node out of the bundle: stub the Node-only packages above, refuse node built-ins. */
-const nodeGuardPlugin = {
-  name: 'node-guard',
-  setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${Object.keys(NODE_STUBS).join('|')})$`) }, (args) => ({
-      path: args.path,
-      namespace: 'node-stub',
-    }));
-    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({ contents: NODE_STUBS[args.path], loader: 'js' }));
-    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
-      if (!NODE_BUILTINS.has(args.path)) return undefined;
-      const who = args.importer ? relative(ROOT, args.importer) : '(entry)';
-      return {
-        errors: [
-          {
-            text: `browser bundle: '${args.path}' is a Node built-in, imported by ${who} — keep Node-only modules out of the page's import graph`,
-          },
-        ],
-      };
-    });
-  },
-};
 
 /** The first `n` images of the committed Fashion-MNIST fixture as 32×32 gray PNGs (+ index.json). */
 function writeTestImages(dir, n) {

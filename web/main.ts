@@ -1,15 +1,18 @@
-// The page: pick a prior, an image, a task and a method; run the sampler on navigator.gpu with live x̂₀
-// previews and show the per-kernel profile. All computation is src/ (the same engine, kernels and samplers
-// as on Node); this file only moves pixels and DOM. `window.dps` exposes state and probes to the browser
-// test (test/browser.test.ts).
+// The page: pick a prior, an image, a task and a method with their options; run the sampler on
+// navigator.gpu with live x̂₀ previews, download the result, the measurement and the trace, and see the
+// per-kernel profile. All computation is src/ (the same engine, kernels and samplers as on Node); this file
+// only moves pixels and DOM. `window.dps` exposes state and probes to the browser test (test/browser.test.ts).
 import 'virtual:shaders';
 import { Engine, formatKernelTable, summarize, type KernelRecord } from '../src/engine/index.ts';
 import { psnr, ssim } from '../src/io/metrics.ts';
-import { modelToRgba, rgbaToModel, type ModelImage } from './image.ts';
+import { clock, modelToRgba, rgbaToModel, type ModelImage } from './image.ts';
 import {
   DEFAULT_CMI_ETA,
   METHODS,
+  OPERATOR_FIELDS,
   StoppedError,
+  TASK_LABELS,
+  TASKS,
   loadPrior,
   runPosterior,
   type Prior,
@@ -31,11 +34,15 @@ const ui = {
   modelInfo: $('model-info'),
   imageSelect: $<HTMLSelectElement>('image-select'),
   imageFile: $<HTMLInputElement>('image-file'),
+  imageInfo: $('image-info'),
   task: $<HTMLSelectElement>('task'),
+  operatorFields: $('operator-fields'),
   method: $<HTMLSelectElement>('method'),
   cmiRow: $('cmi-row'),
   cmiEta: $<HTMLInputElement>('cmi-eta'),
   steps: $<HTMLInputElement>('steps'),
+  zeta: $<HTMLInputElement>('zeta'),
+  eta: $<HTMLInputElement>('eta'),
   seed: $<HTMLInputElement>('seed'),
   sigmaY: $<HTMLInputElement>('sigma-y'),
   previewEvery: $<HTMLInputElement>('preview-every'),
@@ -44,6 +51,11 @@ const ui = {
   stop: $<HTMLButtonElement>('stop'),
   progress: $<HTMLProgressElement>('progress'),
   status: $('status'),
+  timing: $('timing'),
+  downloads: $('downloads'),
+  dlResult: $<HTMLButtonElement>('dl-result'),
+  dlMeasurement: $<HTMLButtonElement>('dl-measurement'),
+  dlTrace: $<HTMLButtonElement>('dl-trace'),
   truth: $<HTMLCanvasElement>('c-truth'),
   measurement: $<HTMLCanvasElement>('c-measurement'),
   x0hat: $<HTMLCanvasElement>('c-x0hat'),
@@ -65,6 +77,8 @@ interface PageApi {
   engine?: Engine;
   prior?: Prior;
   image?: ModelImage;
+  /** the chosen picture as decoded, before the fit to the model */
+  imageSource?: { name: string; width: number; height: number; fit: string };
   lastSpec?: RunSpec;
   lastResult?: RunResult;
   lastProfile?: { table: string; kernels: number; dispatches: number; source: string };
@@ -98,8 +112,8 @@ function draw(canvas: HTMLCanvasElement, data: ArrayLike<number>, shape: readonl
   canvas.getContext('2d')!.putImageData(new ImageData(rgba, width, height), 0, 0);
 }
 
-async function decodePng(blob: Blob): Promise<{ rgba: Uint8ClampedArray; width: number; height: number }> {
-  // colorSpaceConversion 'none' keeps the PNG's bytes (no gamma/ICC adjustment): the model sees u/127.5 − 1
+async function decodePicture(blob: Blob): Promise<{ rgba: Uint8ClampedArray; width: number; height: number }> {
+  // colorSpaceConversion 'none' keeps the file's bytes (no gamma/ICC adjustment): the model sees u/127.5 − 1
   const bmp = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   const c = new OffscreenCanvas(bmp.width, bmp.height);
   const g = c.getContext('2d')!;
@@ -108,15 +122,24 @@ async function decodePng(blob: Blob): Promise<{ rgba: Uint8ClampedArray; width: 
   return { rgba: data, width: bmp.width, height: bmp.height };
 }
 
+/** the picture last chosen, to fit it again when another prior (another size) is loaded */
+let lastPicture: { blob: Blob; name: string } | undefined;
+
 async function setImage(blob: Blob, name: string) {
   const prior = api.prior;
   if (!prior) throw new Error('load a prior first');
-  const { rgba, width, height } = await decodePng(blob);
+  lastPicture = { blob, name };
+  const { rgba, width, height } = await decodePicture(blob);
   const [C, S] = [prior.model.config.inChannels, prior.model.config.imageSize];
-  api.image = rgbaToModel(rgba, width, height, C, S);
-  draw(ui.truth, api.image.data, api.image.shape);
+  const { fit, ...image } = rgbaToModel(rgba, width, height, C, S);
+  api.image = image;
+  api.imageSource = { name, width, height, fit };
+  draw(ui.truth, image.data, image.shape);
   for (const c of [ui.measurement, ui.x0hat, ui.result]) c.getContext('2d')!.clearRect(0, 0, c.width, c.height);
-  setStatus(`image ${name} (${width}×${height})`);
+  const how = { exact: 'as is', padded: 'padded', resized: 'centre-cropped and resized' }[fit];
+  ui.imageInfo.textContent = `${name}: ${width}×${height} → ${S}×${S} ${C === 1 ? 'gray (BT.601)' : 'RGB'}, ${how}`;
+  ui.downloads.hidden = true;
+  setStatus('ready');
 }
 
 async function loadBundledImage() {
@@ -135,22 +158,65 @@ async function setPrior(bytes: Uint8Array, label: string) {
   ui.modelInfo.textContent = `${label}: ${api.prior.summary}`;
 }
 
+/** The operator option inputs of the chosen task (OPERATOR_FIELDS). */
+function showOperatorFields() {
+  const task = ui.task.value as Task;
+  ui.operatorFields.replaceChildren(
+    ...OPERATOR_FIELDS[task].map((f) => {
+      const label = document.createElement('label');
+      label.append(`${f.label} `);
+      const input = label.appendChild(document.createElement('input'));
+      input.type = 'number';
+      input.step = 'any';
+      input.value = String(f.value);
+      input.dataset.key = f.key;
+      input.id = `op-${f.key}`;
+      return label;
+    }),
+  );
+}
+
 function readSpec(): RunSpec {
   const int = (el: HTMLInputElement, what: string, min: number) => {
     const v = Number(el.value);
     if (!Number.isInteger(v) || v < min) throw new Error(`${what} must be an integer ≥ ${min}, got '${el.value}'`);
     return v;
   };
+  /** an optional number: empty means the method's default */
+  const opt = (el: HTMLInputElement, what: string) => {
+    const s = el.value.trim();
+    if (s === '') return undefined;
+    const v = Number(s);
+    if (!Number.isFinite(v) || v < 0)
+      throw new Error(`${what} must be a number ≥ 0 (or empty for the default), got '${s}'`);
+    return v;
+  };
   const sigmaY = Number(ui.sigmaY.value);
-  if (!(sigmaY >= 0)) throw new Error(`σ_y must be ≥ 0, got '${ui.sigmaY.value}'`);
+  if (!(sigmaY >= 0 && Number.isFinite(sigmaY))) throw new Error(`σ_y must be a number ≥ 0, got '${ui.sigmaY.value}'`);
+  const stepsText = ui.steps.value.trim();
+  if (!/^(\d+|ddim\d+)$/.test(stepsText) || /^(0+|ddim0+)$/.test(stepsText))
+    throw new Error(`steps must be a positive integer or ddimN (e.g. ddim50), got '${stepsText}'`);
+  const operator: Record<string, number> = {};
+  for (const input of ui.operatorFields.querySelectorAll<HTMLInputElement>('input[data-key]')) {
+    const v = Number(input.value);
+    if (!Number.isFinite(v) || v < 0)
+      throw new Error(`${input.dataset.key} must be a number ≥ 0, got '${input.value}'`);
+    // a hole size of 0 means the default (half the image)
+    if (!(input.dataset.key === 'boxSize' && v === 0)) operator[input.dataset.key!] = v;
+  }
   const spec: RunSpec = {
     task: ui.task.value as Task,
     method: ui.method.value,
-    steps: int(ui.steps, 'steps', 1),
+    steps: /^\d+$/.test(stepsText) ? Number(stepsText) : stepsText,
     seed: int(ui.seed, 'seed', 0),
     sigmaY,
     previewEvery: int(ui.previewEvery, 'preview interval', 1),
   };
+  const zeta = opt(ui.zeta, 'ζ');
+  const eta = opt(ui.eta, 'η');
+  if (zeta !== undefined) spec.zeta = zeta;
+  if (eta !== undefined) spec.eta = eta;
+  if (Object.keys(operator).length) spec.operator = operator;
   if (spec.method.endsWith('+cmi')) spec.cmiEta = ui.cmiEta.value.trim() || DEFAULT_CMI_ETA;
   return spec;
 }
@@ -178,6 +244,42 @@ function showProfile(records: KernelRecord[], source: string) {
   api.lastProfile = { table: formatKernelTable(records), kernels: rows.length, dispatches: records.length, source };
 }
 
+/** Save `blob` as `name` through a temporary link (what a download button does). */
+function download(blob: Blob, name: string) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Base name of the downloads: task, method and seed of the run. */
+function runName(spec: RunSpec): string {
+  return `${spec.task}-${spec.method.replace('+', '-')}-${spec.steps}-seed${spec.seed}`;
+}
+
+function traceJson(spec: RunSpec, r: RunResult): string {
+  return JSON.stringify(
+    {
+      spec,
+      image: api.imageSource,
+      prior: api.prior?.summary,
+      adapter: api.adapter?.description,
+      warmup: r.warmup,
+      firstStepSeconds: r.firstStepSeconds,
+      seconds: r.seconds,
+      psnr: api.image ? psnr(r.x0, api.image.data) : undefined,
+      steps: r.trace,
+      profile: api.lastProfile?.table,
+    },
+    null,
+    1,
+  );
+}
+
 async function run() {
   const engine = api.engine!;
   const prior = api.prior!;
@@ -186,23 +288,36 @@ async function run() {
   const spec = readSpec();
   api.lastSpec = spec;
   api.lastResult = undefined;
+  api.lastProfile = undefined;
   api.state = 'running';
   stopRequested = false;
   ui.run.disabled = true;
   ui.stop.disabled = false;
+  ui.downloads.hidden = true;
   ui.progress.value = 0;
+  ui.timing.textContent = '';
   const profiling = ui.profile.checked;
-  if (profiling) engine.startProfiling();
   const t0 = performance.now();
+  let tFirst = 0;
+  let warmupText = '';
   try {
     const result = await runPosterior(prior, image, spec, {
+      // ?warmup=0 turns the warm-up off (to measure what it saves)
+      warmup: new URLSearchParams(location.search).get('warmup') !== '0',
       shouldStop: () => stopRequested,
+      onWarmup: () => setStatus('warm-up: compiling the kernels of the run (asynchronously)…'),
+      onSampling: () => {
+        tFirst = performance.now();
+        // profile the sampling steps, not the warm-up
+        if (profiling) engine.startProfiling();
+      },
       onStep: (s) => {
         ui.progress.value = s.step / s.total;
         const el = (performance.now() - t0) / 1000;
-        const eta = (el / s.step) * (s.total - s.step);
+        // ETA from the mean step time so far
+        const per = (performance.now() - tFirst) / 1000 / s.step;
         setStatus(
-          `step ${s.step}/${s.total} · ${el.toFixed(1)} s · ETA ${eta.toFixed(1)} s` +
+          `step ${s.step}/${s.total} · ${clock(el)} elapsed · ETA ${clock(per * (s.total - s.step))}` +
             (s.distance !== undefined ? ` · ‖y − A x̂₀‖ ${s.distance.toFixed(3)}` : ''),
         );
         if (s.x0hat) {
@@ -212,12 +327,17 @@ async function run() {
       },
     });
     api.lastResult = result;
+    warmupText = `warm-up ${result.warmup.kernels} kernels in ${result.warmup.seconds.toFixed(1)} s`;
     draw(ui.measurement, result.yImage, result.yImageShape);
-    ui.capMeasurement.textContent = `measurement y (${spec.task}, σ_y ${spec.sigmaY})`;
+    ui.capMeasurement.textContent = `measurement y (${TASK_LABELS[spec.task]}${spec.task === 'phase' ? ', log |F P x|' : ''}, σ_y ${spec.sigmaY})`;
     draw(ui.result, result.x0, image.shape);
     const label = METHODS.find((m) => m.id === spec.method)?.label ?? spec.method;
     ui.capResult.textContent = `${label}, ${spec.steps} steps: PSNR ${psnr(result.x0, image.data).toFixed(2)} dB, SSIM ${ssim(result.x0, image.data, image.shape).toFixed(3)}`;
-    setStatus(`done in ${result.seconds.toFixed(1)} s (${((1000 * result.seconds) / spec.steps).toFixed(0)} ms/step)`);
+    const n = result.trace.length;
+    const rest = n > 1 ? result.trace.slice(1).reduce((a, r) => a + r.ms, 0) / (n - 1) / 1000 : result.firstStepSeconds;
+    setStatus(`done in ${clock(result.seconds)} (${result.seconds.toFixed(1)} s)`);
+    ui.timing.textContent = `${warmupText} · first step ${result.firstStepSeconds.toFixed(2)} s · then ${rest.toFixed(2)} s/step`;
+    ui.downloads.hidden = false;
     api.state = 'done';
   } catch (e) {
     if (!(e instanceof StoppedError)) throw e;
@@ -231,11 +351,15 @@ async function run() {
 }
 
 async function start() {
+  for (const t of TASKS) ui.task.add(new Option(TASK_LABELS[t], t));
   METHODS.forEach((m) => ui.method.add(new Option(m.label, m.id)));
+  ui.method.value = 'dps';
   ui.cmiEta.value = DEFAULT_CMI_ETA;
   const showCmi = () => void (ui.cmiRow.hidden = !ui.method.value.endsWith('+cmi'));
   ui.method.addEventListener('change', showCmi);
   showCmi();
+  ui.task.addEventListener('change', showOperatorFields);
+  showOperatorFields();
   let engine: Engine;
   try {
     engine = await Engine.create();
@@ -264,7 +388,9 @@ async function start() {
     'change',
     guard('image', async () => {
       const f = ui.imageFile.files?.[0];
-      if (f) await setImage(f, f.name);
+      if (!f) return;
+      await setImage(f, f.name);
+      ui.imageSelect.selectedIndex = -1; // the picture, not a test image, is the input now
     }),
   );
   ui.modelSource.addEventListener('change', () => {
@@ -276,11 +402,32 @@ async function start() {
       const f = ui.modelFile.files?.[0];
       if (!f) return;
       await setPrior(new Uint8Array(await f.arrayBuffer()), f.name);
-      await loadBundledImage().catch(() => {});
+      if (lastPicture) await setImage(lastPicture.blob, lastPicture.name);
     }),
   );
   ui.run.addEventListener('click', guard('run', run));
   ui.stop.addEventListener('click', () => void (stopRequested = true));
+  ui.dlResult.addEventListener(
+    'click',
+    guard('download', async () => {
+      const blob = await new Promise<Blob | null>((ok) => ui.result.toBlob(ok, 'image/png'));
+      if (!blob) throw new Error('the result canvas gave no PNG');
+      download(blob, `${runName(api.lastSpec!)}.png`);
+    }),
+  );
+  ui.dlMeasurement.addEventListener('click', () => {
+    const r = api.lastResult!;
+    download(
+      new Blob([r.measurementFile as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }),
+      `${runName(api.lastSpec!)}-measurement.safetensors`,
+    );
+  });
+  ui.dlTrace.addEventListener('click', () => {
+    download(
+      new Blob([traceJson(api.lastSpec!, api.lastResult!)], { type: 'application/json' }),
+      `${runName(api.lastSpec!)}-trace.json`,
+    );
+  });
   ui.run.disabled = false;
   api.state = 'ready';
   setStatus('ready');

@@ -1,8 +1,10 @@
 // Runs one reconstruction in the page in headless Chromium and saves a screenshot of the whole page
 // (the committed docs/browser-screenshot.png). SwiftShader is slow: DPS takes ~15–25 s per step here.
 //
-//   node web/screenshot.mjs [--method dps] [--task inpaint-box] [--steps 40] [--seed 0] [--image fmnist-0.png]
-//                           [--preview-every 5] [--out docs/browser-screenshot.png]
+//   node web/screenshot.mjs [--method ddrm] [--task inpaint-box] [--steps 20] [--seed 0] [--image fmnist-0.png]
+//                           [--file picture.png] [--eta η] [--zeta ζ] [--preview-every 5]
+//                           [--out docs/browser-screenshot.png]
+// --file uploads a picture of any size instead of a bundled test image.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -13,9 +15,12 @@ import { serve } from './serve.mjs';
 
 const { values: o } = parseArgs({
   options: {
-    method: { type: 'string', default: 'dps' },
+    method: { type: 'string', default: 'ddrm' },
     task: { type: 'string', default: 'inpaint-box' },
-    steps: { type: 'string', default: '40' },
+    steps: { type: 'string', default: '20' },
+    file: { type: 'string' },
+    eta: { type: 'string', default: '' },
+    zeta: { type: 'string', default: '' },
     seed: { type: 'string', default: '0' },
     image: { type: 'string', default: 'fmnist-0.png' },
     'preview-every': { type: 'string', default: '5' },
@@ -31,12 +36,19 @@ try {
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   await page.goto(server.url);
   await page.waitForFunction(() => ['ready', 'error'].includes(window.dps?.state), null, { timeout: 120_000 });
-  await page.selectOption('#image-select', o.image);
+  if (o.file) {
+    await page.setInputFiles('#image-file', o.file);
+    await page.waitForFunction(
+      () => window.dps.imageSource?.name !== undefined && !window.dps.imageSource.name.startsWith('fmnist-'),
+    );
+  } else await page.selectOption('#image-select', o.image);
   await page.selectOption('#task', o.task);
   await page.selectOption('#method', o.method);
   await page.fill('#steps', o.steps);
   await page.fill('#seed', o.seed);
   await page.fill('#preview-every', o['preview-every']);
+  await page.fill('#eta', o.eta);
+  await page.fill('#zeta', o.zeta);
   await page.check('#profile');
   const t0 = Date.now();
   await page.click('#run');

@@ -18,6 +18,11 @@ export interface FlagSpec {
   short?: string;
   /** shown in help instead of the type, e.g. 'W.safetensors' */
   placeholder?: string;
+  /** inclusive bounds of a 'number' / 'int' value (and of each item of a 'number-list'), shown in help */
+  min?: number;
+  max?: number;
+  /** validates a string value (e.g. a method name); what it throws becomes a usage error (exit 2) */
+  check?: (value: string) => void;
 }
 
 export type FlagTable = Record<string, FlagSpec>;
@@ -189,14 +194,24 @@ export function parseFlags<T extends FlagTable>(
 
 function convert(name: string, spec: FlagSpec, values: string[], fail: (m: string) => never): unknown {
   const num = (s: string): number => {
-    const v = s.trim() === '' ? NaN : Number(s);
+    // Plain decimal only: Number() would also take "0x10", "1_0"-free binary/octal forms and whitespace.
+    const v = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s.trim()) ? Number(s) : NaN;
     if (!Number.isFinite(v)) fail(`--${name} expects a number, got "${s}"`);
-    if (spec.type === 'int' && !Number.isInteger(v)) fail(`--${name} expects an integer, got "${s}"`);
+    if (spec.type === 'int' && !Number.isSafeInteger(v)) fail(`--${name} expects an integer, got "${s}"`);
+    if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max))
+      fail(`--${name} must be in [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}], got ${s}`);
     return v;
   };
   const choice = (s: string): string => {
     if (spec.choices && !spec.choices.includes(s)) {
       fail(`--${name} must be one of ${spec.choices.join(', ')} (got "${s}")`);
+    }
+    if (spec.check) {
+      try {
+        spec.check(s);
+      } catch (e) {
+        fail(`--${name}: ${(e as Error).message}`);
+      }
     }
     return s;
   };
@@ -254,6 +269,9 @@ export function formatFlagHelp(table: FlagTable, width = 100): string {
     const ph = spec.type === 'boolean' ? '' : ` <${spec.placeholder ?? placeholderOf(spec)}>`;
     const notes: string[] = [];
     if (spec.choices) notes.push(`one of: ${spec.choices.join(', ')}`);
+    if (spec.min !== undefined && spec.max !== undefined) notes.push(`range: ${spec.min} to ${spec.max}`);
+    else if (spec.min !== undefined) notes.push(`≥ ${spec.min}`);
+    else if (spec.max !== undefined) notes.push(`≤ ${spec.max}`);
     if (spec.required) notes.push('required');
     else if (spec.default !== undefined && spec.default !== false)
       notes.push(`default: ${[spec.default].flat().join(',')}`);

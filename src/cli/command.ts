@@ -22,9 +22,8 @@ export interface CommandContext {
 }
 
 export interface CommandDef<T extends FlagTable = FlagTable> {
+  /** the command's name; its one-line summary lives in the registry (commands/index.ts) only */
   name: string;
-  /** one line, shown in `posterior --help` */
-  summary: string;
   /** paragraphs shown in `posterior <name> --help` after the usage line */
   description?: string;
   /** usage line after `posterior <name>`; generated from required flags when omitted */

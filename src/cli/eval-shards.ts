@@ -6,7 +6,8 @@
 // run (which itself goes through a rows file and this writer): identical bytes except the timings.
 import { existsSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeGrid, type GridImage } from '../io/grid.ts';
+import { writeFilesAtomic } from '../io/atomic.ts';
+import { encodeGrid, type GridImage } from '../io/grid.ts';
 import { meanStd } from '../io/metrics.ts';
 import type { Task } from '../operators/index.ts';
 import { UsageError } from './args.ts';
@@ -283,12 +284,10 @@ export function writeEvalOutputs(
     );
   }
   md.push('', ...pairedCmiSection(rows));
-  writeFileSync(join(out, `${name}.md`), md.join('\n') + '\n');
-  writeFileSync(join(out, `${name}.csv`), csv.join('\n') + '\n');
   // per image, for paired comparisons (every method sees the same images, measurements and seeds)
   const perImage = ['task,method,image,psnr,ssim'];
   for (const r of rows) r.psnr.forEach((v, i) => perImage.push([r.task, r.method, i, v, r.ssim[i]].join(',')));
-  writeFileSync(join(out, `${name}-images.csv`), perImage.join('\n') + '\n');
+
   // grid: first image of each task; columns truth | measurement | methods
   const [C, H, W] = header.imageShape;
   const truth: GridImage = { shape: [C, H, W], data: decodeF32(header.truth0) };
@@ -302,6 +301,14 @@ export function writeEvalOutputs(
       ...rs.map((r) => (r.x0 ? { shape: [C, H, W], data: r.x0 } : null)),
     ]);
   }
-  writeGrid(join(out, `${name}-grid.png`), cells, { columns: ['truth', 'measurement', ...s.methods], rows: s.tasks });
+  const grid = encodeGrid(cells, { columns: ['truth', 'measurement', ...s.methods], rows: s.tasks });
+  // the table, both CSVs and the grid replace the previous ones together (src/io/atomic.ts)
+  const texts = [md, csv, perImage].map((lines) => lines.join('\n') + '\n');
+  writeFilesAtomic(
+    ['.md', '.csv', '-images.csv', '-grid.png'].map((suffix, i) => ({
+      path: join(out, `${name}${suffix}`),
+      data: i < 3 ? texts[i] : grid,
+    })),
+  );
   return md;
 }

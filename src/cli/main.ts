@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { closest, formatFlagHelp, parseFlags, UsageError, wrap } from './args.ts';
 import { defaultProgress, type CliIO, type CommandDef } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
+import { installInterruptHandler } from '../io/atomic.ts';
 
 const BIN = 'posterior';
 const defaultIO: CliIO = { log: (s) => console.log(s), error: (s) => console.error(s) };
@@ -28,6 +29,11 @@ export function topHelp(): string {
   ].join('\n');
 }
 
+/** A command's one-line summary: the registry's (commands/index.ts), its only copy. */
+function summaryOf(name: string): string {
+  return COMMANDS.find((c) => c.name === name)?.summary ?? '';
+}
+
 export function commandHelp(def: CommandDef): string {
   const required = Object.entries(def.flags)
     .filter(([, s]) => s.required)
@@ -37,7 +43,7 @@ export function commandHelp(def: CommandDef): string {
   const parts = [
     `Usage: ${BIN} ${def.name}${usage ? ` ${usage}` : ''}`,
     '',
-    wrap(def.summary.replace(/^./, (c) => c.toUpperCase()) + '.', 100).join('\n'),
+    wrap(summaryOf(def.name).replace(/^./, (c) => c.toUpperCase()) + '.', 100).join('\n'),
   ];
   if (def.description) parts.push('', def.description);
   parts.push('', 'Options:', formatFlagHelp(def.flags));
@@ -138,6 +144,8 @@ export async function cli(): Promise<void> {
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
+  // Ctrl-C: unfinished temporary files are removed and the user is told what was kept (src/io/atomic.ts).
+  installInterruptHandler();
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
   setTimeout(() => process.exit(code), 2000).unref();

@@ -2,6 +2,7 @@
 // `mask` or `kernel`, with the task and operator parameters in the safetensors metadata so the operator
 // can be rebuilt exactly.
 import type { Engine } from '../engine/index.ts';
+import { checkNoiseModel, NOISE_KINDS } from '../operators/noise.ts';
 import { createOperator, TASKS, type OperatorOptions, type Task, type TaskOperator } from '../operators/index.ts';
 import { readMetadata, readTensors, type HostTensor } from './tensors.ts';
 
@@ -76,17 +77,32 @@ export function readMeasurement(
   given: { task?: string; sigmaY?: number } = {},
 ): LoadedMeasurement {
   const meta = readMetadata(path);
-  const tensors = readTensors(path);
+  const tensors = readTensors(path); // every tensor finite (tensors.ts): a NaN y would give an all-NaN x₀
+  const fail = (why: string): never => {
+    throw new Error(`${path}: ${why}`);
+  };
   const y = tensors.get('y');
-  if (!y) throw new Error(`${path}: no tensor 'y' — is this a file written by 'posterior measure'?`);
+  if (!y) fail(`no tensor 'y' — is this a file written by 'posterior measure'?`);
   if (!meta.task && !given.task)
-    throw new Error(
-      `${path}: no 'task' in the metadata — give --task (a file in the DPS layout), or write measurements with 'posterior measure'`,
+    fail(
+      `no 'task' in the metadata — give --task (a file in the DPS layout), or write measurements with 'posterior measure'`,
     );
   if (meta.task && given.task && meta.task !== given.task)
-    throw new Error(`${path}: the file is a '${meta.task}' measurement, --task says '${given.task}'`);
-  const task = parseTask(meta.task ?? given.task!);
-  const opts: OperatorOptions = JSON.parse(meta.operator_options ?? '{}');
+    fail(`the file is a '${meta.task.slice(0, 40)}' measurement, --task says '${given.task}'`);
+  const taskName = meta.task ?? given.task!;
+  if (!(TASKS as readonly string[]).includes(taskName))
+    fail(`unknown task ${JSON.stringify(taskName.slice(0, 40))} (one of ${TASKS.join(', ')})`);
+  const task = taskName as Task;
+  let opts: OperatorOptions = {};
+  if (meta.operator_options !== undefined) {
+    try {
+      opts = JSON.parse(meta.operator_options);
+    } catch {
+      fail('metadata operator_options is not valid JSON');
+    }
+    if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+      fail('metadata operator_options is not an object');
+  }
   const mask = tensors.get('mask');
   const kernel = tensors.get('kernel');
   if (mask) opts.mask = maskPlane(path, mask, imageShape);
@@ -94,14 +110,21 @@ export function readMeasurement(
     opts.kernel = kernel.data;
     opts.kernelSize = kernel.shape[kernel.shape.length - 1];
   }
-  const sigmaY = meta.sigma_y !== undefined ? Number(meta.sigma_y) : (given.sigmaY ?? 0);
-  return {
-    task,
-    y,
-    sigmaY,
-    noise: (meta.noise ?? (sigmaY > 0 ? 'gaussian' : 'none')) as LoadedMeasurement['noise'],
-    opts,
-  };
+  let sigmaY = given.sigmaY ?? 0;
+  if (meta.sigma_y !== undefined) {
+    const text = meta.sigma_y.trim();
+    sigmaY = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
+    if (!Number.isFinite(sigmaY)) fail(`sigma_y ${JSON.stringify(text.slice(0, 40))} is not a finite number`);
+  }
+  const noise = meta.noise ?? (sigmaY > 0 ? 'gaussian' : 'none');
+  if (!(NOISE_KINDS as readonly string[]).includes(noise))
+    fail(`noise ${JSON.stringify(noise.slice(0, 40))} is not one of ${NOISE_KINDS.join(', ')}`);
+  try {
+    checkNoiseModel({ kind: noise as LoadedMeasurement['noise'], level: sigmaY });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  return { task, y: y!, sigmaY, noise: noise as LoadedMeasurement['noise'], opts };
 }
 
 export function operatorFor(e: Engine, task: Task, opts: OperatorOptions, imageShape: readonly number[]): TaskOperator {

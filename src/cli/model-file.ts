@@ -10,6 +10,14 @@ import { loadUNet } from '../unet/index.ts';
 /** the embedded Fashion-MNIST prior (models/README.md) */
 export const DEFAULT_WEIGHTS = fileURLToPath(new URL('../../models/fmnist-unet.safetensors', import.meta.url));
 
+/** The `--weights` flag of every command that loads a model. */
+export const WEIGHTS_FLAG = {
+  type: 'string',
+  short: 'w',
+  placeholder: 'W.safetensors',
+  help: 'converted weights (default: the embedded Fashion-MNIST model)',
+} as const;
+
 export function loadScoreModel(e: Engine, path: string): ScoreModel {
   const bytes = readFileBytes(path);
   // The UNet implements the ScoreModel interface structurally (src/unet does not import src/samplers).

@@ -18,6 +18,10 @@ import {
 export const SAMPLING_FLAGS = {
   steps: {
     type: 'string',
+    // the grammar of guided-diffusion's space_timesteps (whether it fits the checkpoint is checked later)
+    check: (v: string) => {
+      if (!/^(ddim[1-9]\d*|\d+(,\d+)*)$/.test(v.trim())) throw new Error(`"${v}" is not N, "a,b,…" or "ddimN"`);
+    },
     help:
       'respacing: section count "N" (guided-diffusion), "a,b" or "ddimN" (default: the checkpoint\'s own ' +
       "timestep_respacing if its config names one, else the method's protocol — see --method)",

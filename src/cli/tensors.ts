@@ -1,9 +1,10 @@
 // Image and tensor files for the CLI: PNG (gray or RGB, values mapped to [−1, 1]) or safetensors (a named
 // tensor, NCHW float).
 import { existsSync } from 'node:fs';
-import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../engine/safetensors.ts';
-import { readFileBytes, writeSafetensorsFile } from '../engine/safetensors-node.ts';
-import { readPng, writePng } from '../io/png.ts';
+import { firstNonFinite, parseSafetensors, tensorToFloat32, type SerializableTensor } from '../engine/safetensors.ts';
+import { readFileBytes } from '../engine/safetensors-node.ts';
+import { writeFilesAtomic, writeSafetensorsFile } from '../io/atomic.ts';
+import { encodePng, readPng } from '../io/png.ts';
 
 export interface HostTensor {
   data: Float32Array;
@@ -40,7 +41,13 @@ export function readTensors(path: string): Map<string, HostTensor> {
   mustExist(path, 'tensor file');
   const parsed = parseSafetensors(readFileBytes(path), path);
   const out = new Map<string, HostTensor>();
-  for (const [k, t] of parsed.tensors) out.set(k, { data: tensorToFloat32(t), shape: [...t.shape] });
+  for (const [k, t] of parsed.tensors) {
+    const data = tensorToFloat32(t);
+    // a NaN or Inf in an image, a measurement or replayed noise would run to an all-NaN result with exit 0
+    const bad = firstNonFinite(data);
+    if (bad >= 0) throw new Error(`${path}: tensor '${k}' holds a non-finite value (${data[bad]} at index ${bad})`);
+    out.set(k, { data, shape: [...t.shape] });
+  }
   return out;
 }
 
@@ -55,7 +62,19 @@ export function readMetadata(path: string): Record<string, string> {
   return parseSafetensors(readFileBytes(path), path).metadata;
 }
 
-/** Writes tensors to a safetensors file, or — for a .png path — `main` as PNG and the others beside it. */
+/**
+ * The files writeOutputs(path, tensors named `names`, main) writes: `path` itself, and for a .png output one
+ * `OUT-<name>.png` beside it per other tensor. Check them with checkOutputPaths before any work.
+ */
+export function outputFiles(path: string, names: readonly string[], main: string): string[] {
+  if (!isPng(path)) return [path];
+  return names.map((k) => (k === main ? path : path.replace(/\.png$/i, `-${k}.png`)));
+}
+
+/**
+ * Writes tensors to a safetensors file, or — for a .png path — `main` as PNG and the others beside it. Atomic,
+ * and for PNG sets all-or-nothing (src/io/atomic.ts).
+ */
 export function writeOutputs(
   path: string,
   tensors: Record<string, HostTensor>,
@@ -69,13 +88,18 @@ export function writeOutputs(
     return [path];
   }
   if (!isPng(path)) throw new Error(`${path}: output must be .png or .safetensors`);
-  const written: string[] = [];
-  for (const [k, v] of Object.entries(tensors)) {
-    const file = k === main ? path : path.replace(/\.png$/i, `-${k}.png`);
-    writePng(file, toImageRange(k, v), v.shape.length === 4 ? v.shape : [1, 1, ...v.shape.slice(-2)]);
-    written.push(file);
-  }
-  return written;
+  const names = Object.keys(tensors);
+  const files = outputFiles(path, names, main);
+  writeFilesAtomic(
+    names.map((k, i) => {
+      const v = tensors[k];
+      return {
+        path: files[i],
+        data: encodePng(toImageRange(k, v), v.shape.length === 4 ? v.shape : [1, 1, ...v.shape.slice(-2)]),
+      };
+    }),
+  );
+  return files;
 }
 
 /** Masks (0/1) and blur kernels (sum 1) are rescaled to [−1, 1] for viewing; images pass as they are. */

@@ -25,8 +25,14 @@ export class NoAdapterError extends Error {
 }
 
 async function nodeGpu(): Promise<GPU> {
-  // Dynamic import keeps the browser bundle free of the native module.
-  const mod: any = await import(/* @vite-ignore */ 'webgpu' as string);
+  // Dynamic import keeps the browser bundle free of the native module; it is an optional dependency.
+  let mod: any;
+  try {
+    mod = await import(/* @vite-ignore */ 'webgpu' as string);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new NoAdapterError("the npm package 'webgpu' (Dawn for Node) is not installed: npm i webgpu");
+  }
   Object.assign(globalThis, mod.globals);
   // Dawn on Node needs a runtime dir for its caches; a private temp dir avoids permission noise.
   const proc = (globalThis as any).process;

@@ -1,14 +1,18 @@
 // The executor owns memory and submission: tensors come from a pool, dispatches are recorded into one open
 // compute pass and submitted every `flushEvery` dispatches, uniforms go into one arena written once per
 // submission. Validation errors, compile errors and lost devices surface as exceptions naming the kernel.
+import { Adapter, parseVariantForce, type VariantForce } from './adapter.js';
 import { acquireGpu, type GpuContext } from './device.js';
 import { packParams, type Kernel, type ParamValue } from './kernel.js';
-import { kernelKey, PipelineCache } from './pipelines.js';
+import { kernelKey, PipelineCache, type KernelSpec } from './pipelines.js';
 import { BufferPool, fmtBytes } from './pool.js';
 import type { KernelRecord } from './profiler.js';
-import { Tensor, shapeSize } from './tensor.js';
+import { Storage, Tensor, shapeSize } from './tensor.js';
 
 export type Binding = Tensor;
+
+/** An open scope (Engine.beginScope). */
+export type ScopeToken = object;
 
 export interface Dispatch {
   /** a kernel declared with `defineKernels` */
@@ -33,6 +37,16 @@ export interface EngineOptions {
   gpu?: GpuContext;
   /** dispatches per submitted command buffer */
   flushEvery?: number;
+  /**
+   * kernel variants to force (see adapter.ts); default: the POSTERIOR_KERNELS environment variable
+   * (`portable`, `simd`, or `conv2d=portable,attention=simd`) on Node, else automatic
+   */
+  kernels?: VariantForce;
+  /**
+   * bind at most this many bytes per storage buffer (below the adapter's limit): emulates a browser's
+   * 128 MiB default on adapters that allow more, and lets tests drive the paths that keep tensors small
+   */
+  maxStorageBinding?: number;
 }
 
 export class Engine {
@@ -40,6 +54,8 @@ export class Engine {
   readonly limits: GPUSupportedLimits;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
+  /** the adapter class and the kernel variant of each op (one place decides) */
+  readonly adapter: Adapter;
   private flushEvery: number;
 
   private encoder: GPUCommandEncoder | null = null;
@@ -55,6 +71,14 @@ export class Engine {
   private errors: Promise<void>[] = [];
   private deviceError: Error | null = null;
   private lastKernel = '';
+  /** every storage not yet released, and the storages allocated in each open `scope` */
+  private live = new Set<Storage>();
+  private scopes: Storage[][] = [];
+  private closed = new WeakSet<object>();
+  /** storages of the engine's own caches (`persistent`) */
+  private owned: Storage[] = [];
+  /** set during warmup(): the kernels dispatched so far, by key (nothing runs) */
+  private discovered: Map<string, KernelSpec> | null = null;
 
   // profiling state
   private profiling = false;
@@ -76,7 +100,15 @@ export class Engine {
   ) {
     this.device = gpu.device;
     this.limits = gpu.device.limits;
+    if (opts.maxStorageBinding !== undefined) {
+      const l: Record<string, number> = {};
+      for (const k in this.limits) l[k] = (this.limits as any)[k];
+      l.maxStorageBufferBindingSize = Math.min(l.maxStorageBufferBindingSize, opts.maxStorageBinding);
+      this.limits = l as unknown as GPUSupportedLimits;
+    }
     this.flushEvery = opts.flushEvery ?? 64;
+    const env = (globalThis as any).process?.env?.POSTERIOR_KERNELS as string | undefined;
+    this.adapter = new Adapter(gpu, opts.kernels ?? (env ? parseVariantForce(env) : {}));
     this.pool = new BufferPool(
       this.device,
       Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize),
@@ -103,7 +135,11 @@ export class Engine {
   tensor(shape: readonly number[], label = 'tensor'): Tensor {
     const n = shapeSize(shape);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`tensor '${label}': invalid shape [${shape}]`);
-    return new Tensor(this.pool.acquire(n * 4, label), shape, label);
+    const s = new Storage(this.pool.acquire(n * 4, label), label);
+    this.live.add(s);
+    const top = this.scopes[this.scopes.length - 1];
+    if (top) (top.push(s), (s.scope = top));
+    return new Tensor(s, shape, label);
   }
 
   /** A new tensor holding `data` (Float32Array, or Uint32Array/Int32Array reinterpreted bitwise). */
@@ -123,8 +159,138 @@ export class Engine {
     this.device.queue.writeBuffer(t.buffer, t.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
+  /**
+   * Returns tensors to the pool (null and undefined are skipped). Releasing a view ends its borrow. Throws
+   * on a double release and on releasing a tensor while a view of it is held.
+   */
   release(...ts: Array<Tensor | null | undefined>): void {
-    for (const t of ts) if (t && t.offset === 0) this.pool.release(t.buffer);
+    for (const t of ts) {
+      if (!t) continue;
+      const s = t.storage;
+      if (t.borrow) {
+        if (t.borrow.ended || s.released) throw new Error(`release of view of '${t.label}': already released`);
+        t.borrow.ended = true;
+        s.views--;
+        continue;
+      }
+      this.free(s, t.label);
+    }
+  }
+
+  private free(s: Storage, label: string): void {
+    if (s.released) throw new Error(`release of '${label}': already released (double release)`);
+    if (s.views > 0) {
+      throw new Error(`release of '${label}' while ${s.views} view(s) of it are still held (release them first)`);
+    }
+    s.released = true;
+    this.live.delete(s);
+    this.pool.release(s.buffer);
+  }
+
+  /**
+   * Runs `fn` and releases every tensor allocated during it that is still alive afterwards, except those in
+   * its result (a tensor, or arrays / plain objects of them, searched three levels deep); kept tensors belong
+   * to the enclosing scope. Also cleans up when `fn` throws. Async functions are awaited.
+   */
+  scope<T>(fn: () => Promise<T>): Promise<T>;
+  scope<T>(fn: () => T): T;
+  scope<T>(fn: () => T | Promise<T>): T | Promise<T> {
+    const token = this.beginScope();
+    let r: T | Promise<T>;
+    try {
+      r = fn();
+    } catch (e) {
+      this.endScope(token);
+      throw e;
+    }
+    if (r instanceof Promise) {
+      return r.then(
+        (v) => (this.endScope(token, v), v),
+        (e) => {
+          this.endScope(token);
+          throw e;
+        },
+      );
+    }
+    this.endScope(token, r);
+    return r;
+  }
+
+  /** Opens a scope by hand (test/setup.ts opens one per test); close it with `endScope`. */
+  beginScope(): ScopeToken {
+    const token: Storage[] = [];
+    this.scopes.push(token);
+    return token;
+  }
+
+  /**
+   * Closes a scope: releases what was allocated in it and is still alive, except the tensors in `keep`
+   * (searched as in `scope`), which move to the enclosing scope. Views of released temporaries end with them.
+   */
+  endScope(token: ScopeToken, keep?: unknown): void {
+    const mine = token as Storage[];
+    const at = this.scopes.lastIndexOf(mine);
+    if (at < 0) throw new Error('endScope: this scope is not open');
+    this.scopes.splice(at, 1);
+    this.closed.add(mine);
+    const kept = new Set<Storage>();
+    collectStorages(keep, kept, 3);
+    const outer = this.scopes[this.scopes.length - 1];
+    for (const s of mine) {
+      if (s.released) continue;
+      if (kept.has(s)) {
+        outer?.push(s);
+        s.scope = outer ?? null;
+      } else {
+        s.views = 0;
+        this.free(s, s.label);
+      }
+    }
+  }
+
+  /** The innermost open scope (null: none), to build an object's state later in the scope it was made in. */
+  currentScope(): ScopeToken | null {
+    return this.scopes[this.scopes.length - 1] ?? null;
+  }
+
+  /**
+   * Runs `fn` with its allocations recorded in `scope` only (null, or a scope already closed: in none).
+   * For an object's lazily built state (an operator's SVD factors, a table cache): it lives as long as the
+   * object, not as long as the scope that happened to trigger the build.
+   */
+  inScope<T>(scope: ScopeToken | null, fn: () => T): T {
+    const saved = this.scopes;
+    this.scopes = scope && !this.closed.has(scope) ? [scope as Storage[]] : [];
+    try {
+      return fn();
+    } finally {
+      this.scopes = saved;
+    }
+  }
+
+  /** `inScope` of the scope that `owner` (a tensor of the object being extended) was allocated in. */
+  alongside<T>(owner: Tensor, fn: () => T): T {
+    return this.inScope(owner.storage.scope, fn);
+  }
+
+  /** Runs `fn` outside every scope; what it allocates belongs to the engine (shared caches): freed by `destroy`. */
+  persistent<T>(fn: () => T): T {
+    const before = new Set(this.live);
+    const r = this.inScope(null, fn);
+    for (const s of this.live) if (!before.has(s)) (this.live.delete(s), this.owned.push(s));
+    return r;
+  }
+
+  /** Labels and sizes of the tensors not yet released, except the engine's own caches (for leak reports). */
+  liveTensors(): string[] {
+    return [...this.live].map((s) => `${s.label} (${fmtBytes(s.buffer.size)})`);
+  }
+
+  /** Bytes held by tensors not yet released, except the engine's own caches. */
+  get liveBytes(): number {
+    let n = 0;
+    for (const s of this.live) n += s.buffer.size;
+    return n;
   }
 
   async read(t: Tensor): Promise<Float32Array> {
@@ -136,6 +302,7 @@ export class Engine {
   }
 
   private async readBytes(t: Tensor): Promise<ArrayBuffer> {
+    if (this.discovered) return new ArrayBuffer(t.byteSize); // warm-up: nothing ran, zeros stand in
     this.flush();
     const staging = this.device.createBuffer({
       size: t.byteSize,
@@ -186,6 +353,7 @@ export class Engine {
       throw new Error(`kernel '${name}': grid [${gx},${gy},${gz}] exceeds maxComputeWorkgroupsPerDimension ${maxG}`);
     }
     if (gx === 0 || gy === 0 || gz === 0) return;
+    if (this.discovered) return void this.discovered.set(name, spec);
     const pipeline = this.pipelines.get(spec);
 
     const entries: GPUBindGroupEntry[] = [];
@@ -236,12 +404,9 @@ export class Engine {
   private resolveBuffers(d: Dispatch): Array<Tensor | null> {
     const k = d.kernel;
     const given = d.buffers;
-    const slots = new Map(k.bindings.map((b) => [b.name, b]));
-    for (const name of Object.keys(given)) {
-      const s = slots.get(name);
-      if (!s || s.view) {
-        const want = k.bindings.filter((b) => !b.view).map((b) => b.name);
-        throw new Error(`kernel '${k.name}': unknown buffer '${name}' (it takes: ${want.join(', ')})`);
+    for (const name in given) {
+      if (!k.byName.has(name)) {
+        throw new Error(`kernel '${k.name}': unknown buffer '${name}' (it takes: ${[...k.byName.keys()].join(', ')})`);
       }
     }
     return k.bindings.map((b) => {
@@ -343,6 +508,28 @@ export class Engine {
     this.errors.push(err);
   }
 
+  /**
+   * Warm-up before a run: call `fn` (typically the run's first step) without executing any kernel — each
+   * dispatch only records the kernel it needs and reads return zeros — then compile every kernel found
+   * asynchronously and in parallel (PipelineCache.prepare), so the real run starts with its pipelines
+   * ready. An error of `fn` on the zero data ends the discovery early; what was found is still compiled.
+   */
+  async warmup(fn: () => unknown): Promise<{ kernels: number; seconds: number }> {
+    const t0 = performance.now();
+    await this.sync();
+    const found = new Map<string, KernelSpec>();
+    this.discovered = found;
+    try {
+      await fn();
+    } catch {
+      // zeros in place of data may trip a check late in fn; the kernels before it are what matter
+    } finally {
+      this.discovered = null;
+    }
+    const kernels = await this.pipelines.prepare(found.values());
+    return { kernels, seconds: (performance.now() - t0) / 1000 };
+  }
+
   /** Wait for all submitted work; rethrow compile, validation and device errors. */
   async sync(): Promise<void> {
     this.flush();
@@ -388,7 +575,16 @@ export class Engine {
 
   destroy(): void {
     this.flush();
+    for (const s of this.owned) this.free(s, s.label);
+    this.owned = [];
     this.pool.destroyFree();
     this.device.destroy();
   }
+}
+
+function collectStorages(v: unknown, into: Set<Storage>, depth: number): void {
+  if (v instanceof Tensor) into.add(v.storage);
+  else if (depth > 0 && Array.isArray(v)) for (const x of v) collectStorages(x, into, depth - 1);
+  else if (depth > 0 && v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    for (const x of Object.values(v)) collectStorages(x, into, depth - 1);
 }

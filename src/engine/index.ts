@@ -1,3 +1,4 @@
+export * from './adapter.js';
 export * from './device.js';
 export * from './executor.js';
 export * from './kernel.js';

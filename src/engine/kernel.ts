@@ -77,6 +77,8 @@ export interface Kernel {
   /** the uniforms this entry takes */
   accepts: ReadonlySet<string>;
   bindings: readonly BindingSlot[];
+  /** the bindings a caller passes (not views), by name */
+  byName: ReadonlyMap<string, BindingSlot>;
 }
 
 export type ParamValue = number | readonly number[];
@@ -151,6 +153,7 @@ export function defineKernels<const E extends Record<string, EntrySpec>>(
       slots,
       accepts,
       bindings,
+      byName: new Map(bindings.filter((b) => !b.view).map((b) => [b.name, b])),
     };
   }
 
@@ -173,7 +176,7 @@ export function defineKernels<const E extends Record<string, EntrySpec>>(
  * missing, unknown or mistyped value (a non-integer or out-of-range u32/i32, a non-number, NaN).
  */
 export function packParams(k: Kernel, params: Record<string, ParamValue> = {}): ArrayBuffer | null {
-  for (const name of Object.keys(params)) {
+  for (const name in params) {
     if (!k.accepts.has(name)) {
       const want = [...k.accepts].join(', ') || 'none';
       throw new Error(`kernel '${k.name}': unknown parameter '${name}' (it takes: ${want})`);
@@ -181,30 +184,37 @@ export function packParams(k: Kernel, params: Record<string, ParamValue> = {}): 
   }
   if (!k.uniformBytes) return null;
   const buf = new ArrayBuffer(k.uniformBytes);
-  const u = new Uint32Array(buf);
-  const i = new Int32Array(buf);
-  const f = new Float32Array(buf);
+  const words = [new Uint32Array(buf), new Int32Array(buf), new Float32Array(buf)];
   for (const s of k.slots) {
     if (!k.accepts.has(s.name)) continue;
     const v = params[s.name];
     if (v === undefined) throw new Error(`kernel '${k.name}': missing parameter '${s.name}' (${s.type})`);
-    const vals = typeof v === 'number' ? [v] : v;
-    if (!Array.isArray(vals) || vals.length !== s.width || !vals.every((x) => typeof x === 'number')) {
-      throw new Error(`kernel '${k.name}': parameter '${s.name}' must be ${s.type}, got ${fmt(v)}`);
-    }
+    const out = words[s.kind === 'u' ? 0 : s.kind === 'i' ? 1 : 2];
     const at = s.offset / 4;
-    vals.forEach((x: number, c: number) => {
-      const bad =
-        Number.isNaN(x) ||
-        (s.kind === 'u' && !(Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) ||
-        (s.kind === 'i' && !(Number.isInteger(x) && x >= -0x80000000 && x <= 0x7fffffff));
-      if (bad) throw new Error(`kernel '${k.name}': parameter '${s.name}' must be ${s.type}, got ${fmt(v)}`);
-      if (s.kind === 'u') u[at + c] = x;
-      else if (s.kind === 'i') i[at + c] = x;
-      else f[at + c] = x;
-    });
+    if (s.width === 1) {
+      if (!fits(v, s.kind)) throw mistyped(k, s, v);
+      out[at] = v as number;
+      continue;
+    }
+    if (!Array.isArray(v) || v.length !== s.width) throw mistyped(k, s, v);
+    for (let c = 0; c < s.width; c++) {
+      if (!fits(v[c], s.kind)) throw mistyped(k, s, v);
+      out[at + c] = v[c];
+    }
   }
   return buf;
+}
+
+/** Whether x is a number of that kind: any non-NaN for f32, an integer in range for u32 / i32. */
+function fits(x: unknown, kind: 'u' | 'i' | 'f'): boolean {
+  if (typeof x !== 'number' || Number.isNaN(x)) return false;
+  if (kind === 'f') return true;
+  if (!Number.isInteger(x)) return false;
+  return kind === 'u' ? x >= 0 && x <= 0xffffffff : x >= -0x80000000 && x <= 0x7fffffff;
+}
+
+function mistyped(k: Kernel, s: UniformSlot, v: unknown): Error {
+  return new Error(`kernel '${k.name}': parameter '${s.name}' must be ${s.type}, got ${fmt(v)}`);
 }
 
 function fmt(v: unknown): string {

@@ -40,17 +40,41 @@ export class PipelineCache {
       compute: { module, entryPoint: k.entry ?? 'main', constants: k.constants },
     });
     const check = this.device.popErrorScope().then(async (err) => {
-      if (!err) return;
-      let detail = '';
-      try {
-        const info = await module.getCompilationInfo();
-        detail = info.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
-      } catch {}
-      throw new Error(`kernel '${key}' failed to compile: ${err.message}${detail ? '\n' + detail : ''}`);
+      if (err) throw await compileError(key, module, err.message);
     });
     this.pending.push(check);
     this.pipelines.set(key, p);
     return p;
+  }
+
+  /**
+   * Compile kernels ahead of their first dispatch with createComputePipelineAsync, all in flight at once
+   * (an implementation may compile them in parallel; get() compiles each new kernel in the middle of the
+   * work that needs it). Later get() calls find them ready. Resolves to how many were compiled.
+   */
+  async prepare(specs: Iterable<KernelSpec>): Promise<number> {
+    const todo = new Map<string, KernelSpec>();
+    for (const k of specs) {
+      const key = kernelKey(k);
+      if (!this.pipelines.has(key)) todo.set(key, k);
+    }
+    await Promise.all(
+      [...todo].map(async ([key, k]) => {
+        const module = this.module(k.family);
+        let p: GPUComputePipeline;
+        try {
+          p = await this.device.createComputePipelineAsync({
+            label: key,
+            layout: 'auto',
+            compute: { module, entryPoint: k.entry ?? 'main', constants: k.constants },
+          });
+        } catch (e) {
+          throw await compileError(key, module, (e as Error).message);
+        }
+        if (!this.pipelines.has(key)) this.pipelines.set(key, p);
+      }),
+    );
+    return todo.size;
   }
 
   private module(family: string): GPUShaderModule {
@@ -61,4 +85,13 @@ export class PipelineCache {
     }
     return m;
   }
+}
+
+async function compileError(key: string, module: GPUShaderModule, message: string): Promise<Error> {
+  let detail = '';
+  try {
+    const info = await module.getCompilationInfo();
+    detail = info.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+  } catch {}
+  return new Error(`kernel '${key}' failed to compile: ${message}${detail ? '\n' + detail : ''}`);
 }

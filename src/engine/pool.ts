@@ -1,6 +1,7 @@
 // Size-bucketed pool of storage buffers. Buckets are powers of two from 256 B up (≤ 2× waste) and
 // 1/8-steps above 1 MiB (≤ 12.5% waste) so that the big UNet activations do not double in size.
-// Reuse is safe without fences: WebGPU executes a queue's work in submission order.
+// Reuse is safe without fences: WebGPU executes a queue's work in submission order. A buffer released twice
+// would be handed to two live tensors: the pool refuses a release of a buffer it has not lent out.
 
 const USAGE = GPUBufferUsageFlags();
 function GPUBufferUsageFlags(): number {
@@ -19,6 +20,7 @@ export function bucketSize(bytes: number): number {
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
+  private lent = new Set<GPUBuffer>();
   bytesAllocated = 0;
   bytesInUse = 0;
   peakBytesInUse = 0;
@@ -41,12 +43,15 @@ export class BufferPool {
       buf = this.device.createBuffer({ size, usage: USAGE, label });
       this.bytesAllocated += size;
     }
+    this.lent.add(buf);
     this.bytesInUse += size;
     this.peakBytesInUse = Math.max(this.peakBytesInUse, this.bytesInUse);
     return buf;
   }
 
   release(buf: GPUBuffer): void {
+    if (!this.lent.delete(buf))
+      throw new Error(`pool: release of buffer '${buf.label}' that is not in use (double release?)`);
     const size = buf.size;
     this.bytesInUse -= size;
     let list = this.free.get(size);

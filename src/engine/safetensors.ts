@@ -42,12 +42,21 @@ export class SafetensorsFormatError extends Error {
   }
 }
 
-// A 2 GiB+ model has a header of a few hundred KiB; anything far above that is a wrong file
-// (or a wrong length field), and refusing it early avoids decoding garbage as JSON.
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+// huggingface/safetensors refuses headers above 100 MB (MAX_HEADER_SIZE). A 2 GiB+ UNet has a header of a few
+// hundred KiB, and a JSON header costs ~16 bytes of heap per byte while parsed, so we cap it lower: 16 MiB
+// keeps a hostile header well under 1 GiB of memory.
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+// A safetensors header is {name: {dtype, shape: [..], data_offsets: [..]}, __metadata__: {..}}: depth 3.
+const MAX_HEADER_DEPTH = 4;
+const MAX_RANK = 64;
 
 export function dtypeByteSize(dtype: SafetensorsDtype): number {
   return DTYPE_BYTES[dtype];
+}
+
+/** Own-property lookup: `"constructor"` or `"__proto__"` as a dtype must not resolve to Object's members. */
+export function isSafetensorsDtype(d: unknown): d is SafetensorsDtype {
+  return typeof d === 'string' && Object.hasOwn(DTYPE_BYTES, d);
 }
 
 export function numelOf(shape: readonly number[]): number {
@@ -57,8 +66,61 @@ export function numelOf(shape: readonly number[]): number {
 }
 
 /**
- * Parse a safetensors buffer. `label` (e.g. the file path) is used in error messages so that a
- * user can tell which file is truncated or malformed.
+ * One pass over the header text before JSON.parse: refuses duplicate keys in any object (JSON.parse would keep
+ * the last one silently, and another reader the first) and nesting deeper than a safetensors header has.
+ * Returns null when fine, else what is wrong. Invalid JSON is left to JSON.parse to describe.
+ */
+export function jsonStructureProblem(text: string, maxDepth: number): string | null {
+  const keys: (Set<string> | null)[] = []; // per open container: its keys (objects) or null (arrays)
+  const expectKey: boolean[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d === 0x5c /* \ */) j += 2;
+        else if (d === 0x22) break;
+        else j++;
+      }
+      const top = keys.length - 1;
+      if (top >= 0 && keys[top] && expectKey[top]) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          return null; // JSON.parse reports it
+        }
+        if (keys[top]!.has(key)) return `duplicate key ${JSON.stringify(key.slice(0, 200))}`;
+        keys[top]!.add(key);
+        expectKey[top] = false;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (keys.length >= maxDepth) return `nested more than ${maxDepth} levels deep`;
+      keys.push(c === 0x7b ? new Set() : null);
+      expectKey.push(c === 0x7b);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      keys.pop();
+      expectKey.pop();
+    } else if (c === 0x2c /* , */ && keys.length && keys[keys.length - 1]) {
+      expectKey[keys.length - 1] = true;
+    }
+    i++;
+  }
+  return null;
+}
+
+/**
+ * Parse a safetensors buffer, validated as huggingface/safetensors does (Metadata::validate): header size cap,
+ * a JSON object header starting with '{', no duplicate keys, dtypes from the table, shapes of non-negative
+ * integers whose byte size matches data_offsets, and offsets that — sorted — are contiguous from 0 and cover
+ * the data section exactly (no gaps, overlaps or trailing bytes). `label` (e.g. the file path) starts every
+ * error message.
  */
 export function parseSafetensors(bytes: Uint8Array, label = 'safetensors data'): ParsedSafetensors {
   const fail = (why: string): never => {
@@ -68,58 +130,103 @@ export function parseSafetensors(bytes: Uint8Array, label = 'safetensors data'):
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen64 = dv.getBigUint64(0, true);
   if (headerLen64 > BigInt(MAX_HEADER_BYTES)) {
-    fail(`header length field says ${headerLen64} bytes, which is implausible (wrong file type?)`);
+    fail(`header length field says ${headerLen64} bytes, above the ${MAX_HEADER_BYTES}-byte limit (wrong file type?)`);
   }
   const headerLen = Number(headerLen64);
   if (8 + headerLen > bytes.length) {
     fail(`header length field says ${headerLen} bytes but the file has only ${bytes.length - 8} after it (truncated?)`);
   }
+  if (headerLen < 2 || bytes[8] !== 0x7b) fail('header does not start with "{" (wrong file type?)');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+  } catch {
+    return fail('header is not valid UTF-8');
+  }
+  const structure = jsonStructureProblem(text, MAX_HEADER_DEPTH);
+  if (structure) fail(`header: ${structure}`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(text);
   } catch (e) {
-    return fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+    return fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
 
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, SafetensorsTensor>();
   const metadata: Record<string, string> = {};
+  const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) fail('__metadata__ is not an object');
       for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__.${k} is not a string`);
+        if (typeof v !== 'string') fail(`__metadata__.${k.slice(0, 100)} is not a string`);
         metadata[k] = v as string;
       }
       continue;
     }
+    const what = `tensor ${JSON.stringify(name.slice(0, 200))}`;
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (e === null || typeof e !== 'object') fail(`entry "${name}" is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES))
-      fail(`tensor "${name}" has unsupported dtype ${JSON.stringify(e.dtype)}`);
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) fail(`${what} is not an object`);
+    const extra = Object.keys(e).filter((k) => k !== 'dtype' && k !== 'shape' && k !== 'data_offsets');
+    if (extra.length) fail(`${what} has unknown field ${JSON.stringify(extra[0].slice(0, 100))}`);
+    if (!isSafetensorsDtype(e.dtype)) fail(`${what} has unsupported dtype ${JSON.stringify(e.dtype)?.slice(0, 100)}`);
     const dtype = e.dtype as SafetensorsDtype;
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
-      fail(`tensor "${name}" has a bad shape`);
+    if (
+      !Array.isArray(e.shape) ||
+      e.shape.length > MAX_RANK ||
+      !e.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)
+    )
+      fail(`${what} has a bad shape (expected at most ${MAX_RANK} non-negative integers)`);
     const shape = e.shape as number[];
     const off = e.data_offsets;
     if (
       !Array.isArray(off) ||
       off.length !== 2 ||
-      !off.every((o) => Number.isInteger(o) && o >= 0) ||
-      off[0] > off[1]
+      !off.every((o) => Number.isSafeInteger(o) && (o as number) >= 0) ||
+      (off[0] as number) > (off[1] as number)
     ) {
-      fail(`tensor "${name}" has bad data_offsets ${JSON.stringify(off)}`);
+      fail(`${what} has bad data_offsets ${JSON.stringify(off)?.slice(0, 100)}`);
     }
     const [begin, end] = off as [number, number];
-    const expected = numelOf(shape) * DTYPE_BYTES[dtype];
-    if (end - begin !== expected)
-      fail(`tensor "${name}" spans ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${expected}`);
+    // numel may overflow: stop at 2^53 (as safetensors' ValidationOverflow check does with checked
+    // multiplication); such a size can never match the offsets.
+    let nbytes = shape.includes(0) ? 0 : DTYPE_BYTES[dtype];
+    for (const d of shape) {
+      nbytes *= d;
+      if (nbytes > Number.MAX_SAFE_INTEGER) break;
+    }
+    if (end - begin !== nbytes)
+      fail(
+        `${what} spans ${end - begin} bytes but ${dtype}[${shape.join(', ')}] needs ${nbytes > Number.MAX_SAFE_INTEGER ? 'more than 2^53' : nbytes}`,
+      );
     if (end > dataLen)
-      fail(`tensor "${name}" ends at byte ${end} of the data section, which has only ${dataLen} bytes (truncated?)`);
-    tensors.set(name, { dtype, shape: [...shape], data: bytes.subarray(dataStart + begin, dataStart + end) });
+      fail(`${what} ends at byte ${end} of the data section, which has only ${dataLen} bytes (truncated?)`);
+    entries.push({ name, dtype, shape, begin, end });
   }
+  // Sorted by offsets, every tensor must start where the previous one ended and the last must end at the end
+  // of the file: a gap, an overlap or trailing bytes mean the header does not describe this data.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const t of sorted) {
+    if (t.begin !== at)
+      fail(
+        t.begin > at
+          ? `a gap in the data section: bytes ${at}..${t.begin} belong to no tensor (before ${JSON.stringify(t.name.slice(0, 200))})`
+          : `tensor ${JSON.stringify(t.name.slice(0, 200))} overlaps the previous tensor (starts at byte ${t.begin}, previous ends at ${at})`,
+      );
+    at = t.end;
+  }
+  if (at !== dataLen)
+    fail(`the tensors cover ${at} bytes but the data section has ${dataLen} (wrong header length, or trailing bytes)`);
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const t of entries)
+    tensors.set(t.name, {
+      dtype: t.dtype,
+      shape: [...t.shape],
+      data: bytes.subarray(dataStart + t.begin, dataStart + t.end),
+    });
   return { tensors, metadata };
 }
 
@@ -141,7 +248,7 @@ export function halfToFloat(h: number): number {
  * at any byte offset).
  */
 export function tensorToFloat32(t: { dtype: SafetensorsDtype; data: Uint8Array; shape?: number[] }): Float32Array {
-  const size = DTYPE_BYTES[t.dtype];
+  const size = isSafetensorsDtype(t.dtype) ? DTYPE_BYTES[t.dtype] : undefined;
   if (size === undefined) throw new SafetensorsFormatError(`cannot convert dtype ${t.dtype} to float32`);
   const n = t.data.length / size;
   const out = new Float32Array(n);
@@ -174,6 +281,12 @@ export function tensorToFloat32(t: { dtype: SafetensorsDtype; data: Uint8Array; 
   return out;
 }
 const scratch = new DataView(new ArrayBuffer(4));
+
+/** Index of the first NaN or ±Inf in `a`, or -1 (weights and measurements must be finite). */
+export function firstNonFinite(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
 
 export type SerializableTensor = { shape: number[]; data: Float32Array | Int32Array };
 export type SerializableTensors = Record<string, SerializableTensor> | Map<string, SerializableTensor>;

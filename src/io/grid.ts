@@ -2,7 +2,7 @@
 // titles on top, row labels on the left, optional captions (PSNR/SSIM) under each cell. Text uses the
 // built-in 5×7 bitmap font, so no font files are needed. Small images (32×32) are upscaled by an integer
 // factor with nearest neighbour, and smaller images in a cell (an 8×8 SR measurement) fill it the same way.
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.ts';
 import { drawText, GLYPH_H, textWidth, glyphUnits } from './font5x7.ts';
 import { encodeBytes, toByte } from './png.ts';
 
@@ -126,7 +126,7 @@ export function writeGrid(
   cells: readonly (readonly (GridImage | null | undefined)[])[],
   opts: GridOptions = {},
 ): void {
-  writeFileSync(path, encodeGrid(cells, opts));
+  writeFileAtomic(path, encodeGrid(cells, opts));
 }
 
 /** Split one image of a batch [N, C, H, W] into a GridImage (a view, no copy). */

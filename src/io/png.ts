@@ -2,8 +2,10 @@
 // u = round((clamp(v, -1, 1) + 1) * 127.5) on write (8-bit), so an 8-bit PNG round-trips exactly.
 // Gray PNGs (color types 0, 4) give 1 channel, colour ones (2, 3, 6) give 3; alpha is dropped (no dataset
 // here has any). All bit depths pngjs parses (1, 2, 4, 8, 16) are read at full precision.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileBytes } from '../engine/safetensors-node.ts';
+import { writeFileAtomic } from './atomic.ts';
 import { PNG } from 'pngjs';
+import { rgbaToImage } from './pixels.ts';
 
 export interface Image {
   /** NCHW with N = 1, values in [-1, 1] */
@@ -20,10 +22,21 @@ export interface DecodeOptions {
   label?: string;
 }
 
-const LUMA = [0.299, 0.587, 0.114] as const;
+// A PNG's IHDR may claim any size: a 600-byte file declaring 60000×60000 made pngjs allocate 7 GB. The size is
+// checked before decoding (2^26 pixels: 8192×8192, far above any diffusion model's images).
+const MAX_PNG_PIXELS = 2 ** 26;
 
 export function decodePng(bytes: Uint8Array, opts: DecodeOptions = {}): Image {
   const label = opts.label ?? 'PNG data';
+  if (bytes.length >= 24 && bytes[12] === 0x49 && bytes[13] === 0x48 && bytes[14] === 0x44 && bytes[15] === 0x52) {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const w = dv.getUint32(16, false);
+    const h = dv.getUint32(20, false);
+    if (w * h > MAX_PNG_PIXELS)
+      throw new Error(
+        `${label}: the PNG declares ${w}×${h} pixels, more than the ${MAX_PNG_PIXELS} this reader accepts`,
+      );
+  }
   let png: ReturnType<typeof PNG.sync.read>;
   try {
     // skipRescale keeps 1/2/4/16-bit samples as stored (pngjs would otherwise round them to 8 bits).
@@ -43,24 +56,12 @@ export function decodePng(bytes: Uint8Array, opts: DecodeOptions = {}): Image {
   const srcChannels = png.color ? 3 : 1;
   const C = opts.channels ?? srcChannels;
   if (C !== 1 && C !== 3) throw new Error(`${label}: channels must be 1 or 3 (got ${C})`);
-  const plane = H * W;
-  const data = new Float32Array(C * plane);
-  for (let i = 0; i < plane; i++) {
-    const r = src[4 * i] / max;
-    const g = src[4 * i + 1] / max;
-    const b = src[4 * i + 2] / max;
-    if (C === 1) data[i] = (srcChannels === 1 ? r : LUMA[0] * r + LUMA[1] * g + LUMA[2] * b) * 2 - 1;
-    else {
-      data[i] = r * 2 - 1;
-      data[plane + i] = g * 2 - 1;
-      data[2 * plane + i] = b * 2 - 1;
-    }
-  }
+  const data = rgbaToImage(src, W, H, C, max);
   return { data, shape: [1, C, H, W] };
 }
 
 export function readPng(path: string, opts: Omit<DecodeOptions, 'label'> = {}): Image {
-  return decodePng(new Uint8Array(readFileSync(path)), { ...opts, label: path });
+  return decodePng(readFileBytes(path, 2 ** 30), { ...opts, label: path });
 }
 
 /** [-1, 1] -> 0..255, clamped and rounded to nearest. */
@@ -108,8 +109,9 @@ export function encodeBytes(pixels: Uint8Array, width: number, height: number, c
   return new Uint8Array(PNG.sync.write(png, { colorType: type, inputColorType: type, inputHasAlpha: false }));
 }
 
+/** Writes atomically (src/io/atomic.ts): a killed run leaves the previous file or the complete new one. */
 export function writePng(path: string, data: ArrayLike<number>, shape: readonly number[]): void {
-  writeFileSync(path, encodePng(data, shape));
+  writeFileAtomic(path, encodePng(data, shape));
 }
 
 /** Nearest-neighbour integer upscaling (for showing 8×8 measurements beside 32×32 images). */

@@ -7,13 +7,14 @@
 //
 // Three pieces:
 //  - ExactCovarianceGuidance: ε_y on the GPU for any ScoreModel and linear MeasurementOperator (K⁻¹ by a
-//    batched CG on the GPU, or a direct solve supplied by the caller, e.g. per frequency for circular blur).
+//    batched CG on the GPU (src/operators/cg.ts), or a direct solve supplied by the caller, e.g. per
+//    frequency for circular blur).
 //  - sampleWithEps: DDPM (fixed-small variance) / DDIM(η) with a given ε, through the samplers' driver.
 //  - exactGuidedMoments{Dense,Circulant}: the same loop propagated exactly in float64 for Gaussian priors
 //    (the sampler is affine in x_T, y and the noise), so its output law is known without sampling.
 import type { Engine, Tensor } from '../engine/index.js';
-import { defineKernels } from '../engine/kernel.js';
-import { axpby, copy, grid1d, lincomb, rowDot } from '../engine/ops/vector.js';
+import { axpby, copy, lincomb } from '../engine/ops/vector.js';
+import { batchedCg } from '../operators/cg.js';
 import type { MeasurementOperator } from '../operators/operator.js';
 import { sample } from '../samplers/sampler.js';
 import { scheduleFromBetas } from '../samplers/schedule.js';
@@ -26,102 +27,6 @@ import { InpaintOperator } from '../operators/masks.js';
 import { inverseSpd, matMul, matVec, symEig, symmetrize, transpose } from './linalg64.js';
 import type { CirculantBlocks } from './metrics.js';
 import { alphaBar, noiseScales, respacedTimesteps } from './schedule64.js';
-
-export const PRIOR_CG = defineKernels('prior-cg', {
-  uniforms: {
-    n: 'u32', // elements per row
-    total: 'u32', // rows · n
-  },
-  entries: {
-    cg_update_xr: {
-      bindings: {
-        rz: { wgsl: 'xr_rz' },
-        pq: { wgsl: 'xr_pq' },
-        p: { wgsl: 'xr_p' },
-        q: { wgsl: 'xr_q' },
-        x: { access: 'read_write', wgsl: 'xr_x' },
-        r: { access: 'read_write', wgsl: 'xr_r' },
-      },
-    },
-    cg_update_p: {
-      bindings: {
-        new: { wgsl: 'pp_new' },
-        old: { wgsl: 'pp_old' },
-        z: { wgsl: 'pp_z' },
-        p: { access: 'read_write', wgsl: 'pp_p' },
-      },
-    },
-  },
-});
-
-// ------------------------------------------------------------------------------------------ GPU CG
-
-/**
- * Solves K xᵢ = bᵢ for every row i of b (batched, independent CG runs; step sizes stay on the GPU).
- * Convergence is read back every `checkEvery` iterations: stops when max_i ‖rᵢ‖/‖bᵢ‖ ≤ tol.
- */
-export async function batchedCg(
-  e: Engine,
-  applyK: (v: Tensor) => Tensor,
-  b: Tensor,
-  opts: { maxIter?: number; tol?: number; checkEvery?: number; precond?: (r: Tensor) => Tensor } = {},
-): Promise<{ x: Tensor; iterations: number; relResidual: number }> {
-  const maxIter = opts.maxIter ?? 200,
-    tol = opts.tol ?? 1e-4,
-    checkEvery = opts.checkEvery ?? 10;
-  const rows = b.shape[0],
-    n = b.size / rows;
-  const u = { n, total: b.size };
-  const grid = grid1d(e, b.size);
-  const bbT = rowDot(e, b, b);
-  const bb = await e.read(bbT);
-  e.release(bbT);
-  const x = e.upload(new Float32Array(b.size), b.shape, 'cg-x');
-  const r = copy(e, b);
-  let z = opts.precond ? opts.precond(r) : r;
-  const p = copy(e, z);
-  let rz = rowDot(e, r, z);
-  let it = 0;
-  let rel = Infinity;
-  for (; it < maxIter;) {
-    const q = applyK(p);
-    const pq = rowDot(e, p, q);
-    e.run({
-      kernel: PRIOR_CG.cg_update_xr,
-      buffers: { rz, pq, p, q, x, r },
-      params: u,
-      grid,
-      flops: 4 * b.size,
-      bytes: 24 * b.size,
-    });
-    e.release(q, pq);
-    if (opts.precond) e.release(z);
-    z = opts.precond ? opts.precond(r) : r;
-    const rzNew = rowDot(e, r, z);
-    e.run({
-      kernel: PRIOR_CG.cg_update_p,
-      buffers: { new: rzNew, old: rz, z, p },
-      params: u,
-      grid,
-      flops: 2 * b.size,
-      bytes: 12 * b.size,
-    });
-    e.release(rz);
-    rz = rzNew;
-    it++;
-    if (it % checkEvery === 0 || it === maxIter) {
-      const rrT = rowDot(e, r, r);
-      const rr = await e.read(rrT);
-      e.release(rrT);
-      rel = 0;
-      rr.forEach((v, i) => (rel = Math.max(rel, Math.sqrt(v / (bb[i] || 1)))));
-      if (rel <= tol) break;
-    }
-  }
-  e.release(r, p, rz);
-  if (opts.precond) e.release(z);
-  return { x, iterations: it, relResidual: rel };
-}
 
 // ------------------------------------------------------------------------------------------ guidance
 
@@ -183,12 +88,14 @@ export class ExactCovarianceGuidance {
       };
       const pk = this.opts.precondK;
       const precond = pk ? (v: Tensor) => pk(v, t0) : undefined;
-      const res = await batchedCg(e, applyK, r, {
-        maxIter: this.opts.cgMaxIter ?? 300,
+      const res = await batchedCg(e, applyK, r, null, {
+        iters: this.opts.cgMaxIter ?? 300,
         tol: this.opts.cgTol ?? 1e-4,
+        checkEvery: 10,
         precond,
       });
-      this.lastSolve = { iterations: res.iterations, relResidual: res.relResidual };
+      this.lastSolve = { iterations: res.iters, relResidual: res.relResidual };
+      e.release(res.frozen);
       kinvR = res.x;
     }
     const g0 = this.adjoint(x0, kinvR);

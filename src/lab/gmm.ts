@@ -17,6 +17,12 @@ import { inverseSpd, logDetSpd, matMul, symEig } from './linalg64.js';
 import { noiseScales } from './schedule64.js';
 import { Rng64 } from './rng64.js';
 
+// binding specs by access and element type, with the WGSL variable's name
+const R = (wgsl: string) => ({ wgsl }) as const;
+const W = (wgsl: string) => ({ access: 'read_write', wgsl }) as const;
+const C = (wgsl: string) => ({ type: 'vec2f', wgsl }) as const;
+const V = (wgsl: string) => ({ type: 'vec4f', wgsl }) as const;
+const VW = (wgsl: string) => ({ access: 'read_write', type: 'vec4f', wgsl }) as const;
 export const PRIOR_GMM = defineKernels('prior-gmm', {
   uniforms: {
     count: 'u32',
@@ -27,33 +33,27 @@ export const PRIOR_GMM = defineKernels('prior-gmm', {
   entries: {
     gmm_project: {
       bindings: {
-        x: { wgsl: 'pj_x' },
-        w: { wgsl: 'pj_w' },
-        v: { wgsl: 'pj_v' },
-        q: { wgsl: 'pj_q' },
-        lam: { wgsl: 'pj_lam' },
-        mu: { wgsl: 'pj_mu' },
-        prm: { type: 'vec2f', wgsl: 'pj_prm' },
-        ys: { access: 'read_write', type: 'vec4f', wgsl: 'pj_ys' },
+        x: R('pj_x'),
+        w: R('pj_w'),
+        v: R('pj_v'),
+        q: R('pj_q'),
+        lam: R('pj_lam'),
+        mu: R('pj_mu'),
+        prm: C('pj_prm'),
+        ys: VW('pj_ys'),
       },
     },
-    gmm_logits: {
-      bindings: {
-        ys: { type: 'vec4f', wgsl: 'lg_ys' },
-        logpi: { wgsl: 'lg_logpi' },
-        out: { access: 'read_write', type: 'vec4f', wgsl: 'lg_out' },
-      },
-    },
+    gmm_logits: { bindings: { ys: V('lg_ys'), logpi: R('lg_logpi'), out: VW('lg_out') } },
     gmm_eps: {
       bindings: {
-        q: { wgsl: 'ep_q' },
-        prm: { type: 'vec2f', wgsl: 'ep_prm' },
-        ys: { type: 'vec4f', wgsl: 'ep_ys' },
-        l: { type: 'vec4f', wgsl: 'ep_l' },
-        out: { access: 'read_write', wgsl: 'ep_out' },
-        dw: { access: 'read_write', wgsl: 'ep_dw' },
-        dv: { access: 'read_write', wgsl: 'ep_dv' },
-        d2: { access: 'read_write', wgsl: 'ep_d2' },
+        q: R('ep_q'),
+        prm: C('ep_prm'),
+        ys: V('ep_ys'),
+        l: V('ep_l'),
+        out: W('ep_out'),
+        dw: W('ep_dw'),
+        dv: W('ep_dv'),
+        d2: W('ep_d2'),
       },
     },
   },

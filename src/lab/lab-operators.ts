@@ -4,7 +4,7 @@
 //    Fourier; the DPS blur operator pads by reflection instead, which is not diagonal in any basis).
 //  - MaskOperator: y = m ⊙ x on the full grid (inpainting), SVD view for DDRM.
 //  - DenseMatrixOperator: y = A x for a dense A [m, D] (small D: GMM tasks).
-import type { Engine, Tensor } from '../engine/index.js';
+import type { Engine, ScopeToken, Tensor } from '../engine/index.js';
 import { defineKernels } from '../engine/kernel.js';
 import { copy, grid1d, mulInPlace } from '../engine/ops/vector.js';
 import type { MeasurementOperator, SvdView } from '../operators/operator.js';
@@ -103,7 +103,11 @@ export class CircularBlurOperator implements MeasurementOperator {
 
   private slotsFor(N: number): Tensor {
     let s = this.slots.get(N);
-    if (!s) this.slots.set(N, (s = this.engine.upload(new Uint32Array(N), [N], 'blur-slots')));
+    if (!s)
+      this.slots.set(
+        N,
+        (s = this.engine.alongside(this.fwdTable, () => this.engine.upload(new Uint32Array(N), [N], 'blur-slots'))),
+      );
     return s;
   }
 
@@ -126,7 +130,7 @@ export class CircularBlurOperator implements MeasurementOperator {
 
   /** SVD in the real Fourier basis (needs a point-symmetric kernel, i.e. a real transfer function). */
   get svd(): SvdView {
-    this.svdView ??= new CircularBlurSvd(this);
+    this.svdView ??= this.engine.alongside(this.fwdTable, () => new CircularBlurSvd(this));
     return this.svdView;
   }
 
@@ -256,6 +260,8 @@ export class MaskOperator implements MeasurementOperator {
   readonly inputShape: Shape4;
   readonly outputShape: Shape4;
   private masks = new Map<number, Tensor>();
+  /** the scope this operator was made in: its per-batch masks live there (Engine.inScope) */
+  private readonly home: ScopeToken | null;
 
   /** mask [C, H, W] with 1 = observed (repeated over the batch); shape [N, C, H, W] */
   constructor(
@@ -265,6 +271,7 @@ export class MaskOperator implements MeasurementOperator {
   ) {
     this.inputShape = checkShape4(shape, 'MaskOperator');
     this.outputShape = this.inputShape;
+    this.home = engine.currentScope();
     const [, C, H, W] = this.inputShape;
     if (mask.length !== C * H * W)
       throw new Error(`MaskOperator: mask of ${mask.length} values for [${C}, ${H}, ${W}]`);
@@ -286,7 +293,7 @@ export class MaskOperator implements MeasurementOperator {
       const rep = new Float32Array(N * one.length);
       for (let n = 0; n < N; n++) rep.set(one, n * one.length);
       const [, C, H, W] = this.inputShape;
-      this.masks.set(N, (t = this.engine.upload(rep, [N, C, H, W], 'mask')));
+      this.masks.set(N, (t = this.engine.inScope(this.home, () => this.engine.upload(rep, [N, C, H, W], 'mask'))));
     }
     return t;
   }

@@ -1,26 +1,14 @@
-// Float64 schedule math for the validation lab: guided-diffusion's linear β schedule (1e-4 → 0.02 over
-// 1000 steps) and its even respacing. Kept inside src/lab so the lab's closed forms and its reference
-// sampler loop do not depend on the samplers' schedule module (which is written in parallel); both follow
-// guided-diffusion (`get_named_beta_schedule('linear')`, `space_timesteps(T, [N])`).
+// The validation lab's view of the diffusion schedule: guided-diffusion's linear β schedule over 1000 steps
+// and its even respacing, evaluated (in float64) by the samplers' one schedule definition
+// (src/samplers/schedule.ts: `namedBetas('linear')`, `spaceTimesteps(T, n)`), with the lab's notation
+// aₜ = √ᾱₜ, σₜ = √(1 − ᾱₜ).
+import { namedBetas, scheduleFromBetas, spaceTimesteps, type Schedule } from '../samplers/schedule.js';
 
 export const T_TRAIN = 1000;
 
-let cached: { betas: Float64Array; abar: Float64Array } | null = null;
-
-function schedule() {
-  if (!cached) {
-    const betas = new Float64Array(T_TRAIN);
-    const abar = new Float64Array(T_TRAIN);
-    let prod = 1;
-    for (let i = 0; i < T_TRAIN; i++) {
-      // np.linspace(1e-4, 0.02, 1000)
-      betas[i] = 1e-4 + ((0.02 - 1e-4) * i) / (T_TRAIN - 1);
-      prod *= 1 - betas[i];
-      abar[i] = prod;
-    }
-    cached = { betas, abar };
-  }
-  return cached;
+let cached: Schedule | null = null;
+function schedule(): Schedule {
+  return (cached ??= scheduleFromBetas(namedBetas('linear', T_TRAIN)));
 }
 
 function checkT(t: number): void {
@@ -31,7 +19,7 @@ function checkT(t: number): void {
 /** ᾱₜ = ∏_{s≤t}(1 − β_s) */
 export function alphaBar(t: number): number {
   checkT(t);
-  return schedule().abar[t];
+  return schedule().alphasCumprod[t];
 }
 
 export function beta(t: number): number {
@@ -45,19 +33,8 @@ export function noiseScales(t: number): { a: number; s: number } {
   return { a: Math.sqrt(ab), s: Math.sqrt(1 - ab) };
 }
 
-/**
- * guided-diffusion `space_timesteps(1000, [n])`: n timesteps spread evenly over [0, 999] (rounded), in
- * increasing order. n = 1000 keeps every step.
- */
+/** guided-diffusion `space_timesteps(1000, [n])`: n timesteps spread evenly over [0, 999], increasing. */
 export function respacedTimesteps(n: number): number[] {
   if (!Number.isInteger(n) || n < 1 || n > T_TRAIN) throw new Error(`respacing: ${n} steps, expected 1..${T_TRAIN}`);
-  if (n === 1) return [0];
-  const stride = (T_TRAIN - 1) / (n - 1);
-  const out: number[] = [];
-  let cur = 0;
-  for (let i = 0; i < n; i++) {
-    out.push(Math.round(cur));
-    cur += stride;
-  }
-  return out;
+  return spaceTimesteps(T_TRAIN, n);
 }

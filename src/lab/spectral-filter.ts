@@ -5,12 +5,19 @@
 // and applying M(ξ) per image slot in between. Other sizes (e.g. 7) fall back to separable *direct* DFTs
 // in WGSL: O(HW(H+W)) per image instead of O(HW log HW), exact to f32 rounding. `useFft = false` forces
 // the direct path (the tests compare both).
-import type { Engine } from '../engine/executor.js';
+import type { Engine, ScopeToken } from '../engine/executor.js';
 import { defineKernels } from '../engine/kernel.js';
 import type { Tensor } from '../engine/tensor.js';
 import { grid1d } from '../engine/ops/vector.js';
 import { fftCols, fftRadices, fftRows } from '../operators/fft.js';
 
+// binding specs by access and element type, with the WGSL variable's name
+const R = (wgsl: string) => ({ wgsl }) as const;
+const W = (wgsl: string) => ({ access: 'read_write', wgsl }) as const;
+const C = (wgsl: string) => ({ type: 'vec2f', wgsl }) as const;
+const CW = (wgsl: string) => ({ access: 'read_write', type: 'vec2f', wgsl }) as const;
+const U = (wgsl: string) => ({ type: 'u32', wgsl }) as const;
+const U2 = (wgsl: string) => ({ type: 'vec2u', wgsl }) as const;
 export const PRIOR_SPECTRAL = defineKernels('prior-spectral', {
   uniforms: {
     count: 'u32', // invocations that do work
@@ -21,107 +28,34 @@ export const PRIOR_SPECTRAL = defineKernels('prior-spectral', {
     scale: 'f32', // final scale of the inverse transform (1/(HW))
   },
   entries: {
-    row_dft: {
-      bindings: {
-        x: { wgsl: 'rd_x' },
-        tw: { type: 'vec2f', wgsl: 'rd_tw' },
-        out: { access: 'read_write', type: 'vec2f', wgsl: 'rd_out' },
-      },
-    },
+    row_dft: { bindings: { x: R('rd_x'), tw: C('rd_tw'), out: CW('rd_out') } },
     col_dft_filter: {
-      bindings: {
-        in: { type: 'vec2f', wgsl: 'cf_in' },
-        tw: { type: 'vec2f', wgsl: 'cf_tw' },
-        table: { type: 'vec2f', wgsl: 'cf_table' },
-        slot: { type: 'u32', wgsl: 'cf_slot' },
-        out: { access: 'read_write', type: 'vec2f', wgsl: 'cf_out' },
-      },
+      bindings: { in: C('cf_in'), tw: C('cf_tw'), table: C('cf_table'), slot: U('cf_slot'), out: CW('cf_out') },
     },
-    col_idft: {
-      bindings: {
-        in: { type: 'vec2f', wgsl: 'ci_in' },
-        tw: { type: 'vec2f', wgsl: 'ci_tw' },
-        out: { access: 'read_write', type: 'vec2f', wgsl: 'ci_out' },
-      },
-    },
-    row_idft_real: {
-      bindings: {
-        in: { type: 'vec2f', wgsl: 'ri_in' },
-        tw: { type: 'vec2f', wgsl: 'ri_tw' },
-        out: { access: 'read_write', wgsl: 'ri_out' },
-      },
-    },
+    col_idft: { bindings: { in: C('ci_in'), tw: C('ci_tw'), out: CW('ci_out') } },
+    row_idft_real: { bindings: { in: C('ri_in'), tw: C('ri_tw'), out: W('ri_out') } },
     row_idft_real_offset: {
-      bindings: {
-        in: { type: 'vec2f', wgsl: 'ri_in' },
-        tw: { type: 'vec2f', wgsl: 'ri_tw' },
-        out: { access: 'read_write', wgsl: 'ri_out' },
-        offset: { wgsl: 'ro_offset' },
-        slot: { type: 'u32', wgsl: 'ro_slot' },
-      },
+      bindings: { in: C('ri_in'), tw: C('ri_tw'), out: W('ri_out'), offset: R('ro_offset'), slot: U('ro_slot') },
     },
-    col_dft: {
-      bindings: {
-        in: { type: 'vec2f', wgsl: 'cd_in' },
-        tw: { type: 'vec2f', wgsl: 'cd_tw' },
-        out: { access: 'read_write', type: 'vec2f', wgsl: 'cd_out' },
-      },
-    },
-    spec_pack: {
-      bindings: {
-        spec: { type: 'vec2f', wgsl: 'pk_spec' },
-        basis: { type: 'vec2u', wgsl: 'pk_basis' },
-        out: { access: 'read_write', wgsl: 'pk_out' },
-      },
-    },
-    spec_unpack: {
-      bindings: {
-        z: { wgsl: 'up_z' },
-        map: { type: 'vec2u', wgsl: 'up_map' },
-        out: { access: 'read_write', type: 'vec2f', wgsl: 'up_out' },
-      },
-    },
+    col_dft: { bindings: { in: C('cd_in'), tw: C('cd_tw'), out: CW('cd_out') } },
+    spec_pack: { bindings: { spec: C('pk_spec'), basis: U2('pk_basis'), out: W('pk_out') } },
+    spec_unpack: { bindings: { z: R('up_z'), map: U2('up_map'), out: CW('up_out') } },
     coord_scale: {
-      bindings: { in: { wgsl: 'cs_in' }, w: { wgsl: 'cs_w' }, out: { access: 'read_write', wgsl: 'cs_out' } },
+      bindings: { in: R('cs_in'), w: R('cs_w'), out: W('cs_out') },
     },
-    to_complex: { bindings: { x: { wgsl: 'tc_x' }, out: { access: 'read_write', type: 'vec2f', wgsl: 'tc_out' } } },
-    apply_table: {
-      bindings: {
-        table: { type: 'vec2f', wgsl: 'at_table' },
-        slot: { type: 'u32', wgsl: 'at_slot' },
-        data: { access: 'read_write', type: 'vec2f', wgsl: 'at_data' },
-      },
-    },
-    real_part: { bindings: { in: { type: 'vec2f', wgsl: 'rp_in' }, out: { access: 'read_write', wgsl: 'rp_out' } } },
-    real_part_offset: {
-      bindings: {
-        in: { type: 'vec2f', wgsl: 'rp_in' },
-        out: { access: 'read_write', wgsl: 'rp_out' },
-        offset: { wgsl: 'rpo_offset' },
-        slot: { type: 'u32', wgsl: 'rpo_slot' },
-      },
-    },
+    to_complex: { bindings: { x: R('tc_x'), out: CW('tc_out') } },
+    apply_table: { bindings: { table: C('at_table'), slot: U('at_slot'), data: CW('at_data') } },
+    real_part: { bindings: { in: C('rp_in'), out: W('rp_out') } },
+    real_part_offset: { bindings: { in: C('rp_in'), out: W('rp_out'), offset: R('rpo_offset'), slot: U('rpo_slot') } },
     to_complex_pair: {
-      bindings: { x: { wgsl: 'tp_x' }, out: { access: 'read_write', type: 'vec2f', wgsl: 'tp_out' } },
+      bindings: { x: R('tp_x'), out: CW('tp_out') },
     },
-    apply_table_pair: {
-      bindings: {
-        table: { type: 'vec2f', wgsl: 'ap_table' },
-        slot: { type: 'u32', wgsl: 'ap_slot' },
-        in: { type: 'vec2f', wgsl: 'ap_in' },
-        out: { access: 'read_write', type: 'vec2f', wgsl: 'ap_out' },
-      },
-    },
+    apply_table_pair: { bindings: { table: C('ap_table'), slot: U('ap_slot'), in: C('ap_in'), out: CW('ap_out') } },
     real_part_pair: {
-      bindings: { in: { type: 'vec2f', wgsl: 'rq_in' }, out: { access: 'read_write', wgsl: 'rq_out' } },
+      bindings: { in: C('rq_in'), out: W('rq_out') },
     },
     real_part_pair_offset: {
-      bindings: {
-        in: { type: 'vec2f', wgsl: 'rq_in' },
-        out: { access: 'read_write', wgsl: 'rq_out' },
-        offset: { wgsl: 'rqo_offset' },
-        slot: { type: 'u32', wgsl: 'rqo_slot' },
-      },
+      bindings: { in: C('rq_in'), out: W('rq_out'), offset: R('rqo_offset'), slot: U('rqo_slot') },
     },
   },
 });
@@ -443,7 +377,11 @@ export class SlotTables {
     private slotSize: number,
     private offsetSize: number,
     private capacity = 8,
-  ) {}
+  ) {
+    this.home = engine.currentScope();
+  }
+  /** the scope this cache was made in: its tables live there (Engine.inScope) */
+  private readonly home: ScopeToken | null;
 
   get(keys: readonly number[], tag: string, build: (key: number) => { table: Float32Array; offset?: Float32Array }) {
     const uniq = [...new Set(keys)];
@@ -467,11 +405,12 @@ export class SlotTables {
       }
     });
     const slots = Uint32Array.from(keys.map((k) => uniq.indexOf(k)));
-    const entry = {
+    // cached across calls: owned by this cache, not by a scope around the call
+    const entry = this.engine.inScope(this.home, () => ({
       table: this.engine.upload(table, [uniq.length, this.slotSize], `${tag}-table`),
       offset: offset ? this.engine.upload(offset, [uniq.length, this.offsetSize], `${tag}-offset`) : undefined,
       slots: this.engine.upload(slots, [keys.length], `${tag}-slots`),
-    };
+    }));
     this.cache.set(id, entry);
     if (this.cache.size > this.capacity) {
       const [oldId, old] = this.cache.entries().next().value!;

@@ -24,6 +24,7 @@
 //  Each metric's floor: the same estimator applied to N exact posterior draws (what a perfect sampler
 //  scores with this N); errors near the floor are not resolved.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFilesAtomic } from '../io/atomic.ts';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Engine, Tensor } from '../engine/index.js';
@@ -249,10 +250,7 @@ function gaussianTask(
   }
   if (o.task === 'inpaint') {
     const side = o.box ?? Math.round(H / 2);
-    const top = Math.floor((H - side) / 2),
-      left = Math.floor((W - side) / 2);
-    const m2 = new Float32Array(H * W).fill(1);
-    for (let yy = top; yy < top + side; yy++) m2.fill(0, yy * W + left, yy * W + left + side);
+    const m2 = centredBoxMask(H, W, side);
     const op = new InpaintOperator(e, [N, C, H, W], m2);
     const mask = Float64Array.from({ length: D }, (_, i) => m2[i % (H * W)]);
     // DPS's protocol: noise on the whole y (the hole's entries carry none of x)
@@ -304,10 +302,7 @@ function gmmTask(
     release: () => void;
   if (o.task === 'inpaint') {
     const side = o.box ?? Math.round(H / 2);
-    const top = Math.floor((H - side) / 2),
-      left = Math.floor((W - side) / 2);
-    const m2 = new Float32Array(H * W).fill(1);
-    for (let yy = top; yy < top + side; yy++) m2.fill(0, yy * W + left, yy * W + left + side);
+    const m2 = centredBoxMask(H, W, side);
     const ip = new InpaintOperator(e, [N, C, H, W], m2);
     op = ip;
     m = D;
@@ -476,7 +471,15 @@ export async function runPosteriorStudy(opts: StudyOptions): Promise<StudyResult
       mkdirSync(opts.outDir!, { recursive: true });
       const lines = opts.resume && existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n') : [];
       if (lines.length && lines[0] === key)
-        for (const l of lines.slice(1)) done.set(`${JSON.parse(l).method}@${JSON.parse(l).nfe}`, JSON.parse(l));
+        for (const l of lines.slice(1)) {
+          let row: StudyRow;
+          try {
+            row = JSON.parse(l);
+          } catch {
+            continue; // the last line of a run killed while appending: that run is redone
+          }
+          done.set(`${row.method}@${row.nfe}`, row);
+        }
       else writeFileSync(journal, key + '\n');
       if (done.size) log(`resuming: ${done.size} runs already in ${journal}`);
     }
@@ -512,10 +515,12 @@ export async function runPosteriorStudy(opts: StudyOptions): Promise<StudyResult
     const header = { prior: prior.describe, task: task.describe, sigmaY: o.sigmaY, samples: o.samples, seed: o.seed };
     const res = report(rows, floor, task.primary, header, opts);
     if (opts.outDir) {
-      mkdirSync(opts.outDir, { recursive: true });
-      writeFileSync(join(opts.outDir, 'study.md'), res.markdown);
-      writeFileSync(join(opts.outDir, 'study.csv'), res.csv);
-      writeFileSync(join(opts.outDir, 'study.png'), res.png);
+      // all three or none (src/io/atomic.ts)
+      writeFilesAtomic([
+        { path: join(opts.outDir, 'study.md'), data: res.markdown },
+        { path: join(opts.outDir, 'study.csv'), data: res.csv },
+        { path: join(opts.outDir, 'study.png'), data: res.png },
+      ]);
     }
     return res;
   } finally {
@@ -592,4 +597,13 @@ function report(
     reference: floor[primary] !== undefined ? { label: 'floor', y: floor[primary] } : undefined,
   });
   return { rows, floor, primary, markdown: lines.join('\n') + '\n', csv: csvRows.join('\n') + '\n', png };
+}
+
+/** An H×W mask of ones with a centred side×side square of zeros (the studies' inpainting box). */
+function centredBoxMask(H: number, W: number, side: number): Float32Array {
+  const top = Math.floor((H - side) / 2),
+    left = Math.floor((W - side) / 2);
+  const m = new Float32Array(H * W).fill(1);
+  for (let y = top; y < top + side; y++) m.fill(0, y * W + left, y * W + left + side);
+  return m;
 }

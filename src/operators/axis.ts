@@ -63,38 +63,25 @@ export class AxisMatrix {
 
   /** x [planes, cols, other] → M x along that axis: [planes, rows, other] (new tensor). */
   alongH(e: Engine, x: Tensor, planes: number, other: number, outShape?: readonly number[]): Tensor {
-    this.check(x, planes * this.cols * other, 'alongH');
-    const out = e.tensor(outShape ?? [planes, this.rows, other], 'along_h');
-    const total = planes * this.rows * other;
-    runFlat(
-      e,
-      RESIZE.along_h,
-      { x, m: this.tensor, band: this.bands, out },
-      { planes, n_in: this.cols, n_out: this.rows, other, total },
-      total,
-      {
-        flops: 2 * this.nnz * planes * other,
-        bytes: 4 * (total + planes * this.cols * other),
-      },
-    );
-    return out;
+    return this.along(e, 'h', x, planes, other, outShape ?? [planes, this.rows, other]);
   }
 
   /** x [planes, other, cols] → x Mᵀ: [planes, other, rows] (new tensor). */
   alongW(e: Engine, x: Tensor, planes: number, other: number, outShape?: readonly number[]): Tensor {
-    this.check(x, planes * this.cols * other, 'alongW');
-    const out = e.tensor(outShape ?? [planes, other, this.rows], 'along_w');
+    return this.along(e, 'w', x, planes, other, outShape ?? [planes, other, this.rows]);
+  }
+
+  private along(e: Engine, axis: 'h' | 'w', x: Tensor, planes: number, other: number, outShape: readonly number[]) {
+    this.check(x, planes * this.cols * other, axis === 'h' ? 'alongH' : 'alongW');
+    const out = e.tensor(outShape, `along_${axis}`);
     const total = planes * this.rows * other;
     runFlat(
       e,
-      RESIZE.along_w,
+      axis === 'h' ? RESIZE.along_h : RESIZE.along_w,
       { x, m: this.tensor, band: this.bands, out },
       { planes, n_in: this.cols, n_out: this.rows, other, total },
       total,
-      {
-        flops: 2 * this.nnz * planes * other,
-        bytes: 4 * (total + planes * this.cols * other),
-      },
+      { flops: 2 * this.nnz * planes * other, bytes: 4 * (total + planes * this.cols * other) },
     );
     return out;
   }

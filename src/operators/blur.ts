@@ -122,7 +122,10 @@ export class BlurOperator implements MeasurementOperator {
         bw = W === H ? bh : reflectCorrelationMatrix(g, W);
       const sh = jacobiSvd(bh, H, H);
       const sw = W === H ? sh : jacobiSvd(bw, W, W);
-      this.svdView = new SeparableSvd(this.engine, this.inputShape, sh, sw, 'sorted', this.opts.svdZero ?? 3e-2);
+      this.svdView = this.engine.alongside(
+        this.kernelTensor,
+        () => new SeparableSvd(this.engine, this.inputShape, sh, sw, 'sorted', this.opts.svdZero ?? 3e-2),
+      );
     }
     return this.svdView;
   }
@@ -187,7 +190,9 @@ export class BlurOperator implements MeasurementOperator {
         out[2 * (u * l2 + v)] = re;
         out[2 * (u * l2 + v) + 1] = im;
       }
-    this.spectrum = this.engine.upload(out, [l1, l2, 2], 'blur_spectrum');
+    this.spectrum = this.engine.alongside(this.kernelTensor, () =>
+      this.engine.upload(out, [l1, l2, 2], 'blur_spectrum'),
+    );
     return this.spectrum;
   }
 

@@ -69,7 +69,7 @@ function twiddles(e: Engine, n: number): Tensor {
       a[2 * k] = Math.cos((2 * Math.PI * k) / n);
       a[2 * k + 1] = -Math.sin((2 * Math.PI * k) / n);
     }
-    t = e.upload(a, [n, 2], `fft_twiddles_${n}`);
+    t = e.persistent(() => e.upload(a, [n, 2], `fft_twiddles_${n}`));
     m.set(n, t);
   }
   return t;

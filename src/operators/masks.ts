@@ -174,7 +174,7 @@ export class InpaintOperator implements MeasurementOperator {
   }
 
   get svd(): SvdView {
-    this.svdView ??= new MaskSvd(this.engine, this.inputShape, this.mask);
+    this.svdView ??= this.engine.alongside(this.maskTensor, () => new MaskSvd(this.engine, this.inputShape, this.mask));
     return this.svdView;
   }
 

@@ -21,9 +21,23 @@ export const NOISE = defineKernels('noise', {
   entries: { poisson_grad: { bindings: { y: 'read', a: 'read', out: 'read_write' } } },
 });
 
-function checkModel(n: NoiseModel) {
-  if (n.kind !== 'none' && !(n.level > 0)) throw new Error(`${n.kind} noise: level must be > 0, got ${n.level}`);
+/** The noise kinds a measurement may declare. */
+export const NOISE_KINDS = ['gaussian', 'poisson', 'none'] as const;
+/**
+ * Largest accepted noise level: σ_y (Gaussian, in the [−1, 1] image scale, where 10 already buries any image)
+ * or the Poisson rate. Anything above is a typo, and 1e308 would overflow the float32 measurement to ±Inf.
+ */
+export const MAX_NOISE_LEVEL = 10;
+
+/** Throws unless `n` is a known kind with a finite level in (0, MAX_NOISE_LEVEL] (any level for 'none'). */
+export function checkNoiseModel(n: NoiseModel): void {
+  if (!(NOISE_KINDS as readonly string[]).includes(n.kind))
+    throw new Error(`noise kind must be one of ${NOISE_KINDS.join(', ')}, got ${JSON.stringify(n.kind)}`);
+  if (n.kind === 'none') return;
+  if (!(Number.isFinite(n.level) && n.level > 0 && n.level <= MAX_NOISE_LEVEL))
+    throw new Error(`${n.kind} noise: σ_y must be finite, > 0 and at most ${MAX_NOISE_LEVEL}, got ${n.level}`);
 }
+const checkModel = checkNoiseModel;
 
 /** A noisy copy of y (new tensor). Draws from Philox stream (seed, offset). */
 export function addNoise(e: Engine, y: Tensor, noise: NoiseModel, seed: number, offset = 0): Tensor {

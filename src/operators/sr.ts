@@ -136,10 +136,10 @@ export class SuperResolutionOperator implements MeasurementOperator {
     if (!this.pinvMats) {
       const [sh, sw] = this.factors();
       const [, , H, W] = this.inputShape;
-      this.pinvMats = [
+      this.pinvMats = this.engine.alongside(this.rh.tensor, () => [
         new AxisMatrix(this.engine, pseudoInverse(sh), H, sh.m, 'sr_pinv_h'),
         new AxisMatrix(this.engine, pseudoInverse(sw), W, sw.m, 'sr_pinv_w'),
-      ];
+      ]) as [AxisMatrix, AxisMatrix];
     }
     return AxisMatrix.sandwich(this.engine, this.pinvMats[0], this.pinvMats[1], y, this.planes, this.inputShape);
   }
@@ -154,7 +154,10 @@ export class SuperResolutionOperator implements MeasurementOperator {
   get svd(): SvdView {
     if (!this.svdView) {
       const [sh, sw] = this.factors();
-      this.svdView = new SeparableSvd(this.engine, this.inputShape, sh, sw, 'block', this.opts.svdZero ?? 3e-2);
+      this.svdView = this.engine.alongside(
+        this.rh.tensor,
+        () => new SeparableSvd(this.engine, this.inputShape, sh, sw, 'block', this.opts.svdZero ?? 3e-2),
+      );
     }
     return this.svdView;
   }

@@ -85,7 +85,6 @@ export const SAMPLER_ROWS = defineKernels('sampler-rows', {
   entries: {
     row_scale: { uniforms: ROW, bindings: XCO },
     row_axpy: { uniforms: ROW, bindings: XCO },
-    row_xpby: { uniforms: ROW, bindings: XCO },
     coef: { uniforms: ['total', 'mode', 'a', 'b'], bindings: XCO },
     copy_range: {
       uniforms: ['total', 'aux', 'aux2'],
@@ -93,8 +92,6 @@ export const SAMPLER_ROWS = defineKernels('sampler-rows', {
     },
     spectral_lift: { uniforms: ['total', 'per', 'mode', 'aux', 'a', 'b'], bindings: XCO },
     matvec: { uniforms: ['total', 'per', 'mode', 'aux', 'a'], bindings: XCO },
-    // x = r·r, c = p·Ap per row; frozen rows stop (see the shader)
-    cg_alpha: { uniforms: ['total', 'b'], bindings: { ...XCO, pp: 'read', frozen: 'read_write' } },
     fill: { uniforms: ['total', 'a'], bindings: { out: { access: 'read_write', wgsl: 'fill_out' } } },
   },
 });

@@ -1,76 +1,28 @@
-// Linear solves for the samplers. Batched conjugate gradients (one independent system per image, all
-// scalars on the GPU, see rows.ts) and the measurement-space solve Aᵀ(αAAᵀ + βI)⁻¹z that ΠGDM and the
+// Linear solves for the samplers. Batched conjugate gradients (src/operators/cg.ts: one independent system
+// per image, all scalars on the GPU) and the measurement-space solve Aᵀ(αAAᵀ + βI)⁻¹z that ΠGDM and the
 // isotropic CMI estimator need: exact through the operator's SVD when it has one, CG otherwise.
 import type { Engine } from '../engine/executor.js';
-import { axpby, copy, lincomb } from '../engine/ops/vector.js';
+import { axpby, lincomb } from '../engine/ops/vector.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { MeasurementOperator } from '../operators/operator.js';
-import { cgAlpha, CoefMode, filled, rowAxpy, rowCoef, rowDot, rowXpby, spectralLift } from './rows.js';
+import { batchedCg as cgBatched, type CgOptions, type CgResult } from '../operators/cg.js';
+import { spectralLift } from './rows.js';
 
-export interface CgOptions {
-  /** iterations (default 10) */
-  iters?: number;
-  /** stop when every image has ‖r‖ ≤ tol·‖r₀‖ (checked every `checkEvery` iterations with a readback; 0 = never) */
-  tol?: number;
-  checkEvery?: number;
-  /** freeze an image when pᵀAp ≤ curvTol·pᵀp (operator not positive definite along p); default 1e-7 */
-  curvTol?: number;
-}
-
-export interface CgResult {
-  x: Tensor;
-  /** [N]: 1 where the curvature guard stopped that image's iteration */
-  frozen: Tensor;
-  iters: number;
-}
+export type { CgOptions, CgResult } from '../operators/cg.js';
 
 /**
- * Solves apply(x) = b per image (rows = first axis) by CG from x0 (default 0). `apply` must be linear,
- * symmetric and positive definite for the usual guarantees; the curvature guard keeps the last good
- * iterate otherwise. b and x0 are not consumed.
+ * Solves apply(x) = b per image (rows = first axis) by the batched CG of src/operators/cg.ts from x0
+ * (default 0), with the samplers' curvature guard by default: an image is frozen when pᵀAp ≤ 1e-7·pᵀp
+ * (a network Hessian need not be definite), keeping its last good iterate. b and x0 are not consumed.
  */
-export async function batchedCg(
+export function batchedCg(
   e: Engine,
   apply: (p: Tensor) => Tensor,
   b: Tensor,
   x0: Tensor | null,
   opts: CgOptions = {},
 ): Promise<CgResult> {
-  const N = b.shape[0];
-  const iters = opts.iters ?? 10;
-  const curv = opts.curvTol ?? 1e-7;
-  const x = x0 ? copy(e, x0) : filled(e, b.shape, 0, 'cg_x');
-  let r: Tensor;
-  if (x0) {
-    const ax = apply(x);
-    r = lincomb(e, 1, b, -1, ax);
-    e.release(ax);
-  } else r = copy(e, b);
-  const p = copy(e, r);
-  const frozen = filled(e, [N], 0, 'cg_frozen');
-  let rr = rowDot(e, r, r, N);
-  const rr0 = opts.tol ? copy(e, rr) : null;
-  let done = 0;
-  for (let it = 0; it < iters; it++) {
-    const ap = apply(p);
-    const pap = rowDot(e, p, ap, N);
-    const pp = rowDot(e, p, p, N);
-    const alpha = cgAlpha(e, rr, pap, pp, frozen, curv);
-    rowAxpy(e, x, p, alpha, 1);
-    rowAxpy(e, r, ap, alpha, -1);
-    const rrNew = rowDot(e, r, r, N);
-    const beta = rowCoef(e, CoefMode.Ratio, rrNew, rr, 1, 0);
-    rowXpby(e, p, r, beta, 1);
-    e.release(ap, pap, pp, alpha, beta, rr);
-    rr = rrNew;
-    done = it + 1;
-    if (rr0 && opts.tol && (opts.checkEvery ?? 0) > 0 && done % opts.checkEvery! === 0) {
-      const [a, a0] = [await e.read(rr), await e.read(rr0)];
-      if (a.every((v, n) => Math.sqrt(v) <= opts.tol! * Math.sqrt(a0[n]))) break;
-    }
-  }
-  e.release(r, p, rr, rr0);
-  return { x, frozen, iters: done };
+  return cgBatched(e, apply, b, x0, { curvTol: 1e-7, ...opts });
 }
 
 /** Aᵀu for a linear operator (its adjoint, or the vjp at any point). */

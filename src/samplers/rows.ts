@@ -15,7 +15,7 @@ function rowsOf(x: Tensor, c: Tensor, what: string): number {
 /** One elementwise row op of sampler-rows.wgsl: reads x and c[row], writes out (x, c, out bindings). */
 function rowOp(
   e: Engine,
-  entry: 'row_scale' | 'row_axpy' | 'row_xpby',
+  entry: 'row_scale' | 'row_axpy',
   x: Tensor,
   c: Tensor,
   out: Tensor,
@@ -45,11 +45,6 @@ export function rowScale(e: Engine, x: Tensor, c: Tensor, a = 1, out?: Tensor): 
 /** out += a·c[row]·x (in place). */
 export function rowAxpy(e: Engine, out: Tensor, x: Tensor, c: Tensor, a = 1): Tensor {
   return rowOp(e, 'row_axpy', x, c, out, a, 'rowAxpy', 3, 12);
-}
-
-/** out ← x + a·c[row]·out (in place). */
-export function rowXpby(e: Engine, out: Tensor, x: Tensor, c: Tensor, a = 1): Tensor {
-  return rowOp(e, 'row_xpby', x, c, out, a, 'rowXpby', 3, 12);
 }
 
 export const enum CoefMode {
@@ -160,18 +155,6 @@ export function denseMatvec(
     params: { total: N * outDim, per: inDim, mode: transpose ? 1 : 0, aux: outDim, a },
     grid: [Math.ceil((N * outDim) / 64)],
     flops: 2 * N * rows * cols,
-  });
-  return o;
-}
-
-/** Batched CG's step length with the curvature guard (shaders/sampler-rows.wgsl cg_alpha). */
-export function cgAlpha(e: Engine, rr: Tensor, pAp: Tensor, pp: Tensor, frozen: Tensor, curvTol: number): Tensor {
-  const o = e.tensor([rr.size], 'cg_alpha');
-  e.run({
-    kernel: SAMPLER_ROWS.cg_alpha,
-    buffers: { x: rr, c: pAp, out: o, pp, frozen },
-    params: { total: rr.size, b: curvTol },
-    grid: [Math.ceil(rr.size / 64)],
   });
   return o;
 }

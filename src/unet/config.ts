@@ -141,7 +141,7 @@ function intArg(a: Record<string, unknown>, key: string, def?: number): number {
   if (v === undefined) throw new ModelConfigError(`model config is missing required option "${key}"`);
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n))
-    throw new ModelConfigError(`option "${key}" must be an integer, got ${JSON.stringify(v)}`);
+    throw new ModelConfigError(`option "${key}" must be an integer, got ${JSON.stringify(v)?.slice(0, 80)}`);
   return n;
 }
 
@@ -151,7 +151,7 @@ function boolArg(a: Record<string, unknown>, key: string, def: boolean): boolean
   if (typeof v === 'boolean') return v;
   if (v === 0 || v === 1) return v === 1;
   if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
-  throw new ModelConfigError(`option "${key}" must be a boolean, got ${JSON.stringify(v)}`);
+  throw new ModelConfigError(`option "${key}" must be a boolean, got ${JSON.stringify(v)?.slice(0, 80)}`);
 }
 
 /** "1,1,2,2,4,4", "(1, 2, 2)", [1,2,2] or "" (default by image size, exactly as create_model). */
@@ -176,6 +176,10 @@ function channelMultArg(v: unknown, imageSize: number): number[] {
             .split(',')
             .filter((s) => s !== '')
         : null;
+  if (parts && parts.length > CONFIG_BOUNDS.levels[1])
+    throw new ModelConfigError(
+      `option "channel_mult" has ${parts.length} levels; at most ${CONFIG_BOUNDS.levels[1]} are supported`,
+    );
   const nums = parts?.map((p) => (typeof p === 'string' ? Number(p) : p));
   if (!nums || nums.length === 0 || !nums.every((n) => typeof n === 'number' && Number.isFinite(n) && n > 0)) {
     throw new ModelConfigError(
@@ -197,6 +201,10 @@ function attentionDsArg(v: unknown, imageSize: number): number[] {
             .map((s) => s.trim())
             .filter((s) => s !== '')
         : null;
+  if (parts && parts.length > CONFIG_BOUNDS.attention)
+    throw new ModelConfigError(
+      `option "attention_resolutions" lists ${parts.length} resolutions; at most ${CONFIG_BOUNDS.attention}`,
+    );
   const res = parts?.map((p) => (typeof p === 'string' ? Number(p) : p));
   if (!res || !res.every((r) => typeof r === 'number' && Number.isInteger(r) && r > 0)) {
     throw new ModelConfigError(
@@ -246,24 +254,91 @@ function fromCreateModelArgs(a: Record<string, unknown>): UNetConfig {
   return cfg;
 }
 
+/**
+ * Bounds every architecture field before anything is built (a hostile `numResBlocks: 1e300` or a 2-million
+ * level `channelMult` must fail here, not loop or exhaust memory in the builder). The bounds hold every published
+ * guided-diffusion model with room to spare (the largest, ImageNet 512: 256 channels × up to 4, 7 levels,
+ * 2 res blocks) and encode what UNetModel itself requires: GroupNorm32 needs channels divisible by 32, attention
+ * needs heads dividing its channels, every level halves the image, and the output carries ε (and the variance
+ * interpolation v when learn_sigma) for each input channel.
+ */
+export const CONFIG_BOUNDS = {
+  imageSize: [1, 2048],
+  inChannels: [1, 16],
+  modelChannels: [1, 4096],
+  numResBlocks: [1, 16],
+  levels: [1, 8],
+  levelChannels: [32, 8192],
+  channelMult: [1e-3, 64],
+  attention: 16,
+  heads: [1, 1024],
+} as const;
+
 function validateConfig(c: UNetConfig): void {
-  for (const k of [
-    'imageSize',
-    'inChannels',
-    'modelChannels',
-    'outChannels',
-    'numResBlocks',
-    'numHeads',
-    'numHeadsUpsample',
-  ] as const) {
-    if (!(Number.isInteger(c[k]) && c[k] > 0))
-      throw new ModelConfigError(`config field ${k} must be a positive integer, got ${c[k]}`);
-  }
-  if (!(c.numHeadChannels === -1 || (Number.isInteger(c.numHeadChannels) && c.numHeadChannels > 0))) {
-    throw new ModelConfigError(
-      `config field numHeadChannels must be -1 or a positive integer, got ${c.numHeadChannels}`,
+  const fail = (why: string): never => {
+    throw new ModelConfigError(`model config: ${why}`);
+  };
+  const intIn = (k: keyof UNetConfig, [lo, hi]: readonly [number, number]) => {
+    const v = c[k];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi))
+      fail(`${k} must be an integer in [${lo}, ${hi}], got ${String(v).slice(0, 40)}`);
+  };
+  intIn('imageSize', CONFIG_BOUNDS.imageSize);
+  intIn('inChannels', CONFIG_BOUNDS.inChannels);
+  intIn('modelChannels', CONFIG_BOUNDS.modelChannels);
+  intIn('numResBlocks', CONFIG_BOUNDS.numResBlocks);
+  intIn('numHeads', CONFIG_BOUNDS.heads);
+  intIn('numHeadsUpsample', CONFIG_BOUNDS.heads);
+  if (c.numHeadChannels !== -1) intIn('numHeadChannels', CONFIG_BOUNDS.heads);
+  const expectOut = c.inChannels * (c.learnSigma ? 2 : 1);
+  if (c.outChannels !== expectOut)
+    fail(
+      `outChannels is ${String(c.outChannels).slice(0, 40)} but learnSigma ${c.learnSigma} with ${c.inChannels} input channels means ${expectOut} ` +
+        `(ε${c.learnSigma ? ' and the variance interpolation' : ''} per channel); fix learn_sigma or out_channels`,
     );
-  }
+  const [lvLo, lvHi] = CONFIG_BOUNDS.levels;
+  if (!Array.isArray(c.channelMult) || c.channelMult.length < lvLo || c.channelMult.length > lvHi)
+    fail(
+      `channelMult must list ${lvLo} to ${lvHi} levels, got ${Array.isArray(c.channelMult) ? c.channelMult.length : typeof c.channelMult}`,
+    );
+  const [mLo, mHi] = CONFIG_BOUNDS.channelMult;
+  const [chLo, chHi] = CONFIG_BOUNDS.levelChannels;
+  const levelCh = c.channelMult.map((m, i) => {
+    if (!(typeof m === 'number' && m >= mLo && m <= mHi))
+      fail(`channelMult[${i}] must be a number in [${mLo}, ${mHi}], got ${String(m).slice(0, 40)}`);
+    const ch = Math.trunc(m * c.modelChannels);
+    if (ch < chLo || ch > chHi || ch % 32 !== 0)
+      fail(
+        `level ${i} has ${ch} channels (channelMult ${m} × modelChannels ${c.modelChannels}); UNetModel's GroupNorm32 needs a multiple of 32 in [${chLo}, ${chHi}]`,
+      );
+    return ch;
+  });
+  const down = 2 ** (c.channelMult.length - 1);
+  if (c.imageSize % down !== 0)
+    fail(`imageSize ${c.imageSize} cannot be halved ${c.channelMult.length - 1} times (one per level after the first)`);
+  if (!Array.isArray(c.attentionDs) || c.attentionDs.length > CONFIG_BOUNDS.attention)
+    fail(`at most ${CONFIG_BOUNDS.attention} attention resolutions`);
+  c.attentionDs.forEach((d, i) => {
+    if (!(Number.isInteger(d) && d >= 0 && d <= c.imageSize))
+      fail(`attention downsample rate ${i} must be an integer in [0, ${c.imageSize}], got ${String(d).slice(0, 40)}`);
+  });
+  // Heads must divide the channels wherever attention runs: levels whose rate ds = 2^level is listed (input
+  // blocks: numHeads, output blocks: numHeadsUpsample) and the middle block (numHeads) at the lowest level.
+  const checkHeads = (ch: number, heads: number, where: string, key: string) => {
+    if (c.numHeadChannels !== -1) {
+      if (ch % c.numHeadChannels !== 0)
+        fail(`${where}: attention channels ${ch} are not divisible by numHeadChannels ${c.numHeadChannels}`);
+    } else if (ch % heads !== 0) fail(`${where}: attention channels ${ch} are not divisible by ${key} ${heads}`);
+  };
+  levelCh.forEach((ch, level) => {
+    if (c.attentionDs.includes(2 ** level)) {
+      checkHeads(ch, c.numHeads, `level ${level}`, 'numHeads');
+      checkHeads(ch, c.numHeadsUpsample, `level ${level}`, 'numHeadsUpsample');
+    }
+  });
+  checkHeads(levelCh[levelCh.length - 1], c.numHeads, 'middle block', 'numHeads');
+  for (const k of ['useScaleShiftNorm', 'resblockUpdown', 'learnSigma'] as const)
+    if (typeof c[k] !== 'boolean') fail(`${k} must be true or false`);
 }
 
 const STORED_KEYS: (keyof UNetConfig)[] = [
@@ -305,7 +380,7 @@ export function parseStoredConfig(input: string | object): UNetConfig {
     const v = r[k];
     const ok =
       k === 'attentionDs' || k === 'channelMult'
-        ? Array.isArray(v) && v.every((x) => typeof x === 'number')
+        ? Array.isArray(v) && v.length <= 64 && v.every((x) => typeof x === 'number')
         : k === 'useScaleShiftNorm' || k === 'resblockUpdown' || k === 'learnSigma'
           ? typeof v === 'boolean'
           : typeof v === 'number';

@@ -23,7 +23,7 @@ import {
   upsample2xAdjoint,
 } from '../engine/ops/layout.js';
 import { linear } from '../engine/ops/linear.js';
-import { axpby, copy, lincomb } from '../engine/ops/vector.js';
+import { axpby, copy } from '../engine/ops/vector.js';
 import { buildArchitecture, type Block, type UNetPlan } from './architecture.js';
 import type { UNetConfig } from './config.js';
 import { timestepEmbedding } from './timestep.js';
@@ -36,8 +36,10 @@ type AttnBlock = Extract<Block, { kind: 'attn' }>;
 /** What one block's backward needs. */
 interface Saved {
   block: Block;
-  /** block input */
+  /** block input (for an output block's first ResBlock fed without concatenation: the h part) */
   x: Tensor;
+  /** that ResBlock's skip part (owned by the tape record of the block that produced it) */
+  skipIn?: Tensor;
   /** ResBlock: the input of the second GroupNorm (after emb bias when not scale-shift) */
   h?: Tensor;
   /** ResBlock: the emb projection [N, C or 2C] */
@@ -65,6 +67,18 @@ export class UNet {
   readonly outChannels: number;
   readonly learnSigma: boolean;
   private w: Map<string, Tensor>;
+  /** weights split along their input channels for the concat-free output blocks (made on first use) */
+  private parts = new Map<string, [Tensor, Tensor]>();
+
+  /**
+   * Output blocks without torch.cat([h, skip]) where no GroupNorm group straddles h and skip (splitsAt):
+   * true always; false never (the reference formulation; tests compare the two); 'auto' (default) only
+   * where the concatenation would exceed the storage binding limit (FFHQ-256's 256x256 hyper-dual pass:
+   * 256 MiB). Elsewhere concatenating is cheaper: the split doubles those blocks' GroupNorm and conv
+   * dispatches and halves the convs' channel blocks (bench/step.bench.ts on lavapipe: 10-15 % more CPU time
+   * per pass; on an H100 ~100 more dispatches per FFHQ-256 forward at ~6 us each).
+   */
+  concatFree: boolean | 'auto' = 'auto';
 
   constructor(
     readonly engine: Engine,
@@ -79,20 +93,54 @@ export class UNet {
     this.learnSigma = c.learnSigma;
   }
 
+  /** Frees the weights; the model cannot be used afterwards. */
+  destroy(): void {
+    this.engine.release(...this.w.values());
+    this.w.clear();
+  }
+
   private p(name: string): Tensor {
     const t = this.w.get(name);
     if (!t) throw new Error(`UNet: missing weight '${name}'`);
     return t;
   }
 
+  /**
+   * Does an output block's first ResBlock take h (ch channels) and its skip separately? Only where
+   * torch.cat([h, skip]) would put no GroupNorm group across both (its 32 groups of cin/32 channels), so
+   * that GN(cat) = cat(GN(h) with ch/(cin/32) groups, GN(skip) with the rest).
+   */
+  private splitsAt(b: Block, h: Tensor): boolean {
+    const ch = h.shape[1];
+    if (b.kind !== 'res' || b.up || b.down || !b.skip || ch % (b.cin / 32) !== 0) return false;
+    if (this.concatFree !== 'auto') return this.concatFree;
+    const e = this.engine;
+    return (h.size / ch) * b.cin * 4 > e.limits.maxStorageBufferBindingSize;
+  }
+
+  /** weight `name` split at input channel c0 (NCHW view of [Cout, Cin, ...] or of a [Cin] vector) */
+  private split(name: string, c0: number): [Tensor, Tensor] {
+    const key = `${name}@${c0}`;
+    let hit = this.parts.get(key);
+    if (!hit) {
+      const t = this.p(name);
+      const w4 = t.shape.length === 1 ? t.reshape([1, t.shape[0], 1, 1]) : t;
+      const c = w4.shape[1];
+      const a = sliceChannels(this.engine, w4, 0, c0);
+      const b = sliceChannels(this.engine, w4, c0, c - c0);
+      hit = t.shape.length === 1 ? [a.reshape([c0]), b.reshape([c - c0])] : [a, b];
+      this.parts.set(key, hit);
+    }
+    return hit;
+  }
+
   // ------------------------------------------------------------------ public API
 
   forward(x: Tensor, t: readonly number[]): Tensor {
-    const N = this.checkInput(x, t, 'forward');
+    this.checkInput(x, t, 'forward');
     const pass = this.begin(t, 1);
     const out = this.run(pass, x);
     this.end(pass);
-    void N;
     return out;
   }
 
@@ -190,14 +238,19 @@ export class UNet {
   private stack(parts: Tensor[]): Tensor {
     const [n, ...rest] = parts[0].shape;
     const out = this.engine.tensor([n * parts.length, ...rest], 'stack');
-    parts.forEach((p, k) => copy(this.engine, p, out.view(k * p.size, p.shape)));
+    parts.forEach((p, k) => this.engine.release(copy(this.engine, p, out.view(k * p.size, p.shape))));
     return out;
   }
 
   private unstack(y: Tensor, k: number, N: number): Tensor[] {
     const per = y.size / k;
     const shape = [N, ...y.shape.slice(1)];
-    const parts = Array.from({ length: k }, (_, i) => copy(this.engine, y.view(i * per, shape)));
+    const parts = Array.from({ length: k }, (_, i) => {
+      const v = y.view(i * per, shape);
+      const c = copy(this.engine, v);
+      this.engine.release(v);
+      return c;
+    });
     this.engine.release(y);
     return parts;
   }
@@ -237,12 +290,23 @@ export class UNet {
     onBlock?.('middle_block', h);
     this.plan.outputBlocks.forEach((blocks, i) => {
       const skip = skips.pop()!;
-      const cat = concatChannels(e, h, skip);
-      // With a tape every skip is also the saved input of the next input block (freed by backward).
-      if (!pass.tape) e.release(skip);
-      e.release(h);
-      h = cat;
-      for (const b of blocks) h = this.block(pass, b, h, true);
+      const first = blocks[0] as ResBlock;
+      let rest = blocks;
+      if (this.splitsAt(first, h)) {
+        // the first ResBlock takes h and skip as they are (saves h on its tape record; the skip is
+        // already saved by the block that produced it)
+        const y = this.resBlock(pass, first, h, skip);
+        if (!pass.tape) e.release(h, skip);
+        h = y;
+        rest = blocks.slice(1);
+      } else {
+        const cat = concatChannels(e, h, skip);
+        // With a tape every skip is also the saved input of the next input block (freed by backward).
+        if (!pass.tape) e.release(skip);
+        e.release(h);
+        h = cat;
+      }
+      for (const b of rest) h = this.block(pass, b, h, true);
       onBlock?.(`output_blocks.${i}`, h);
     });
     const o = this.plan.out;
@@ -296,7 +360,12 @@ export class UNet {
     return y;
   }
 
-  private resBlock(pass: Pass, b: ResBlock, x: Tensor): Tensor {
+  /**
+   * `s`: the skip part when the block's input is torch.cat([x, s]) fed unconcatenated (splitsAt): GN and
+   * SiLU per part, and each conv as conv(part 1) + conv(part 2) through the conv's fused residual add.
+   */
+  private resBlock(pass: Pass, b: ResBlock, x: Tensor, s?: Tensor): Tensor {
+    if (s) return this.resBlockSplit(pass, b, x, s);
     const e = this.engine;
     const P = b.prefix;
     let a = groupNorm(e, x, this.p(`${P}.in_layers.0.weight`), this.p(`${P}.in_layers.0.bias`), {
@@ -311,11 +380,78 @@ export class UNet {
       a = a2;
       xs = resample(e, x);
     }
-    let h = conv2d(e, a, this.p(`${P}.in_layers.2.weight`), this.p(`${P}.in_layers.2.bias`), {
+    const h = conv2d(e, a, this.p(`${P}.in_layers.2.weight`), this.p(`${P}.in_layers.2.bias`), {
       pad: 1,
       biasBatches: pass.N,
     });
     e.release(a);
+    const y = this.resOut(pass, b, h, (c) => {
+      const skip = b.skip
+        ? conv2d(e, xs, this.p(`${P}.skip_connection.weight`), this.p(`${P}.skip_connection.bias`), {
+            pad: 0,
+            biasBatches: pass.N,
+          })
+        : xs;
+      const y = conv2d(e, c, this.p(`${P}.out_layers.3.weight`), this.p(`${P}.out_layers.3.bias`), {
+        pad: 1,
+        biasBatches: pass.N,
+        residual: skip,
+      });
+      if (skip !== x) e.release(skip);
+      if (xs !== x && xs !== skip) e.release(xs);
+      return y;
+    });
+    pass.tape?.push({ block: b, x, ...y.saved });
+    return y.out;
+  }
+
+  /** resBlock with its input torch.cat([x, s]) fed as two parts. */
+  private resBlockSplit(pass: Pass, b: ResBlock, x: Tensor, s: Tensor): Tensor {
+    const e = this.engine;
+    const P = b.prefix;
+    const c1 = x.shape[1];
+    const gs = b.cin / 32;
+    const [g1, g2] = this.split(`${P}.in_layers.0.weight`, c1);
+    const [b1, b2] = this.split(`${P}.in_layers.0.bias`, c1);
+    const a1 = groupNorm(e, x, g1, b1, { K: pass.K, silu: true, groups: c1 / gs });
+    const a2 = groupNorm(e, s, g2, b2, { K: pass.K, silu: true, groups: (b.cin - c1) / gs });
+    const [w1, w2] = this.split(`${P}.in_layers.2.weight`, c1);
+    const h1 = conv2d(e, a1, w1, null, { pad: 1 });
+    const h = conv2d(e, a2, w2, this.p(`${P}.in_layers.2.bias`), { pad: 1, biasBatches: pass.N, residual: h1 });
+    e.release(a1, a2, h1);
+    const y = this.resOut(pass, b, h, (c) => {
+      const [s1, s2] = this.split(`${P}.skip_connection.weight`, c1);
+      const k1 = conv2d(e, x, s1, null, { pad: 0 });
+      const skip = conv2d(e, s, s2, this.p(`${P}.skip_connection.bias`), {
+        pad: 0,
+        biasBatches: pass.N,
+        residual: k1,
+      });
+      e.release(k1);
+      const y = conv2d(e, c, this.p(`${P}.out_layers.3.weight`), this.p(`${P}.out_layers.3.bias`), {
+        pad: 1,
+        biasBatches: pass.N,
+        residual: skip,
+      });
+      e.release(skip);
+      return y;
+    });
+    pass.tape?.push({ block: b, x, skipIn: s, ...y.saved });
+    return y.out;
+  }
+
+  /**
+   * A ResBlock after its in_layers: h = in_layers(x) (consumed); emb projection, out_layers' GroupNorm
+   * (scale-shift or bias) + SiLU, then `finish(c)` = out_layers' conv + the skip path.
+   */
+  private resOut(
+    pass: Pass,
+    b: ResBlock,
+    h: Tensor,
+    finish: (c: Tensor) => Tensor,
+  ): { out: Tensor; saved: { h?: Tensor; embOut?: Tensor } } {
+    const e = this.engine;
+    const P = b.prefix;
     const embOut = linear(e, pass.emb, this.p(`${P}.emb_layers.1.weight`), this.p(`${P}.emb_layers.1.bias`), {
       siluInput: true,
     });
@@ -335,23 +471,11 @@ export class UNet {
         silu: true,
       });
     }
-    const skip = b.skip
-      ? conv2d(e, xs, this.p(`${P}.skip_connection.weight`), this.p(`${P}.skip_connection.bias`), {
-          pad: 0,
-          biasBatches: pass.N,
-        })
-      : xs;
-    const y = conv2d(e, c, this.p(`${P}.out_layers.3.weight`), this.p(`${P}.out_layers.3.bias`), {
-      pad: 1,
-      biasBatches: pass.N,
-      residual: skip,
-    });
+    const y = finish(c);
     e.release(c);
-    if (skip !== x) e.release(skip);
-    if (xs !== x && xs !== skip) e.release(xs);
-    if (pass.tape) pass.tape.push({ block: b, x, h, embOut });
-    else e.release(h, embOut);
-    return y;
+    if (pass.tape) return { out: y, saved: { h, embOut } };
+    e.release(h, embOut);
+    return { out: y, saved: {} };
   }
 
   private attnBlock(pass: Pass, b: AttnBlock, x: Tensor): Tensor {
@@ -387,17 +511,28 @@ export class UNet {
     const tape = pass.tape!;
     // out: conv(GN_silu(h))
     const outRec = tape.pop()!;
-    const o = this.plan.out;
     const ga = conv2dBackwardInput(e, u, this.p('out.2.weight'), outRec.x.shape, { pad: 1 });
     let g = groupNormBackward(e, outRec.x, this.p('out.0.weight'), this.p('out.0.bias'), ga, { silu: true });
     e.release(ga, outRec.x);
-    void o;
     // output blocks in reverse: each consumed cat(h, skip)
     // output block j consumed the skip of input block (nIn - 1 - j)
     const nIn = this.plan.inputBlocks.length;
     const skipGrads: Tensor[] = new Array(nIn);
     for (let i = this.plan.outputBlocks.length - 1; i >= 0; i--) {
-      for (const b of [...this.plan.outputBlocks[i]].reverse()) g = this.blockBackward(pass, tape.pop()!, b, g);
+      const [first, ...rest] = this.plan.outputBlocks[i];
+      for (const b of rest.reverse()) g = this.blockBackward(pass, tape.pop()!, b, g);
+      const rec = tape.pop()!;
+      if (rec.skipIn) {
+        // fed without concatenation: the gradients of h and of the skip come out separately
+        if (rec.block.prefix !== first.prefix)
+          throw new Error(`UNet.vjp: tape out of order (${rec.block.prefix} vs ${first.prefix})`);
+        const [gh, gs] = this.resBackwardSplit(rec, first as ResBlock, g);
+        e.release(g, rec.x);
+        skipGrads[nIn - 1 - i] = gs;
+        g = gh;
+        continue;
+      }
+      g = this.blockBackward(pass, rec, first, g);
       const cin = g.shape[1];
       const cs = this.plan.skipChannels[i];
       const gh = sliceChannels(e, g, 0, cin - cs);
@@ -466,25 +601,67 @@ export class UNet {
     const aShape = b.up ? [n, b.cin, 2 * H, 2 * W] : b.down ? [n, b.cin, H / 2, W / 2] : [n, b.cin, H, W];
     let ga = conv2dBackwardInput(e, gh, this.p(`${P}.in_layers.2.weight`), aShape, { pad: 1 });
     e.release(gh);
-    // skip path gradient (w.r.t. the resampled x)
-    let gxs = b.skip
-      ? conv2dBackwardInput(e, g, this.p(`${P}.skip_connection.weight`), aShape, { pad: 0 })
-      : copy(e, g);
-    if (b.up || b.down) {
-      const adj = b.up ? upsample2xAdjoint : avgPool2xAdjoint;
+    const adj = b.up ? upsample2xAdjoint : b.down ? avgPool2xAdjoint : null;
+    if (adj) {
       const ga2 = adj(e, ga);
-      const gxs2 = adj(e, gxs);
-      e.release(ga, gxs);
+      e.release(ga);
       ga = ga2;
-      gxs = gxs2;
     }
     const gx = groupNormBackward(e, x, this.p(`${P}.in_layers.0.weight`), this.p(`${P}.in_layers.0.bias`), ga, {
       silu: true,
     });
     e.release(ga);
-    axpby(e, 1, gxs, 1, gx);
-    e.release(gxs);
+    // + the skip path's gradient: through the 1x1 skip conv (its input gradient adds gx by the fused
+    // residual) or the identity, then the resampling adjoint
+    const skipW = this.w.get(`${P}.skip_connection.weight`);
+    if (b.skip && !adj) {
+      const out = conv2dBackwardInput(e, g, skipW!, aShape, { pad: 0, residual: gx });
+      e.release(gx);
+      return out;
+    }
+    let gs = b.skip ? conv2dBackwardInput(e, g, skipW!, aShape, { pad: 0 }) : g;
+    if (adj) {
+      const t = adj(e, gs);
+      if (gs !== g) e.release(gs);
+      gs = t;
+    }
+    axpby(e, 1, gs, 1, gx);
+    if (gs !== g) e.release(gs);
     return gx;
+  }
+
+  /** resBackward for a ResBlock fed torch.cat([x, skip]) as two parts: [gradient of x, of skip]. */
+  private resBackwardSplit(rec: Saved, b: ResBlock, g: Tensor): [Tensor, Tensor] {
+    const e = this.engine;
+    const P = b.prefix;
+    const x = rec.x,
+      s = rec.skipIn!,
+      h = rec.h!;
+    const gc = conv2dBackwardInput(e, g, this.p(`${P}.out_layers.3.weight`), h.shape, { pad: 1 });
+    const gh = groupNormBackward(e, h, this.p(`${P}.out_layers.0.weight`), this.p(`${P}.out_layers.0.bias`), gc, {
+      silu: true,
+      scaleShift: b.scaleShift ? rec.embOut : undefined,
+    });
+    e.release(gc, h, rec.embOut);
+    const c1 = x.shape[1];
+    const gs = b.cin / 32;
+    const grads = ([x, s] as const).map((part, k) => {
+      const w = this.split(`${P}.in_layers.2.weight`, c1)[k];
+      const ga = conv2dBackwardInput(e, gh, w, part.shape, { pad: 1 });
+      const gamma = this.split(`${P}.in_layers.0.weight`, c1)[k];
+      const beta = this.split(`${P}.in_layers.0.bias`, c1)[k];
+      const gx = groupNormBackward(e, part, gamma, beta, ga, { silu: true, groups: part.shape[1] / gs });
+      e.release(ga);
+      // + the skip connection's input gradient, added by the conv's fused residual
+      const out = conv2dBackwardInput(e, g, this.split(`${P}.skip_connection.weight`, c1)[k], part.shape, {
+        pad: 0,
+        residual: gx,
+      });
+      e.release(gx);
+      return out;
+    });
+    e.release(gh);
+    return [grads[0], grads[1]];
   }
 
   private attnBackward(rec: Saved, b: AttnBlock, g: Tensor): Tensor {

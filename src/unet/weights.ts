@@ -1,7 +1,7 @@
 // Weights of a converted model (tools/convert-weights output: safetensors with the UNetConfig in its
 // metadata) as GPU tensors, verified against the architecture built from that config.
 import type { Engine, Tensor } from '../engine/index.js';
-import { parseSafetensors, tensorToFloat32 } from '../engine/safetensors.js';
+import { firstNonFinite, parseSafetensors, tensorToFloat32 } from '../engine/safetensors.js';
 import { architectureTensors } from './architecture.js';
 import { parseStoredConfig, type UNetConfig } from './config.js';
 
@@ -19,7 +19,12 @@ export function loadUNetWeights(e: Engine, bytes: Uint8Array, label = 'weights')
       `${label}: no model config in the safetensors metadata — convert the checkpoint with 'posterior convert' first`,
     );
   }
-  const config = parseStoredConfig(stored);
+  let config: UNetConfig;
+  try {
+    config = parseStoredConfig(stored);
+  } catch (e) {
+    throw new Error(`${label}: ${(e as Error).message}`);
+  }
   const want = architectureTensors(config);
   const missing: string[] = [];
   const misshaped: string[] = [];
@@ -39,6 +44,13 @@ export function loadUNetWeights(e: Engine, bytes: Uint8Array, label = 'weights')
   let numParams = 0;
   for (const [name, shape] of want) {
     const data = tensorToFloat32(parsed.tensors.get(name)!);
+    const bad = firstNonFinite(data);
+    if (bad >= 0) {
+      for (const t of tensors.values()) e.release(t);
+      throw new Error(
+        `${label}: tensor "${name}" holds a non-finite value (${data[bad]} at index ${bad}); the weights are corrupt`,
+      );
+    }
     tensors.set(name, e.upload(data, shape, name));
     numParams += data.length;
   }

@@ -15,6 +15,8 @@ export interface DenseOperator extends MeasurementOperator {
   pinvMatrix: Float64Array;
   /** float64 factors: U [m, m], s [m], V [D, D] (row-major, singular vectors in columns) */
   factors: { u: Float64Array; s: Float64Array; v: Float64Array };
+  /** frees A, A⁺ and the SVD factors */
+  destroy(): void;
 }
 
 export function denseOperator(
@@ -40,12 +42,15 @@ export function denseOperator(
   const At = up(a64, [m, D], 'A');
   const Pt = up(pinv, [D, m], 'A_pinv');
   let svd: SvdView | undefined;
+  const owned: Tensor[] = [At, Pt];
   if (opts.svd !== false) {
     const Ut = up(f.u, [m, m], 'U'),
-      Vt = up(f.v, [D, D], 'V');
+      Vt = up(f.v, [D, D], 'V'),
+      singulars = up(f.s, [m], 'singulars');
+    owned.push(Ut, Vt, singulars);
     svd = {
       rank: m,
-      singulars: up(f.s, [m], 'singulars'),
+      singulars,
       vt: (x) => denseMatvec(e, Vt, D, D, x, true),
       v: (z) => denseMatvec(e, Vt, D, D, z, false).reshape([N, C, H, W]),
       ut: (y) => denseMatvec(e, Ut, m, m, y, true),
@@ -65,6 +70,7 @@ export function denseOperator(
     D,
     pinvMatrix: pinv,
     factors: { u: f.u, s: f.s, v: f.v },
+    destroy: () => e.release(...owned),
   };
   if (opts.pinv !== false) op.pinv = (y: Tensor) => denseMatvec(e, Pt, D, m, y, false).reshape([N, C, H, W]);
   if (svd) op.svd = svd;

@@ -3,16 +3,22 @@
 // its metadata. The architecture computed from the config is checked against the checkpoint key by
 // key and shape by shape, so that a wrong config fails here (with every difference listed) instead
 // of producing a model that silently computes garbage.
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../../src/engine/safetensors.ts';
-import { readFileBytes, writeSafetensorsFile } from '../../src/engine/safetensors-node.ts';
+import {
+  firstNonFinite,
+  parseSafetensors,
+  tensorToFloat32,
+  type SerializableTensor,
+} from '../../src/engine/safetensors.ts';
+import { readFileBytes } from '../../src/engine/safetensors-node.ts';
+import { writeSafetensorsFile } from '../../src/io/atomic.ts';
 import { architectureTensors, countParams } from '../../src/unet/architecture.ts';
 import { modelConfigToJson, parseFlatYaml, parseModelConfig, type UNetConfig } from '../../src/unet/config.ts';
 import { diffusionToJson, parseDiffusionConfig, type DiffusionSettings } from '../../src/samplers/diffusion-config.ts';
 import { loadTorchCheckpoint } from './pt.ts';
 
 export const WEIGHTS_FORMAT = 'webgpu-dps-unet';
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64', 'float32', 'float16', 'bfloat16', 'float64']);
 
 export interface MisshapedTensor {
   name: string;
@@ -52,8 +58,13 @@ function loadTensors(
   label: string,
   notes: string[],
 ): { tensors: Map<string, LoadedTensor>; stateDictKey: string } {
+  // safetensors: an 8-byte little-endian header length that fits the file (anything else is left to the torch
+  // reader, which names zip, legacy-torch and foreign files).
+  const isZip = bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] === 0x4b;
+  const headerLen = bytes.length >= 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true) : -1n;
   const looksSafetensors =
-    bytes.length >= 9 && bytes[8] === 0x7b /* '{' */ && !(bytes[0] === 0x50 && bytes[1] === 0x4b);
+    !isZip &&
+    ((bytes.length >= 9 && bytes[8] === 0x7b) /* '{' */ || (headerLen >= 0n && headerLen <= BigInt(bytes.length - 8)));
   if (looksSafetensors) {
     const st = parseSafetensors(bytes, label);
     const tensors = new Map<string, LoadedTensor>();
@@ -113,7 +124,7 @@ function checkAgainstConfig(got: Map<string, LoadedTensor>, cfg: UNetConfig, lab
         (items.length > LIMIT ? `\n  ... and ${items.length - LIMIT} more` : '');
   const hs = hints(got, cfg);
   const message =
-    `The weights in ${label} do not match the model config (image_size ${cfg.imageSize}, num_channels ${cfg.modelChannels}, ` +
+    `${label}: the weights do not match the model config (image_size ${cfg.imageSize}, num_channels ${cfg.modelChannels}, ` +
     `num_res_blocks ${cfg.numResBlocks}, channel_mult ${cfg.channelMult.join(',')}, attention ds ${cfg.attentionDs.join(',') || 'none'}, ` +
     `in/out channels ${cfg.inChannels}/${cfg.outChannels}): ${missing.length} missing, ${unexpected.length} unexpected and ` +
     `${misshaped.length} mis-shaped tensors. ` +
@@ -153,11 +164,22 @@ export function convertCheckpointBytes(
   }
   checkAgainstConfig(got, cfg, source);
 
+  // A UNet's parameters are floating point; an integer tensor where a weight belongs is a corrupt or foreign
+  // file (its integers would silently become weights).
+  for (const [name, t] of got) {
+    if (!FLOAT_DTYPES.has(t.dtype))
+      throw new Error(`${source}: tensor "${name}" has dtype ${t.dtype}; model weights must be floating point`);
+  }
   const tensors = new Map<string, SerializableTensor>();
   const dtypes = new Set<string>();
   const arch = architectureTensors(cfg);
   for (const [name, shape] of arch) {
     const t = got.get(name)!;
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0)
+      throw new Error(
+        `${source}: tensor "${name}" holds a non-finite value (${t.data[bad]} at index ${bad}); the checkpoint is corrupt`,
+      );
     dtypes.add(t.dtype);
     tensors.set(name, { shape, data: t.data });
   }
@@ -191,8 +213,10 @@ export function convertWeights(opts: ConvertOptions): ConvertedModel {
   if (typeof config === 'string') {
     // Parse here so that config errors name the config file.
     const path = config;
+    // A model config is a few hundred bytes; 1 MiB bounds what a hostile one can make the parser do.
+    const text = new TextDecoder().decode(readFileBytes(path, 2 ** 20));
     try {
-      config = parseConfigText(readFileSync(path, 'utf8')) as object;
+      config = parseConfigText(text) as object;
       parseModelConfig(config);
       diffusionSection(config, parseModelConfig(config).learnSigma);
     } catch (e) {

@@ -1,5 +1,7 @@
 // CLI entry: `tsx tools/convert-weights/main.ts --input model.pt --config model_config.yaml --output model.safetensors`
 import { pathToFileURL } from 'node:url';
+import { UsageError } from '../../src/cli/args.ts';
+import { checkOutputPaths } from '../../src/cli/output-paths.ts';
 import { convertWeights } from './convert.ts';
 
 export const USAGE = `Usage: convert-weights --input <model.pt|.pth|.safetensors> --config <config.json|.yaml> --output <out.safetensors>
@@ -39,6 +41,15 @@ export function runConvert(argv: string[], io: CliIO = { log: console.log, error
   if (absent.length) {
     io.error(`convert-weights: missing ${absent.map((k) => `--${k}`).join(', ')}\n\n${USAGE}`);
     return 2;
+  }
+  try {
+    // Before reading anything: the output must be a .safetensors file that is not one of the inputs.
+    checkOutputPaths([{ path: opts.output, extensions: ['.safetensors'], createDirs: true }], {
+      inputs: [opts.input, opts.config],
+    });
+  } catch (e) {
+    io.error(`convert-weights: ${(e as Error).message}`);
+    return e instanceof UsageError ? 2 : 1;
   }
   try {
     const r = convertWeights({ input: opts.input, config: opts.config, output: opts.output });

@@ -84,8 +84,22 @@ class GlobalRef {
   ) {}
 }
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-const intList = (v: unknown): v is number[] => Array.isArray(v) && v.every(isInt);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const MAX_RANK = 64;
+const intList = (v: unknown): v is number[] => Array.isArray(v) && v.length <= MAX_RANK && v.every(isInt);
+
+// Bounds on what a pickle may build. CPython refuses to parse integers of more than 4300 decimal digits
+// (sys.int_info.default_max_str_digits, CVE-2020-10735: int(str) is quadratic); we apply the same limit to
+// text integers and the equivalent 1786 bytes to binary LONG1/LONG4 — a state dict's integers are shapes,
+// strides and offsets of at most 64 bits. MARK nesting and memo size are bounded too: a deep or huge structure
+// is refused cleanly instead of exhausting the stack or memory.
+export const MAX_INT_DIGITS = 4300;
+const MAX_LONG_BYTES = Math.ceil((MAX_INT_DIGITS * Math.log2(10)) / 8);
+export const MAX_MARK_DEPTH = 10_000;
+const MAX_MEMO = 1_000_000;
+// A state dict pickle pushes ~20 values per tensor (the ImageNet ADM: ~600 tensors, ~12k pushes); 1M also
+// admits 500k APPENDS while keeping the worst case (1M empty lists) under a second.
+const MAX_PUSHES = 1_000_000;
 
 function rebuildTensor(args: unknown[], fn: string): TorchTensorRef {
   const [storage, storageOffset, shape, stride] = args;
@@ -100,6 +114,16 @@ function rebuildTensor(args: unknown[], fn: string): TorchTensorRef {
     throw new PickleError(`${fn}: unexpected arguments (expected storage, offset, size, stride)`);
   }
   return { kind: 'tensor', storage: s, storageOffset, shape: [...shape], stride: [...stride] };
+}
+
+/** OrderedDict() or OrderedDict([(k, v), ...]) — anything else is not what torch.save writes. */
+function orderedDict(args: unknown[]): Map<unknown, unknown> {
+  const items = args[0];
+  if (args.length === 0 || items === undefined) return new Map();
+  if (items instanceof Map) return new Map(items);
+  if (!Array.isArray(items) || !items.every((p) => Array.isArray(p) && p.length === 2))
+    throw new PickleError('collections.OrderedDict: argument is not a list of (key, value) pairs');
+  return new Map(items as [unknown, unknown][]);
 }
 
 function parameter(args: unknown[]): unknown {
@@ -127,7 +151,7 @@ const STORAGE_TYPES: Record<string, TorchDtype> = {
  * numpy reconstructors and any user class.
  */
 export const TORCH_SAFE_GLOBALS: ReadonlyMap<string, SafeGlobal> = new Map<string, SafeGlobal>([
-  ['collections.OrderedDict', { call: (args) => new Map((args[0] as Iterable<[unknown, unknown]> | undefined) ?? []) }],
+  ['collections.OrderedDict', { call: orderedDict }],
   ['torch._utils._rebuild_tensor_v2', { call: (a) => rebuildTensor(a, 'torch._utils._rebuild_tensor_v2') }],
   ['torch._utils._rebuild_tensor', { call: (a) => rebuildTensor(a, 'torch._utils._rebuild_tensor') }],
   ['torch._utils._rebuild_parameter', { call: parameter }],
@@ -147,7 +171,10 @@ export function torchPersistentLoad(pid: unknown): TorchStorageRef {
     p[0] !== 'storage' ||
     type?.kind !== 'storage-type' ||
     typeof p[2] !== 'string' ||
-    !isInt(p[4])
+    !/^[A-Za-z0-9_.-]{1,200}$/.test(p[2]) ||
+    p[2].startsWith('.') ||
+    !isInt(p[4]) ||
+    p[4] < 0
   ) {
     throw new PickleError(
       `unsupported persistent id ${describe(pid)} (expected ('storage', <torch.*Storage>, key, location, numel))`,
@@ -156,12 +183,44 @@ export function torchPersistentLoad(pid: unknown): TorchStorageRef {
   return { kind: 'storage', dtype: type.dtype, key: p[2], location: String(p[3]), numel: p[4] };
 }
 
-function describe(v: unknown): string {
-  try {
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))?.slice(0, 200) ?? String(v);
-  } catch {
-    return String(v);
+/** A short description of an unpickled value for messages: bounded in depth and length, never throws. */
+export function describe(v: unknown, depth = 0): string {
+  const s = describeInner(v, depth);
+  return s.length > 200 ? s.slice(0, 200) + '…' : s;
+}
+function describeInner(v: unknown, depth: number): string {
+  if (v === null) return 'None';
+  if (typeof v === 'string') return JSON.stringify(v.length > 100 ? v.slice(0, 100) + '…' : v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'bigint') {
+    const s = v.toString();
+    return s.length > 40 ? `${s.slice(0, 20)}…(${s.length} digits)` : s;
   }
+  if (v instanceof GlobalRef) return v.qualname;
+  if (v instanceof Uint8Array) return `bytes(${v.length})`;
+  if (depth >= 3) return '…';
+  const list = (items: Iterable<unknown>, open: string, close: string, n: number) => {
+    const out: string[] = [];
+    for (const it of items) {
+      if (out.length === 5) {
+        out.push(`… ${n} items`);
+        break;
+      }
+      out.push(describeInner(it, depth + 1));
+    }
+    return open + out.join(', ') + close;
+  };
+  if (Array.isArray(v)) return list(v, '[', ']', v.length);
+  if (v instanceof Set) return list(v, '{', '}', v.size);
+  if (v instanceof Map)
+    return list(
+      [...v.keys()].slice(0, 6).map((k) => `${describeInner(k, depth + 1)}: ${describeInner(v.get(k), depth + 1)}`),
+      '{',
+      '}',
+      v.size,
+    );
+  if (typeof v === 'object' && (v as { kind?: unknown }).kind) return `<${String((v as { kind: unknown }).kind)}>`;
+  return typeof v;
 }
 
 export interface UnpickleOptions {
@@ -292,6 +351,14 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     pos = end + 1;
     return s;
   };
+  let pushes = 0;
+  // Every value the VM creates is pushed once: bounding pushes bounds the objects (and memory) a pickle can
+  // make, whatever mix of lists, strings and memo references it uses.
+  const push = (v: unknown): void => {
+    if (++pushes > MAX_PUSHES)
+      fail(`more than ${MAX_PUSHES} values: far beyond any state dict (corrupt or hostile pickle)`);
+    stack.push(v);
+  };
   const pop = (): unknown => {
     if (stack.length === 0) fail('stack underflow (corrupt pickle)');
     return stack.pop();
@@ -319,11 +386,17 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     if (!(callable instanceof GlobalRef) || typeof callable.impl.call !== 'function')
       fail(`cannot call ${describe(callable)}`);
     if (!Array.isArray(args)) fail('call arguments are not a tuple');
-    return (callable as GlobalRef).impl.call!(args as unknown[]);
+    try {
+      return (callable as GlobalRef).impl.call!(args as unknown[]);
+    } catch (e) {
+      // the allow-listed constructors report what is wrong without the file; add it (and the byte offset)
+      if (e instanceof PickleError && !(e instanceof UnsafePickleError)) return fail(e.message);
+      throw e;
+    }
   };
-  const memoGet = (k: number) => {
-    if (!memo.has(k)) fail(`memo key ${k} is not defined (corrupt pickle)`);
-    return memo.get(k);
+  const memoGet = (k: number | bigint) => {
+    if (typeof k !== 'number' || !memo.has(k)) fail(`memo key ${describe(k)} is not defined (corrupt pickle)`);
+    return memo.get(k as number);
   };
   const setItems = (dict: unknown, items: unknown[]) => {
     if (!(dict instanceof Map)) fail('SETITEM(S) target is not a dict');
@@ -332,12 +405,25 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
   };
   const appendItems = (list: unknown, items: unknown[]) => {
     if (!Array.isArray(list)) fail('APPEND(S) target is not a list');
-    (list as unknown[]).push(...items);
+    // One by one: push(...items) passes every item as an argument and overflows the stack for ~100k items.
+    for (const it of items) (list as unknown[]).push(it);
   };
+  const memoPut = (k: number | bigint) => {
+    if (typeof k !== 'number' || k < 0) fail(`bad memo key ${describe(k)}`);
+    if (memo.size >= MAX_MEMO && !memo.has(k as number)) fail(`more than ${MAX_MEMO} memo entries`);
+    memo.set(k as number, top());
+  };
+  // Little-endian two's complement, decoded in linear time through one hex string (a BigInt shift per byte
+  // would be quadratic).
   const longLE = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    if (b.length > MAX_LONG_BYTES)
+      fail(
+        `integer of ${b.length} bytes exceeds the limit of ${MAX_LONG_BYTES} (${MAX_INT_DIGITS} digits, as CPython)`,
+      );
+    let hex = '';
+    for (let i = b.length - 1; i >= 0; i--) hex += b[i].toString(16).padStart(2, '0');
+    let v = BigInt('0x' + hex);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
@@ -357,6 +443,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         u64();
         break; // FRAME: framing is only a read-ahead hint
       case 0x28:
+        if (metastack.length >= MAX_MARK_DEPTH) fail(`MARKs nested more than ${MAX_MARK_DEPTH} deep`);
         metastack.push(stack);
         stack = [];
         break; // MARK
@@ -373,127 +460,132 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         popMark();
         break; // POP_MARK
       case 0x32:
-        stack.push(top());
+        push(top());
         break; // DUP
       case 0x4e:
-        stack.push(null);
+        push(null);
         break; // NONE
       case 0x88:
-        stack.push(true);
+        push(true);
         break; // NEWTRUE
       case 0x89:
-        stack.push(false);
+        push(false);
         break; // NEWFALSE
       case 0x4a:
-        stack.push(i32());
+        push(i32());
         break; // BININT
       case 0x4b:
-        stack.push(u8());
+        push(u8());
         break; // BININT1
       case 0x4d:
-        stack.push(u16());
+        push(u16());
         break; // BININT2
       case 0x8a:
-        stack.push(longLE(take(u8())));
+        push(longLE(take(u8())));
         break; // LONG1
       case 0x8b: {
         // LONG4
         const n = i32();
         if (n < 0) fail('negative LONG4 length');
-        stack.push(longLE(take(n)));
+        push(longLE(take(n)));
         break;
       }
       case 0x49: {
         // INT (protocol 0; also encodes bools as I01/I00)
         const s = line().trim();
-        stack.push(s === '01' ? true : s === '00' ? false : intFromText(s, fail));
+        push(s === '01' ? true : s === '00' ? false : intFromText(s, fail));
         break;
       }
       case 0x4c:
-        stack.push(intFromText(line().trim().replace(/L$/, ''), fail));
+        push(intFromText(line().trim().replace(/L$/, ''), fail));
         break; // LONG
-      case 0x46:
-        stack.push(parseFloat(line()));
-        break; // FLOAT
+      case 0x46: {
+        // FLOAT: repr() text; a malformed one is corrupt (parseFloat would read a prefix or give NaN)
+        const t = line().trim();
+        if (t.length > 100 || !/^[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|nan)$/i.test(t))
+          fail(`bad float literal ${describe(t)}`);
+        push(/inf/i.test(t) ? (t.startsWith('-') ? -Infinity : Infinity) : /nan/i.test(t) ? NaN : Number(t));
+        break;
+      }
       case 0x47:
         need(8);
-        stack.push(dv.getFloat64(pos, false));
+        push(dv.getFloat64(pos, false));
         pos += 8;
         break; // BINFLOAT (big-endian!)
       case 0x58:
-        stack.push(utf8.decode(take(u32())));
+        push(utf8.decode(take(u32())));
         break; // BINUNICODE
       case 0x8c:
-        stack.push(utf8.decode(take(u8())));
+        push(utf8.decode(take(u8())));
         break; // SHORT_BINUNICODE
       case 0x8d:
-        stack.push(utf8.decode(take(u64())));
+        push(utf8.decode(take(u64())));
         break; // BINUNICODE8
       case 0x54: {
         // BINSTRING (Python 2 str)
         const n = i32();
         if (n < 0) fail('negative BINSTRING length');
-        stack.push(latin1.decode(take(n)));
+        push(latin1.decode(take(n)));
         break;
       }
       case 0x55:
-        stack.push(latin1.decode(take(u8())));
+        push(latin1.decode(take(u8())));
         break; // SHORT_BINSTRING
       case 0x42:
-        stack.push(take(u32()).slice());
+        push(take(u32()).slice());
         break; // BINBYTES
       case 0x43:
-        stack.push(take(u8()).slice());
+        push(take(u8()).slice());
         break; // SHORT_BINBYTES
       case 0x8e:
-        stack.push(take(u64()).slice());
+        push(take(u64()).slice());
         break; // BINBYTES8
       case 0x96:
-        stack.push(take(u64()).slice());
+        push(take(u64()).slice());
         break; // BYTEARRAY8
       case 0x5d:
-        stack.push([]);
+        push([]);
         break; // EMPTY_LIST
       case 0x29:
-        stack.push([]);
+        push([]);
         break; // EMPTY_TUPLE
       case 0x7d:
-        stack.push(new Map());
+        push(new Map());
         break; // EMPTY_DICT
       case 0x8f:
-        stack.push(new Set());
+        push(new Set());
         break; // EMPTY_SET
       case 0x6c:
       case 0x74: {
         const items = popMark();
-        stack.push(items);
+        push(items);
         break;
       } // LIST, TUPLE
       case 0x85:
-        stack.push([pop()]);
+        push([pop()]);
         break; // TUPLE1
       case 0x86: {
         const b = pop();
         const a = pop();
-        stack.push([a, b]);
+        push([a, b]);
         break;
       } // TUPLE2
       case 0x87: {
         const c = pop();
         const b = pop();
         const a = pop();
-        stack.push([a, b, c]);
+        push([a, b, c]);
         break;
       } // TUPLE3
       case 0x64: {
         const m = new Map();
         setItems(m, popMark());
-        stack.push(m);
+        push(m);
         break;
       } // DICT
       case 0x91: {
         const items = popMark();
-        stack.push(new Set(items));
+        push(new Set(items));
         break;
       } // FROZENSET
       case 0x61: {
@@ -526,31 +618,31 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         break;
       }
       case 0x70:
-        memo.set(intFromText(line(), fail) as number, top());
+        memoPut(intFromText(line(), fail));
         break; // PUT
       case 0x71:
-        memo.set(u8(), top());
+        memoPut(u8());
         break; // BINPUT
       case 0x72:
-        memo.set(u32(), top());
+        memoPut(u32());
         break; // LONG_BINPUT
       case 0x94:
-        memo.set(memo.size, top());
+        memoPut(memo.size);
         break; // MEMOIZE
       case 0x67:
-        stack.push(memoGet(intFromText(line(), fail) as number));
+        push(memoGet(intFromText(line(), fail)));
         break; // GET
       case 0x68:
-        stack.push(memoGet(u8()));
+        push(memoGet(u8()));
         break; // BINGET
       case 0x6a:
-        stack.push(memoGet(u32()));
+        push(memoGet(u32()));
         break; // LONG_BINGET
       case 0x63: {
         // GLOBAL "module\nname\n"
         const module = line();
         const name = line();
-        stack.push(globalValue(resolveGlobal(module, name)));
+        push(globalValue(resolveGlobal(module, name)));
         break;
       }
       case 0x93: {
@@ -558,32 +650,32 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        stack.push(globalValue(resolveGlobal(module as string, name as string)));
+        push(globalValue(resolveGlobal(module as string, name as string)));
         break;
       }
       case 0x69: {
         // INST "module\nname\n" with args since MARK
         const g = resolveGlobal(line(), line());
         const args = popMark();
-        stack.push(call(g, args));
+        push(call(g, args));
         break;
       }
       case 0x6f: {
         // OBJ: class and args since MARK
         const items = popMark();
-        stack.push(call(items[0], items.slice(1)));
+        push(call(items[0], items.slice(1)));
         break;
       }
       case 0x52: {
         const args = pop();
         const fn = pop();
-        stack.push(call(fn, args));
+        push(call(fn, args));
         break;
       } // REDUCE
       case 0x81: {
         const args = pop();
         const cls = pop();
-        stack.push(call(cls, args));
+        push(call(cls, args));
         break;
       } // NEWOBJ
       case 0x92: {
@@ -592,7 +684,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         const args = pop();
         const cls = pop();
         if (kwargs instanceof Map && kwargs.size) fail('NEWOBJ_EX with keyword arguments is not supported');
-        stack.push(call(cls, args));
+        push(call(cls, args));
         break;
       }
       case 0x62: {
@@ -607,11 +699,17 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         break;
       }
       case 0x51:
-        stack.push(persistentLoad(pop()));
-        break; // BINPERSID
-      case 0x50:
-        stack.push(persistentLoad(line()));
-        break; // PERSID
+      case 0x50: {
+        // BINPERSID / PERSID
+        const pid = op === 0x51 ? pop() : line();
+        try {
+          push(persistentLoad(pid));
+        } catch (e) {
+          if (e instanceof PickleError && !(e instanceof UnsafePickleError)) fail(e.message);
+          throw e;
+        }
+        break;
+      }
       case 0x82:
       case 0x83:
       case 0x84: // EXT1/2/4: the copyreg extension registry can name any callable
@@ -626,7 +724,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
 
 function intFromText(s: string, fail: (why: string) => never): number | bigint {
   const t = s.trim();
-  if (!/^[-+]?\d+$/.test(t)) fail(`bad integer literal "${t}"`);
+  if (t.length > MAX_INT_DIGITS + 1)
+    fail(`integer literal of ${t.length} characters exceeds the limit of ${MAX_INT_DIGITS} digits (as CPython)`);
+  if (!/^[-+]?\d+$/.test(t)) fail(`bad integer literal ${describe(t)}`);
   const b = BigInt(t);
   return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
 }

@@ -4,8 +4,16 @@
 //   <archive>/version, and in 2.x also .format_version, .storage_alignment, byteorder
 // The pickle runs in the restricted VM of pickle.ts, so nothing in the file is ever executed.
 import { tensorToFloat32, type SafetensorsDtype } from '../../src/engine/safetensors.ts';
-import { TORCH_DTYPE_BYTES, unpickle, type TorchDtype, type TorchStorageRef, type TorchTensorRef } from './pickle.ts';
-import { ZipArchive } from './zip.ts';
+import {
+  describe,
+  TORCH_DTYPE_BYTES,
+  torchPersistentLoad,
+  unpickle,
+  type TorchDtype,
+  type TorchStorageRef,
+  type TorchTensorRef,
+} from './pickle.ts';
+import { ZipArchive, type ZipOptions } from './zip.ts';
 
 export interface TorchTensor {
   /** dtype in the checkpoint (values are always converted to float32) */
@@ -54,23 +62,61 @@ export function readTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): Ma
   return loadTorchCheckpoint(bytes, label).tensors;
 }
 
-export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): TorchCheckpoint {
+export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint', opts: ZipOptions = {}): TorchCheckpoint {
   detectLegacy(bytes, label);
-  const zip = new ZipArchive(bytes, label);
-  const pkl = zip.names().find((n) => /^[^/]+\/data\.pkl$/.test(n)) ?? zip.names().find((n) => n === 'data.pkl');
-  if (!pkl)
+  const zip = new ZipArchive(bytes, label, opts);
+  const pkls = zip.names().filter((n) => /^[^/]+\/data\.pkl$/.test(n) || n === 'data.pkl');
+  if (pkls.length === 0)
     throw new TorchCheckpointError(
       `${label}: zip archive has no <archive>/data.pkl entry; it is not a torch.save checkpoint`,
     );
+  if (pkls.length > 1)
+    throw new TorchCheckpointError(
+      `${label}: the archive holds ${pkls.length} pickles (${pkls.slice(0, 3).join(', ')}); which one is the checkpoint?`,
+    );
+  const pkl = pkls[0];
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const byteorder = zip.has(`${prefix}byteorder`)
     ? new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim()
     : 'little';
   if (byteorder !== 'little' && byteorder !== 'big')
-    throw new TorchCheckpointError(`${label}: unknown byteorder "${byteorder}"`);
+    throw new TorchCheckpointError(`${label}: unknown byteorder ${describe(byteorder)}`);
 
-  const root = unpickle(zip.read(pkl), { label: `${label}: ${pkl}` });
+  // Every storage the pickle refers to (whether or not it ends up in the chosen state dict).
+  const referenced = new Set<string>();
+  const root = unpickle(zip.read(pkl), {
+    label: `${label}: ${pkl}`,
+    persistentLoad: (pid) => {
+      const ref = torchPersistentLoad(pid);
+      referenced.add(ref.key);
+      return ref;
+    },
+  });
+  // torch.save writes exactly the storages its pickle refers to: an unreferenced one means a reference was
+  // redirected (e.g. two tensors now reading one storage), which would silently load the wrong weights.
+  const orphan = zip.names().find((n) => n.startsWith(`${prefix}data/`) && !referenced.has(n.slice(prefix.length + 5)));
+  if (orphan)
+    throw new TorchCheckpointError(
+      `${label}: ${orphan} is in the archive but the pickle never refers to it (corrupt checkpoint)`,
+    );
   const { dict, key, note } = findStateDict(root, label);
+
+  // Validate every name, dtype and view against its storage before any storage is read or any tensor
+  // materialised: a view cannot ask for more memory than its storage holds.
+  const storageRefs = new Map<string, TorchStorageRef>();
+  for (const [name, t] of dict) {
+    if (typeof name !== 'string')
+      throw new TorchCheckpointError(`${label}: state dict has a non-string key ${describe(name)}`);
+    const what = `${label}: tensor ${describe(name)}`;
+    const s = t.storage;
+    const prev = storageRefs.get(s.key);
+    if (prev && (prev.dtype !== s.dtype || prev.numel !== s.numel))
+      throw new TorchCheckpointError(
+        `${what}: storage "${s.key}" is declared as ${s.dtype}×${s.numel} here and ${prev.dtype}×${prev.numel} elsewhere`,
+      );
+    storageRefs.set(s.key, s);
+    checkView(t, what);
+  }
 
   // Storages may be shared by several tensors (views); decode each one once.
   const storages = new Map<string, Float32Array>();
@@ -80,13 +126,13 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): To
       const entry = `${prefix}data/${s.key}`;
       if (!zip.has(entry))
         throw new TorchCheckpointError(`${label}: storage "${s.key}" is missing (no ${entry} in the archive)`);
-      let raw = zip.read(entry);
       const need = s.numel * TORCH_DTYPE_BYTES[s.dtype];
-      if (raw.length < need)
+      const size = zip.entries.get(entry)!.uncompressedSize;
+      if (size !== need)
         throw new TorchCheckpointError(
-          `${label}: storage ${entry} has ${raw.length} bytes, expected ${need} (truncated?)`,
+          `${label}: storage ${entry} has ${size} bytes, but ${s.numel} ${s.dtype} elements take ${need}${size < need ? ' (truncated?)' : ''}`,
         );
-      raw = raw.subarray(0, need);
+      let raw = zip.read(entry);
       if (byteorder === 'big') raw = byteswap(raw, TORCH_DTYPE_BYTES[s.dtype]);
       f = tensorToFloat32({ dtype: TO_ST[s.dtype], data: raw });
       storages.set(s.key, f);
@@ -96,12 +142,10 @@ export function loadTorchCheckpoint(bytes: Uint8Array, label = 'checkpoint'): To
 
   const tensors = new Map<string, TorchTensor>();
   for (const [name, t] of dict) {
-    if (typeof name !== 'string')
-      throw new TorchCheckpointError(`${label}: state dict has a non-string key ${String(name)}`);
-    tensors.set(name, {
+    tensors.set(name as string, {
       dtype: t.storage.dtype,
       shape: t.shape,
-      data: contiguous(t, storageF32(t.storage), `${label}: tensor "${name}"`),
+      data: contiguous(t, storageF32(t.storage)),
     });
   }
   return { tensors, stateDictKey: key, note };
@@ -143,11 +187,11 @@ function findStateDict(
     }
     const keys = [...root.keys()]
       .slice(0, 20)
-      .map((k) => JSON.stringify(k))
+      .map((k) => describe(k))
       .join(', ');
     const bad = [...root.entries()].find(([, v]) => !isTensor(v));
     throw new TorchCheckpointError(
-      `${label}: could not find a state dict: the top-level dict is not all tensors (e.g. ${JSON.stringify(bad?.[0])}) and ` +
+      `${label}: could not find a state dict: the top-level dict is not all tensors (e.g. ${describe(bad?.[0])}) and ` +
         `has no ${NESTED_KEYS.map((k) => `"${k}"`).join('/')} entry holding one; top-level keys: ${keys}`,
     );
   }
@@ -156,19 +200,41 @@ function findStateDict(
   );
 }
 
-/** Materialize a strided view (storage offset + strides, in elements) as a dense row-major array. */
-function contiguous(t: TorchTensorRef, storage: Float32Array, what: string): Float32Array {
+/**
+ * A view must lie inside its storage, with shape and strides ≥ 0 (torch.save never writes negative strides;
+ * a negative one here would silently reverse weights) and may not map two of its elements to one storage
+ * position: a parameter never overlaps itself, while a zero or overlapping stride is exactly what one flipped
+ * byte makes of a real checkpoint (stride [128, 1] → [0, 1] repeats one row 64 times, and a zero-stride view of
+ * 128 elements could claim 65536² of them). Refused here, before any memory is allocated. Sufficient test for
+ * no overlap: sorted by stride, each dimension's stride exceeds the span of all smaller ones.
+ */
+function checkView(t: TorchTensorRef, what: string): void {
+  const { shape, stride, storageOffset } = t;
+  const view = `view (offset ${storageOffset}, shape [${shape.join(', ')}], stride [${stride.join(', ')}])`;
+  if (shape.some((d) => d < 0)) throw new TorchCheckpointError(`${what}: negative size in ${view}`);
+  if (stride.some((d) => d < 0)) throw new TorchCheckpointError(`${what}: negative stride in ${view}`);
+  if (storageOffset < 0) throw new TorchCheckpointError(`${what}: negative storage offset in ${view}`);
+  if (shape.includes(0)) return;
+  const storageNumel = t.storage.numel;
+  let span = 0; // largest offset the view reaches
+  const dims = shape.map((d, i) => ({ d, s: stride[i] })).filter((x) => x.d > 1);
+  dims.sort((a, b) => a.s - b.s);
+  for (const { d, s } of dims) {
+    if (s <= span)
+      throw new TorchCheckpointError(
+        `${what}: ${view} maps several elements to one storage position (zero or overlapping strides), which a parameter never does`,
+      );
+    span += (d - 1) * s;
+  }
+  if (!(storageOffset + span < storageNumel))
+    throw new TorchCheckpointError(`${what}: ${view} exceeds its storage of ${storageNumel} elements`);
+}
+
+/** Materialize a (checked) strided view (storage offset + strides, in elements) as a dense row-major array. */
+function contiguous(t: TorchTensorRef, storage: Float32Array): Float32Array {
   const { shape, stride, storageOffset } = t;
   const n = shape.reduce((a, d) => a * d, 1);
   if (n === 0) return new Float32Array(0);
-  let maxIndex = storageOffset;
-  let minIndex = storageOffset;
-  shape.forEach((d, i) => (stride[i] >= 0 ? (maxIndex += (d - 1) * stride[i]) : (minIndex += (d - 1) * stride[i])));
-  if (minIndex < 0 || maxIndex >= storage.length) {
-    throw new TorchCheckpointError(
-      `${what}: view (offset ${storageOffset}, shape ${JSON.stringify(shape)}, stride ${JSON.stringify(stride)}) exceeds its storage of ${storage.length} elements`,
-    );
-  }
   // Row-major strides => the view is one contiguous run.
   let expect = 1;
   let dense = true;

@@ -1,6 +1,4 @@
 // `posterior convert`: the converter of tools/convert-weights behind the common CLI (flags, help, errors).
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { runConvert, USAGE } from '../../../tools/convert-weights/main.ts';
 import { defineCommand } from '../command.ts';
 
@@ -9,7 +7,6 @@ const description = USAGE.split('\n\n').slice(1).join('\n\n');
 
 export default defineCommand({
   name: 'convert',
-  summary: 'convert a guided-diffusion PyTorch checkpoint to the engine weight file',
   description,
   flags: {
     input: {
@@ -31,14 +28,13 @@ export default defineCommand({
       required: true,
       short: 'o',
       placeholder: 'out.safetensors',
-      help: 'where to write the float32 safetensors weights (config in its metadata)',
+      help: 'where to write the float32 safetensors weights (config in its metadata); missing directories are created, an input is never overwritten',
     },
   },
   examples: [
     'posterior convert --input test/fixtures/adm-tiny/model.pt --config test/fixtures/adm-tiny/config.json --output out/adm-tiny.safetensors',
   ],
   run(flags, ctx) {
-    mkdirSync(dirname(flags.output), { recursive: true });
     const argv = ['--input', flags.input, '--config', flags.config, '--output', flags.output];
     // runConvert prefixes its errors with "convert-weights: "; the CLI's convention is "error: ".
     return runConvert(argv, {

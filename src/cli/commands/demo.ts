@@ -2,10 +2,11 @@
 // benchmark tasks with the embedded prior, each task with its best few-step methods at their own protocols
 // (DDRM 20 steps, ΠGDM 100, DSG 100; src/samplers/methods/), optionally DPS at its 1000-step protocol on one
 // task (the images batched); writes a PNG grid and a markdown summary with PSNR/SSIM.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../engine/index.ts';
-import { batchItem, writeGrid, type GridImage } from '../../io/grid.ts';
+import { writeFilesAtomic } from '../../io/atomic.ts';
+import { batchItem, encodeGrid, type GridImage } from '../../io/grid.ts';
+import { checkOutputPaths, portablePath } from '../output-paths.ts';
 import { meanStd } from '../../io/metrics.ts';
 import { loadTestImages } from '../../io/fmnist.ts';
 import type { Task } from '../../operators/index.ts';
@@ -14,7 +15,7 @@ import { UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { measurementImage, runExperiment, type ExperimentResult } from '../experiment.ts';
 import { parseTask } from '../measure-file.ts';
-import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
+import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { cmiOptions, resolveSteps, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 const TASKS: Task[] = ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur'];
@@ -34,7 +35,6 @@ export const DEMO_PLAN: Record<string, string[]> = {
 
 export default defineCommand({
   name: 'demo',
-  summary: 'reconstruct Fashion-MNIST test images for every task, each method at its protocol: PNG grid + summary',
   description:
     'Runs the embedded Fashion-MNIST prior (models/fmnist-unet.safetensors) on the first --n test images for box ' +
     'and random inpainting, ×4 super-resolution, Gaussian and motion deblurring (σ_y 0.05), each task with its ' +
@@ -43,18 +43,14 @@ export default defineCommand({
     '(truth | measurement | one column per method) and OUT/summary.md (PSNR/SSIM, seconds). --cmi adds each ' +
     "method's +CMI variant (slower; docs/cmi.md: no setting of it has been shown to help yet).",
   flags: {
-    weights: {
-      type: 'string',
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (default: the embedded model)',
-    },
+    weights: WEIGHTS_FLAG,
     out: { type: 'string', default: 'out/demo', help: 'output folder' },
     n: { type: 'int', default: 3, help: 'test images per task' },
     'sigma-y': { type: 'number', default: 0.05, help: 'measurement noise std' },
     tasks: { type: 'list', help: `subset of ${TASKS.join(', ')}` },
     methods: {
       type: 'list',
+      check: parseMethod,
       help: 'methods to run on every task, at their protocols (default: the best few-step methods per task — ddrm+dsg on box inpainting and SR, dsg on random inpainting, ddrm+pigdm on Gaussian and pigdm on motion deblurring)',
     },
     'dps-task': {
@@ -88,7 +84,9 @@ export default defineCommand({
     );
     const columns = [...new Set([...plan.values()].flat())];
     const imgs = loadTestImages(f.n);
-    mkdirSync(f.out, { recursive: true });
+    checkOutputPaths([{ path: f.out, flag: '--out', directory: true, contents: ['grid.png', 'summary.md'] }], {
+      inputs: [f.weights],
+    });
     const e = await Engine.create();
     try {
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
@@ -136,7 +134,7 @@ export default defineCommand({
       }
       const label = (m: string) => `${m.toUpperCase()} ${stepsOf.get(m)!.count}`;
       const gridPath = join(f.out, 'grid.png');
-      writeGrid(gridPath, cells, {
+      const grid = encodeGrid(cells, {
         columns: ['truth', 'measurement', ...columns.map(label)],
         rows,
         captions,
@@ -145,7 +143,7 @@ export default defineCommand({
       const lines = [
         `# Demo: posterior sampling on Fashion-MNIST, each method at its protocol`,
         '',
-        `Embedded prior \`${f.weights ?? 'models/fmnist-unet.safetensors'}\`, first ${f.n} test images, σ_y = ${f.sigmaY}, seed ${f.seed}; ` +
+        `Embedded prior \`${portablePath(f.weights ?? 'models/fmnist-unet.safetensors')}\`, first ${f.n} test images, σ_y = ${f.sigmaY}, seed ${f.seed}; ` +
           `steps: ${columns.map((m) => `${m} ${stepsOf.get(m)!.count}`).join(', ')}` +
           (f.cmi ? `; CMI: r = ${f.cmiR}, η schedule ${f.cmiEta}, Σ⁻¹ ${f.cmiSigmaInv}` : '') +
           `. Device: ${e.gpu.description}.`,
@@ -169,7 +167,11 @@ export default defineCommand({
         '',
         `Bold: each task's best mean PSNR. Grid: \`grid.png\` (truth | measurement | ${columns.join(' | ')}; captions: PSNR). mean ± std over ${f.n} images (population std).`,
       );
-      writeFileSync(join(f.out, 'summary.md'), lines.join('\n') + '\n');
+      // grid and summary replace the previous ones together (src/io/atomic.ts)
+      writeFilesAtomic([
+        { path: gridPath, data: grid },
+        { path: join(f.out, 'summary.md'), data: lines.join('\n') + '\n' },
+      ]);
       ctx.io.log(lines.slice(4).join('\n'));
       ctx.io.log(`\nwrote ${gridPath} and ${join(f.out, 'summary.md')}`);
     } finally {

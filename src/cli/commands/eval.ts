@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../engine/index.ts';
+import { checkOutputPaths, portablePath } from '../output-paths.ts';
 import { meanStd } from '../../io/metrics.ts';
 import { loadTestImages } from '../../io/fmnist.ts';
 import { readTensor } from '../tensors.ts';
@@ -27,22 +28,17 @@ import {
 } from '../eval-shards.ts';
 import { runExperiment } from '../experiment.ts';
 import { parseTask } from '../measure-file.ts';
-import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
+import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { clipFlag, cmiOptions, diffusionWithFlags, resolveSteps, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 const ALL_TASKS: Task[] = ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur'];
 const ALL_METHODS = ['dps', 'dps+cmi', 'pigdm', 'pigdm+cmi', 'dsg', 'mcg', 'ddrm'];
 
 const FLAGS = {
-  weights: {
-    type: 'string',
-    short: 'w',
-    placeholder: 'W.safetensors',
-    help: 'converted weights (default: the embedded model)',
-  },
+  weights: WEIGHTS_FLAG,
   data: { type: 'string', default: 'fmnist', help: "'fmnist', or a .safetensors file with tensor x [N,C,H,W]" },
   tasks: { type: 'list', help: `tasks (default ${ALL_TASKS.join(',')})` },
-  methods: { type: 'list', help: `methods (default ${ALL_METHODS.join(',')})` },
+  methods: { type: 'list', check: parseMethod, help: `methods (default ${ALL_METHODS.join(',')})` },
   n: { type: 'int', default: 16, help: 'images' },
   start: {
     type: 'int',
@@ -73,7 +69,6 @@ const FLAGS = {
 
 export default defineCommand({
   name: 'eval',
-  summary: 'PSNR/SSIM table (mean ± std over N images) per task × method: markdown + CSV + grid',
   description:
     'Evaluates samplers on Fashion-MNIST test images (--data fmnist: the Debian package dataset-fashion-mnist if ' +
     'installed, else the 16 bundled images) with the given model. DDRM runs only where the operator has an SVD. ' +
@@ -100,10 +95,13 @@ export default defineCommand({
     if (f.batch < 1 || f.n < 1) throw new UsageError('--n and --batch must be positive');
     const shard = f.shard ? parseShard(f.shard) : null;
     if (f.start < 0) throw new UsageError('--start must be ≥ 0');
+    const files = ['.md', '.csv', '-images.csv', '-grid.png'].map((s) => `${f.name}${s}`);
+    checkOutputPaths([{ path: f.out, flag: '--out', directory: true, contents: files }], {
+      inputs: [f.weights, f.data === 'fmnist' ? undefined : f.data],
+    });
     const data = f.data === 'fmnist' ? loadTestImages(f.n, { start: f.start }) : loadCustom(f.data, f.n, f.start);
     const [, C, H, W] = data.shape;
     const size = C * H * W;
-    mkdirSync(f.out, { recursive: true });
     const e = await Engine.create();
     try {
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
@@ -120,11 +118,12 @@ export default defineCommand({
         shard,
         units: units.length,
         device: e.gpu.description,
-        weights: f.weights ?? 'models/fmnist-unet.safetensors',
+        weights: portablePath(f.weights ?? 'models/fmnist-unet.safetensors'),
         truth0: encodeF32(data.x.slice(0, size)),
         imageShape: [C, H, W],
         steps: Object.fromEntries(methods.map((m) => [m, stepsOf.get(m)!.count])),
       };
+      mkdirSync(f.out, { recursive: true });
       const rowsFile = rowsPath(f.out, f.name, shard);
       const done = openRows(rowsFile, header, f.resume);
       const todo = shardUnits(units, shard).filter((u) => !done.has(u.index));
@@ -220,7 +219,7 @@ function unshardedCommand(f: Record<string, unknown>): string {
     const key = camelCase(flag);
     const v = f[key];
     if (v === undefined || v === false || JSON.stringify(v) === JSON.stringify(def.default)) continue;
-    parts.push(v === true ? `--${flag}` : `--${flag} ${Array.isArray(v) ? v.join(',') : String(v)}`);
+    parts.push(v === true ? `--${flag}` : `--${flag} ${portablePath(Array.isArray(v) ? v.join(',') : String(v))}`);
   }
   return parts.join(' ');
 }

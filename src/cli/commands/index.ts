@@ -1,7 +1,8 @@
 // The registry of `posterior` subcommands. Each entry loads its module lazily, so `posterior --help` and a
 // command's own help start fast and never touch the GPU. To add or wire a command: write
-// src/cli/commands/<name>.ts as `export default defineCommand({ name, summary, flags, run })` (see
-// convert.ts) and keep its line here; the summary here is what `posterior --help` lists.
+// src/cli/commands/<name>.ts as `export default defineCommand({ name, flags, run })` (see convert.ts) and
+// add its line here. The summary here is the command's only one: `posterior --help` lists it and
+// `posterior <name> --help` opens with it.
 import type { CommandDef } from '../command.ts';
 
 export interface CommandEntry {
@@ -23,7 +24,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'measure',
-    summary: 'apply a measurement operator (inpainting, SR, deblur, ...) to an image',
+    summary: 'apply a measurement operator (inpainting, SR, deblur, phase) to an image',
     load: () => import('./measure.ts'),
   },
   {
@@ -33,27 +34,27 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'study',
-    summary: 'sweep sampler settings on a few images and tabulate the results',
+    summary: 'samplers × NFE against the exact posterior of an analytic prior (validation lab)',
     load: () => import('./study.ts'),
   },
   {
     name: 'eval',
-    summary: "PSNR/SSIM table over tasks x methods (the paper's Table I protocol)",
+    summary: 'PSNR/SSIM table (mean ± std over N images) per task × method: markdown + CSV + grid',
     load: () => import('./eval.ts'),
   },
   {
     name: 'bench',
-    summary: 'time the UNet forward pass and the samplers, with a per-kernel table',
+    summary: 'run the benchmarks: per-kernel and per-model GPU timings, FLOP/s, bytes/s',
     load: () => import('./bench.ts'),
   },
   {
     name: 'profile',
-    summary: 'per-kernel profile and Chrome trace of one sampling step',
+    summary: 'per-kernel profile of one sampling step: table + Chrome trace (Perfetto)',
     load: () => import('./profile.ts'),
   },
   {
     name: 'demo',
-    summary: 'reconstruct a few Fashion-MNIST test images for every task with DPS and CMI+DPS',
+    summary: 'reconstruct Fashion-MNIST test images for every task, each method at its protocol: PNG grid + summary',
     load: () => import('./demo.ts'),
   },
 ];

@@ -1,42 +1,44 @@
 // `posterior profile`: per-kernel GPU profile of one sampling step — a table and a Chrome trace.
-import { writeFileSync } from 'node:fs';
 import { Engine, chromeTrace, summarize } from '../../engine/index.ts';
 import { loadTestImages } from '../../io/fmnist.ts';
 import { measure } from '../../operators/index.ts';
 import { parseMethod, sample } from '../../samplers/index.ts';
+import { writeFileAtomic } from '../../io/atomic.ts';
+import { checkOutputPaths } from '../output-paths.ts';
 import { defineCommand } from '../command.ts';
 import { operatorFor, parseTask, samplerTask } from '../measure-file.ts';
-import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
+import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { cmiOptions, METHOD_HELP, SAMPLING_FLAGS } from '../sampling-flags.ts';
 
 export default defineCommand({
   name: 'profile',
-  summary: 'per-kernel profile of one sampling step: table + Chrome trace (Perfetto)',
   description:
     'Runs two steps of the chosen sampler on Fashion-MNIST test images (the first compiles the pipelines) and ' +
     'profiles the second with GPU timestamps: prints calls, GPU ms, share of the step, GFLOP/s and GB/s per kernel and ' +
     'writes a Chrome trace JSON (open it in ui.perfetto.dev or chrome://tracing).',
   flags: {
-    weights: {
-      type: 'string',
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (default: the embedded model)',
-    },
-    method: { type: 'string', default: 'dps', short: 'm', help: METHOD_HELP },
+    weights: WEIGHTS_FLAG,
+    method: { type: 'string', default: 'dps', short: 'm', help: METHOD_HELP, check: parseMethod },
     task: {
       type: 'string',
       default: 'inpaint-box',
       choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
       help: 'forward model',
     },
-    batch: { type: 'int', default: 1, help: 'images per step' },
-    trace: { type: 'string', default: 'out/profile-trace.json', help: 'Chrome trace output' },
+    batch: { type: 'int', default: 1, min: 1, max: 10000, help: 'images per step' },
+    trace: {
+      type: 'string',
+      default: 'out/profile-trace.json',
+      help: 'Chrome trace output (.json; missing directories are created)',
+    },
     ...SAMPLING_FLAGS,
   },
   async run(f, ctx) {
     const method = parseMethod(f.method);
     const task = parseTask(f.task);
+    checkOutputPaths([{ path: f.trace, flag: '--trace', extensions: ['.json'], createDirs: true }], {
+      inputs: [f.weights],
+    });
     const e = await Engine.create();
     try {
       const model = loadScoreModel(e, f.weights ?? DEFAULT_WEIGHTS);
@@ -82,10 +84,7 @@ export default defineCommand({
           `${r.kernel.slice(0, 52).padEnd(52)} ${String(r.calls).padStart(6)} ${r.ms.toFixed(3).padStart(9)} ${((100 * r.ms) / (total || 1)).toFixed(1).padStart(5)}% ${(r.flops / s / 1e9).toFixed(2).padStart(9)} ${(r.bytes / s / 1e9).toFixed(2).padStart(8)}`,
         );
       }
-      const { mkdirSync } = await import('node:fs');
-      const { dirname } = await import('node:path');
-      mkdirSync(dirname(f.trace), { recursive: true });
-      writeFileSync(f.trace, JSON.stringify(chromeTrace(records)));
+      writeFileAtomic(f.trace, JSON.stringify(chromeTrace(records)));
       ctx.io.log(`\nwrote ${f.trace}`);
       op.destroy();
     } finally {

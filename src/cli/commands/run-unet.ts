@@ -1,27 +1,29 @@
 // `posterior run-unet`: the UNet (and optionally its derivatives) on tensors read from a safetensors file —
 // what a user porting a model runs to cross-check against PyTorch.
 import { Engine } from '../../engine/index.ts';
-import { parseSafetensors, tensorToFloat32, type SerializableTensor } from '../../engine/safetensors.ts';
-import { readFileBytes, writeSafetensorsFile } from '../../engine/safetensors-node.ts';
+import {
+  firstNonFinite,
+  parseSafetensors,
+  tensorToFloat32,
+  type SerializableTensor,
+} from '../../engine/safetensors.ts';
+import { readFileBytes } from '../../engine/safetensors-node.ts';
+import { writeSafetensorsFile } from '../../io/atomic.ts';
 import { loadUNet } from '../../unet/index.ts';
+import { basename } from 'node:path';
+import { checkOutputPaths } from '../output-paths.ts';
 import { defineCommand } from '../command.ts';
+import { WEIGHTS_FLAG } from '../model-file.ts';
 import { UsageError } from '../args.ts';
 
 export default defineCommand({
   name: 'run-unet',
-  summary: 'run the UNet on tensors from a safetensors file (cross-check against PyTorch)',
   description:
     'Reads `x` [N,C,H,W] and `t` [N] (integer timesteps, any numeric dtype) from the input file, runs the model and ' +
     'writes `out`. With --vjp U / --jvp V / --d2 W it also reads those tensors from the input and writes `vjp.x` ' +
     '(uᵀ∂out/∂x), `jvp.out` (∂out/∂x·v) and `d2.out` (D²out[w, v], which needs --jvp for v).',
   flags: {
-    weights: {
-      type: 'string',
-      required: true,
-      short: 'w',
-      placeholder: 'W.safetensors',
-      help: 'converted weights (posterior convert)',
-    },
+    weights: { ...WEIGHTS_FLAG, required: true, help: 'converted weights (posterior convert)' },
     input: {
       type: 'string',
       required: true,
@@ -45,6 +47,7 @@ export default defineCommand({
   ],
   async run(flags, ctx) {
     if (flags.d2 && !flags.jvp) throw new UsageError('--d2 W needs --jvp V (D²out[W, V] takes two directions)');
+    checkOutputPaths([{ path: flags.output, extensions: ['.safetensors'] }], { inputs: [flags.input, flags.weights] });
     const input = parseSafetensors(readFileBytes(flags.input), flags.input);
     const get = (name: string) => {
       const t = input.tensors.get(name);
@@ -52,6 +55,8 @@ export default defineCommand({
       return { data: tensorToFloat32(t), shape: t.shape };
     };
     const x = get('x');
+    const bad = firstNonFinite(x.data);
+    if (bad >= 0) throw new Error(`${flags.input}: tensor 'x' holds a non-finite value at index ${bad}`);
     const t = Array.from(get('t').data);
     if (t.some((v) => !Number.isInteger(v) || v < 0))
       throw new Error(`${flags.input}: t must hold non-negative integer timesteps`);
@@ -77,7 +82,10 @@ export default defineCommand({
           await put('d2.out', net.d2(tx, t, e.upload(w.data, w.shape, 'w'), tv).d2);
         }
       }
-      writeSafetensorsFile(flags.output, outs, { about: 'posterior run-unet output', weights: flags.weights });
+      writeSafetensorsFile(flags.output, outs, {
+        about: 'posterior run-unet output',
+        weights: basename(flags.weights),
+      });
       ctx.io.log(
         `wrote ${flags.output}: ${Object.entries(outs)
           .map(([k, v]) => `${k} [${v.shape}]`)

@@ -5,8 +5,10 @@ import { parseMethod, sample, type PigdmWeighting } from '../../samplers/index.t
 import { mergeFlags, UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { operatorFor, parseTask, readMeasurement, samplerTask } from '../measure-file.ts';
-import { DEFAULT_WEIGHTS, loadScoreModel } from '../model-file.ts';
+import { DEFAULT_WEIGHTS, loadScoreModel, WEIGHTS_FLAG } from '../model-file.ts';
 import { OPERATOR_FLAGS, operatorOptionsFromFlags } from '../operator-flags.ts';
+import { checkOutputPaths } from '../output-paths.ts';
+import { MAX_NOISE_LEVEL } from '../../operators/noise.ts';
 import {
   clipFlag,
   cmiOptions,
@@ -19,7 +21,6 @@ import { readImage, readTensor, writeOutputs } from '../tensors.ts';
 
 export default defineCommand({
   name: 'sample',
-  summary: 'reconstruct an image from a measurement with a posterior sampler',
   description:
     'Give either --input (a clean image: the measurement y = A(x) + n is simulated with --task, --sigma-y, --seed) or ' +
     '--measurement (a file written by `posterior measure`, or one in the DPS layout: y and a mask [N, C, H, W]). ' +
@@ -30,18 +31,13 @@ export default defineCommand({
     'another implementation step by step.',
   flags: mergeFlags(
     {
-      weights: {
-        type: 'string',
-        short: 'w',
-        placeholder: 'W.safetensors',
-        help: 'converted weights (default: the embedded Fashion-MNIST model)',
-      },
+      weights: WEIGHTS_FLAG,
       task: {
         type: 'string',
         choices: ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 'motion-blur', 'phase'],
         help: 'forward model (with --input; with --measurement only for a file in the DPS layout, which names none)',
       },
-      method: { type: 'string', required: true, short: 'm', help: METHOD_HELP },
+      method: { type: 'string', required: true, short: 'm', help: METHOD_HELP, check: parseMethod },
       input: {
         type: 'string',
         short: 'i',
@@ -59,6 +55,8 @@ export default defineCommand({
       'sigma-y': {
         type: 'number',
         default: 0.05,
+        min: 0,
+        max: MAX_NOISE_LEVEL,
         help: 'measurement noise std (with --input, or a --measurement file that does not record it)',
       },
       'x-T': { type: 'string', placeholder: 'F.safetensors', help: 'replay: start from tensor x_T of this file' },
@@ -81,6 +79,10 @@ export default defineCommand({
       throw new UsageError('give exactly one of --input IMG or --measurement M.safetensors');
     if (f.input && !f.task) throw new UsageError('--input needs --task (the forward model to simulate)');
     if (!(f.sigmaY >= 0)) throw new UsageError(`--sigma-y must be ≥ 0, got ${f.sigmaY}`);
+    // before any work: a typo in the output costs nothing, and no input is ever overwritten
+    checkOutputPaths([{ path: f.output, extensions: ['.png', '.safetensors'] }], {
+      inputs: [f.input, f.measurement, f.weights, f.xT, f.noiseFrom],
+    });
     const method = parseMethod(f.method);
     const e = await Engine.create();
     try {

@@ -2,12 +2,12 @@
 import { Engine } from '../../engine/index.ts';
 import { UsageError } from '../args.ts';
 import { defineCommand } from '../command.ts';
+import { checkOutputPaths, portableCommand } from '../output-paths.ts';
 import { cmiOptions } from '../sampling-flags.ts';
 import { runPosteriorStudy } from '../../lab/study.ts';
 
 export default defineCommand({
   name: 'study',
-  summary: 'samplers × NFE against the exact posterior of an analytic prior (validation lab)',
   description:
     'Runs posterior samplers on a prior whose posterior is known exactly — a stationary Gaussian (ADSN of an ' +
     'image, gray or colour) or a Gaussian mixture — and measures their distance to it: W2 between Gaussians ' +
@@ -32,17 +32,23 @@ export default defineCommand({
       required: true,
       help: 'exact and/or sampler names: dps, pigdm, mcg, dsg, ddrm, ddpm, ddim, dps+cmi, …',
     },
-    nfe: { type: 'number-list', default: [20, 100, 1000], help: 'numbers of steps (respacing section counts)' },
-    size: { type: 'int', default: 64, help: 'ADSN image side' },
+    nfe: {
+      type: 'number-list',
+      default: [20, 100, 1000],
+      min: 1,
+      max: 100000,
+      help: 'numbers of steps (respacing section counts)',
+    },
+    size: { type: 'int', default: 64, min: 2, max: 1024, help: 'ADSN image side' },
     channels: { type: 'int', default: 1, help: 'ADSN channels: 1 (gray) or 3 (colour, rank-1 per frequency)' },
-    'sigma-y': { type: 'number', default: 0.05, help: 'Gaussian measurement noise' },
-    samples: { type: 'int', default: 32, help: 'samples per run (all from one measurement)' },
+    'sigma-y': { type: 'number', default: 0.05, min: 0, max: 10, help: 'Gaussian measurement noise' },
+    samples: { type: 'int', default: 32, min: 1, max: 1000000, help: 'samples per run (all from one measurement)' },
     seed: { type: 'int', default: 0, help: 'seed of the measurement, the samplers and the floor draws' },
     box: { type: 'int', help: 'inpainting box side (default half the image side)' },
     rows: { type: 'int', help: 'dense task: number of measurements (default D/4)' },
-    'blur-size': { type: 'int', default: 13, help: 'deblur kernel side' },
-    'blur-std': { type: 'number', default: 2, help: 'deblur kernel std (pixels)' },
-    'cmi-r': { type: 'int', default: 1, help: '+cmi: Hutchinson probes per step' },
+    'blur-size': { type: 'int', default: 13, min: 1, max: 1023, help: 'deblur kernel side' },
+    'blur-std': { type: 'number', default: 2, min: 0, help: 'deblur kernel std (pixels)' },
+    'cmi-r': { type: 'int', default: 1, min: 1, max: 1000, help: '+cmi: Hutchinson probes per step' },
     'cmi-eta': { type: 'string', default: 'relative:0.2', help: '+cmi: η_t schedule' },
     'cmi-sigma-inv': {
       type: 'string',
@@ -59,6 +65,18 @@ export default defineCommand({
   ],
   async run(f, ctx) {
     if (f.channels !== 1 && f.channels !== 3) throw new UsageError('--channels must be 1 or 3', 'study');
+    const priorImage = /^adsn:(.+\.png)$/i.exec(f.prior)?.[1];
+    checkOutputPaths(
+      [
+        {
+          path: f.out,
+          flag: '--out',
+          directory: true,
+          contents: ['study.md', 'study.csv', 'study.png', 'runs.jsonl'],
+        },
+      ],
+      { inputs: [priorImage] },
+    );
     const e = await Engine.create();
     try {
       const res = await runPosteriorStudy({
@@ -78,7 +96,7 @@ export default defineCommand({
         cmi: cmiOptions(f),
         outDir: f.out,
         resume: f.resume,
-        command: `posterior ${process.argv.slice(2).join(' ')}`,
+        command: portableCommand(process.argv.slice(2)),
         log: (s) => ctx.io.error(s),
       });
       ctx.io.log(res.markdown.split('\n### ')[0]);

@@ -2,10 +2,10 @@
 // 4 hyper-dual) and the K = 1 VJP. Kernels: shaders/attention-sg.wgsl on CPU SIMD adapters (lavapipe;
 // streaming softmax, keys shared by subgroup shuffles, FlashAttention-2-style VJP), else the portable
 // shaders/attention.wgsl, shaders/attention-backward.wgsl. Math: docs/autodiff.md.
+import type { Variant } from '../adapter.js';
 import type { Engine } from '../executor.js';
 import { defineKernels } from '../kernel.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
-import { simdSubgroups } from './conv2d.js';
 import { grid1d } from './vector.js';
 
 const STRIDES = {
@@ -54,12 +54,13 @@ export const MAX_ATTENTION_T = 1024;
 export const SG_MAX_HEAD_CHANNELS = 64;
 
 /**
- * The subgroup kernels (attention-sg.wgsl) serve CPU SIMD adapters (lavapipe), where they are 10-100x
- * faster (bench/nonlinear.bench.ts); GPUs, adapters without subgroups, ch > 64 and T % 4 != 0 use the
- * portable kernels.
+ * The subgroup kernels (attention-sg.wgsl) are the 'simd' variant for CPU SIMD adapters (lavapipe), where
+ * they are 10-100x faster (bench/nonlinear.bench.ts); GPUs, adapters without subgroups, ch > 64 and
+ * T % 4 != 0 use the portable kernels.
  */
-function useSubgroupKernels(e: Engine, s: AttnShape): boolean {
-  return simdSubgroups(e).ok && s.ch <= SG_MAX_HEAD_CHANNELS && s.T % 4 === 0;
+function useSubgroupKernels(e: Engine, s: AttnShape, what: string, variant: Variant | undefined): boolean {
+  const fits = s.ch <= SG_MAX_HEAD_CHANNELS && s.T % 4 === 0;
+  return e.adapter.pick('attention', fits, what, `${s.ch} channels per head, T = ${s.T}`, variant) === 'simd';
 }
 
 interface AttnShape {
@@ -102,11 +103,11 @@ function rowBlock(e: Engine, T: number, K: number, what: string): { BQ: number; 
 }
 
 /** guided-diffusion QKVAttentionLegacy: qkv [K*N, 3*C, T] with heads H, ch = C/H: reshape to [K*N*H, 3*ch, T], split q,k,v (each [.., ch, T]); scale = 1/sqrt(sqrt(ch)); w = softmax_s((q*scale)ᵀ(k*scale)) over s; a[c,t] = Σ_s w[t,s] v[c,s]; output [K*N, C, T] */
-export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 1): Tensor {
+export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 1, variant?: Variant): Tensor {
   const s = attnShape(qkv, heads, K, 'attention');
   const NB = s.N * s.H;
   const flops = 4 * K * K * NB * s.T * s.T * s.ch;
-  if (useSubgroupKernels(e, s)) {
+  if (useSubgroupKernels(e, s, 'attention', variant)) {
     // two query rows per lane share the shuffled keys: 15-40 % faster for K <= 2; with K = 4 the
     // doubled registers spill and it is 10-15 % slower
     const r2 = K <= 2;
@@ -146,11 +147,17 @@ export function attention(e: Engine, qkv: Tensor, heads: number, K: 1 | 2 | 4 = 
   return out;
 }
 
-export function attentionBackward(e: Engine, qkv: Tensor, heads: number, gy: Tensor): Tensor /*gqkv [N,3C,T]*/ {
+export function attentionBackward(
+  e: Engine,
+  qkv: Tensor,
+  heads: number,
+  gy: Tensor,
+  variant?: Variant,
+): Tensor /*gqkv [N,3C,T]*/ {
   const s = attnShape(qkv, heads, 1, 'attentionBackward');
   assertShape(gy, s.outShape, 'attentionBackward: gy');
   const NB = s.N * s.H;
-  if (useSubgroupKernels(e, s)) return attentionBackwardSg(e, qkv, gy, s);
+  if (useSubgroupKernels(e, s, 'attentionBackward', variant)) return attentionBackwardSg(e, qkv, gy, s);
   const { BQ, TS, PSIZE } = rowBlock(e, s.T, 1, 'attentionBackward');
   const u = { T: s.T, ch: s.ch, H: s.H, NB, scale2: 1 / Math.sqrt(s.ch) };
   // softmax weights and logit gradients of every head: [N*H, T, T] each

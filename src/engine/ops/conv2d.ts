@@ -12,11 +12,10 @@
 //  A direct conv with 8 output channels x 4 pixels per invocation in 64-lane workgroups measured
 //  2-3.4 GFLOP/s on lavapipe. Tiles use 4 KiB of workgroup memory and 64 invocations (within the
 //  WebGPU minimum limits), so no limit query is needed.
+import type { Variant } from '../adapter.js';
 import type { Engine } from '../executor.js';
 import { defineKernels } from '../kernel.js';
 import { Tensor, assertShape, sameShape } from '../tensor.js';
-
-export type ConvAlgorithm = 'auto' | 'subgroup' | 'tiled';
 
 export interface Conv2dOptions {
   stride?: 1 | 2;
@@ -29,8 +28,8 @@ export interface Conv2dOptions {
   biasBatches?: number;
   /** fused residual: out += residual (same shape as out) */
   residual?: Tensor;
-  /** kernel family; 'auto' picks the subgroup kernels on CPU SIMD adapters when the shape fits */
-  algorithm?: ConvAlgorithm;
+  /** force a kernel variant for this call (default: the engine's adapter decides, src/engine/adapter.ts) */
+  variant?: Variant;
 }
 
 export interface Conv2dBackwardOptions {
@@ -38,15 +37,7 @@ export interface Conv2dBackwardOptions {
   pad?: number;
   /** gx += residual */
   residual?: Tensor;
-  algorithm?: ConvAlgorithm;
-}
-
-/** Subgroup kernels apply: subgroups of 8 or 16 lanes (CPU SIMD widths; GPUs have 32/64). */
-export function simdSubgroups(e: Engine): { ok: boolean; sg8: boolean } {
-  const info = (e.gpu.adapter as any).info ?? {};
-  const min = info.subgroupMinSize ?? 0;
-  const max = info.subgroupMaxSize ?? 0;
-  return { ok: e.gpu.hasSubgroups && min >= 8 && max <= 16, sg8: min === 8 && max === 8 };
+  variant?: Variant;
 }
 
 function outSize(n: number, k: number, stride: number, pad: number): number {
@@ -69,6 +60,7 @@ interface Geometry {
 // The bias (images n < bias_batches) and the residual are optional: overrides BIAS and RES say whether
 // they were given.
 const CONV_OPTIONAL = { bias: { optional: 'BIAS' }, res: { optional: 'RES' } } as const;
+const CONV_BINDINGS = { x: 'read', w: { wgsl: 'wt' }, ...CONV_OPTIONAL, y: 'read_write' } as const;
 export const CONV2D = defineKernels('conv2d', {
   uniforms: {
     n: 'u32',
@@ -84,7 +76,11 @@ export const CONV2D = defineKernels('conv2d', {
     kdim: 'u32', // cin * KS * KS
     bias_batches: 'u32',
   },
-  entries: { tiled: { bindings: { x: 'read', w: { wgsl: 'wt' }, ...CONV_OPTIONAL, y: 'read_write' } } },
+  entries: {
+    tiled: { bindings: CONV_BINDINGS },
+    // split-K epilogue: x = the partial GEMMs; w is not read (bound so both entries share one interface)
+    splitk_reduce: { bindings: CONV_BINDINGS },
+  },
 });
 const CONV_SG_BINDINGS = {
   x: { type: 'vec4f', wgsl: 'x4' },
@@ -120,20 +116,6 @@ function subgroupFits(g: Geometry, trans: boolean): boolean {
   return g.pad === 0 && g.stride === 1 && (g.ho * g.wo) % 4 === 0 && g.h * g.w === g.ho * g.wo;
 }
 
-function pickSubgroup(e: Engine, g: Geometry, trans: boolean, algorithm: ConvAlgorithm, what: string): boolean {
-  const sg = simdSubgroups(e);
-  const fits = subgroupFits(g, trans);
-  if (algorithm === 'subgroup') {
-    if (!sg.ok) throw new Error(`${what}: algorithm 'subgroup' needs a subgroup size of 8 or 16 (CPU SIMD adapter)`);
-    if (!fits)
-      throw new Error(
-        `${what}: algorithm 'subgroup' does not cover this shape (k=${g.k}, stride ${g.stride}, pad ${g.pad}, output width ${g.wo})`,
-      );
-    return true;
-  }
-  return algorithm === 'auto' && sg.ok && fits;
-}
-
 /**
  * Records the conv GEMM `y[n, o] = sum_{c,ky,kx} W(o, c, ky, kx) * x[n, c, ...] (+ bias, + residual)`:
  * forward (trans = false) or the transposed conv that is the input gradient (trans = true, x = gy).
@@ -147,7 +129,7 @@ function run(
   trans: boolean,
   biasBatches: number,
   residual: Tensor | undefined,
-  algorithm: ConvAlgorithm,
+  variant: Variant | undefined,
   what: string,
 ): Tensor {
   const y = e.tensor([g.n, g.cout, g.ho, g.wo], what);
@@ -156,7 +138,10 @@ function run(
   const flops = 2 * npix * g.cout * g.cin * g.k * g.k + (residual ? npix * g.cout : 0);
   const bytes = 4 * (x.size + w.size + y.size + (residual ? y.size : 0));
   const label = `${what} [${x.shape}]x[${w.shape}]${g.stride > 1 ? ' s2' : ''}`;
-  if (pickSubgroup(e, g, trans, algorithm, what)) {
+  const { n, cin, h, w: wd, cout, ho, wo } = g;
+  const shape = { n, cin, h, w: wd, cout, ho, wo, pp, npix, bias_batches: biasBatches };
+  const detail = `k=${g.k}, stride ${g.stride}, pad ${g.pad}, output width ${g.wo}${trans ? ', input gradient' : ''}`;
+  if (e.adapter.pick('conv2d', subgroupFits(g, trans), what, detail, variant) === 'simd') {
     const cmb = g.cout > 8 ? 2 : 1;
     e.run({
       kernel: g.k === 3 ? CONV2D_SG.conv3 : CONV2D_SG.conv1,
@@ -165,52 +150,82 @@ function run(
         CMB: cmb,
         HALO: g.k === 3 && 32 % g.wo !== 0 ? 1 : 0,
         TRANS: trans ? 1 : 0,
-        SG8: simdSubgroups(e).sg8 ? 1 : 0,
+        SG8: e.adapter.sg8 ? 1 : 0,
       },
       buffers: { x, w, bias, res: residual, y },
-      params: {
-        n: g.n,
-        cin: g.cin,
-        h: g.h,
-        w: g.w,
-        cout: g.cout,
-        ho: g.ho,
-        wo: g.wo,
-        pp,
-        npix,
-        bias_batches: biasBatches,
-      },
+      params: shape,
       grid: [Math.ceil(npix / 32), Math.ceil(g.cout / (8 * cmb))],
       flops,
       bytes,
       label,
     });
   } else {
+    const kdim = g.cin * g.k * g.k;
+    const workgroups = Math.ceil(npix / 32) * Math.ceil(g.cout / 32);
+    const split = splitK(workgroups, kdim);
+    const part = split > 1 ? e.tensor([split * y.size], `${what} split-K partials`) : y;
+    const params = {
+      n: g.n,
+      cin: g.cin,
+      h: g.h,
+      w: g.w,
+      cout: g.cout,
+      ho: g.ho,
+      wo: g.wo,
+      pad: g.pad,
+      pp,
+      npix,
+      kdim,
+      bias_batches: biasBatches,
+    };
+    const constants = { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0, SPLITK: split };
     e.run({
       kernel: CONV2D.tiled,
-      constants: { KS: g.k, STRIDE: g.stride, TRANS: trans ? 1 : 0 },
-      buffers: { x, w, bias, res: residual, y },
-      params: {
-        n: g.n,
-        cin: g.cin,
-        h: g.h,
-        w: g.w,
-        cout: g.cout,
-        ho: g.ho,
-        wo: g.wo,
-        pad: g.pad,
-        pp,
-        npix,
-        kdim: g.cin * g.k * g.k,
-        bias_batches: biasBatches,
-      },
-      grid: [Math.ceil(npix / 32), Math.ceil(g.cout / 32)],
+      constants,
+      // the split passes write partial GEMMs: bias and residual come in the reduce
+      buffers: split > 1 ? { x, w, bias: null, res: null, y: part } : { x, w, bias, res: residual, y },
+      params,
+      grid: [Math.ceil(npix / 32), Math.ceil(g.cout / 32), split],
       flops,
-      bytes,
-      label,
+      bytes: split > 1 ? 4 * (x.size + w.size + part.size) : bytes,
+      label: split > 1 ? `${label} split-K ${split}` : label,
     });
+    if (split > 1) {
+      e.run({
+        kernel: CONV2D.splitk_reduce,
+        constants,
+        buffers: { x: part, w, bias, res: residual, y },
+        params,
+        grid: grid64(e, y.size),
+        flops: split * y.size,
+        bytes: 4 * (part.size + y.size + (residual ? y.size : 0)),
+        label: `${what} split-K reduce`,
+      });
+      e.release(part);
+    }
   }
   return y;
+}
+
+/** 64-invocation workgroups over n elements: x up to the per-dimension limit, then y. */
+function grid64(e: Engine, n: number): [number, number] {
+  const wgs = Math.ceil(n / 64);
+  const max = e.limits.maxComputeWorkgroupsPerDimension;
+  const y = Math.ceil(wgs / max);
+  return [Math.ceil(wgs / y), y];
+}
+
+/**
+ * Split-K factor of the tiled GEMM: the smallest power of two that gives >= 256 workgroups (a large GPU has
+ * 100-150 compute units: the H100 132 SMs; ORT's im2col matmul picks its tile for >= 128 workgroups),
+ * keeping >= 4 K-steps of 16 per split. The 8x8 and 16x16 levels of a 256² UNet (32-128 output tiles,
+ * K up to 9216) get 2-8 splits; every larger conv none.
+ */
+export function splitK(workgroups: number, kdim: number): number {
+  const ksteps = Math.ceil(kdim / 16);
+  let s = 1;
+  while (workgroups * s < 256 && s < 16 && ksteps >= 4 * (2 * s)) s *= 2;
+  return s;
 }
 
 function checkKernel(w: Tensor, what: string): { cout: number; cin: number; k: number } {
@@ -245,7 +260,7 @@ export function conv2d(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, opt
   if (!Number.isInteger(bb) || bb < 0 || bb > n)
     throw new Error(`${what}: biasBatches must be in [0, ${n}], got ${bb}`);
   const g: Geometry = { n, cin, h, w: wd, cout, ho, wo, k, stride, pad };
-  return run(e, x, w, bias, g, false, bb, opts.residual, opts.algorithm ?? 'auto', what);
+  return run(e, x, w, bias, g, false, bb, opts.residual, opts.variant, what);
 }
 
 /**
@@ -278,5 +293,5 @@ export function conv2dBackwardInput(
   const g: Geometry = { n, cin: cout, h: ho, w: wo, cout: cin, ho: h, wo: wd, k, stride, pad };
   // The subgroup kernel computes it as a stride-1 conv with flipped weights: same geometry test
   // with the gx size as output size.
-  return run(e, gy, w, null, g, true, 0, opts.residual, opts.algorithm ?? 'auto', what);
+  return run(e, gy, w, null, g, true, 0, opts.residual, opts.variant, what);
 }

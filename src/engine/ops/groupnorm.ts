@@ -3,10 +3,10 @@
 // Kernels: shaders/groupnorm.wgsl (gn_group: one dispatch on CPU SIMD adapters; else stats / finalize /
 // apply), shaders/groupnorm-backward.wgsl (gnb_group, else reduce / finalize / apply).
 // Math and derivations: docs/autodiff.md.
+import type { Variant } from '../adapter.js';
 import type { Engine } from '../executor.js';
 import { defineKernels } from '../kernel.js';
 import { type Tensor, assertShape, shapeSize } from '../tensor.js';
-import { simdSubgroups } from './conv2d.js';
 import { grid1d } from './vector.js';
 
 // Layout: cs = N*C*S, groups contiguous, L elements each. The scale-shift ss [N, 2C] is optional (override SS).
@@ -23,46 +23,28 @@ const GN_UNIFORMS = {
 const SS = { optional: 'SS' } as const;
 const V4 = { type: 'vec4f' } as const;
 const RW4 = { access: 'read_write', type: 'vec4f' } as const;
+// the inputs of the per-element entries: x with its statistics, the affine parameters, the scale-shift
+const GN_IN = { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS } as const;
+// the one-dispatch entries read x as vec4s, and again as f32 (xs: the shift)
+const GN_IN4 = { x: { ...V4, wgsl: 'x4' }, xs: { view: 'x' }, gamma: 'read', beta: 'read', ss: SS } as const;
 export const GROUPNORM = defineKernels('groupnorm', {
   uniforms: GN_UNIFORMS,
   entries: {
     gn_stats: { bindings: { x: 'read', part: RW4 } }, // part [N*G, nChunks, 2]: (m_j, Q_j)
     gn_finalize: { bindings: { part: { ...V4, wgsl: 'fin_part' }, stats: { ...RW4, wgsl: 'fin_stats' } } }, // stats [N*G, 2]: (mu, r)
-    gn_apply: { bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, out: 'read_write' } },
-    gn_group: {
-      // xs: x again as f32 (the shift)
-      bindings: {
-        x: { ...V4, wgsl: 'x4' },
-        xs: { view: 'x' },
-        gamma: 'read',
-        beta: 'read',
-        ss: SS,
-        out: { ...RW4, wgsl: 'out4' },
-      },
-    },
+    gn_apply: { bindings: { ...GN_IN, out: 'read_write' } },
+    gn_group: { bindings: { ...GN_IN4, out: { ...RW4, wgsl: 'out4' } } },
   },
 });
 export const GROUPNORM_BACKWARD = defineKernels('groupnorm-backward', {
   uniforms: GN_UNIFORMS,
   entries: {
     // stats [N*G, 2]: (mu, r) in .x; part [N*G, nChunks]: (sum g, sum g xhat)
-    gnb_reduce: { bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, gy: 'read', part: RW4 } },
+    gnb_reduce: { bindings: { ...GN_IN, gy: 'read', part: RW4 } },
     // sums [N*G]: (mean g, mean g xhat)
     gnb_finalize: { bindings: { part: { ...V4, wgsl: 'fin_part' }, sums: { ...RW4, wgsl: 'fin_sums' } } },
-    gnb_apply: {
-      bindings: { x: 'read', stats: V4, gamma: 'read', beta: 'read', ss: SS, gy: 'read', sums: V4, gx: 'read_write' },
-    },
-    gnb_group: {
-      bindings: {
-        x: { ...V4, wgsl: 'x4' },
-        xs: { view: 'x' },
-        gamma: 'read',
-        beta: 'read',
-        ss: SS,
-        gy: { ...V4, wgsl: 'gy4' },
-        gx: { ...RW4, wgsl: 'gx4' },
-      },
-    },
+    gnb_apply: { bindings: { ...GN_IN, gy: 'read', sums: V4, gx: 'read_write' } },
+    gnb_group: { bindings: { ...GN_IN4, gy: { ...V4, wgsl: 'gy4' }, gx: { ...RW4, wgsl: 'gx4' } } },
   },
 });
 
@@ -81,6 +63,8 @@ export interface GroupNormOptions {
    * primal only
    */
   scaleShift?: Tensor;
+  /** force a kernel variant for this call (default: the engine's adapter decides, src/engine/adapter.ts) */
+  variant?: Variant;
 }
 
 /** Elements per chunk of the statistics pass; must equal CHUNK in shaders/groupnorm.wgsl. */
@@ -164,12 +148,15 @@ export function groupNormStats(e: Engine, x: Tensor, s: GroupNormShape, eps: num
 }
 
 /**
- * The one-dispatch kernels (gn_group, gnb_group: one 8-lane workgroup per group) serve CPU SIMD adapters
- * (lavapipe, recognised by their 8/16-lane subgroups), where dispatches and barriers are expensive; GPUs
- * keep the chunked three-dispatch kernels. Both need vec4 rows (S % 4 == 0) and a 1D grid of groups.
+ * The one-dispatch kernels (gn_group, gnb_group: one 8-lane workgroup per group) are the 'simd' variant for
+ * CPU SIMD adapters, where dispatches and barriers are expensive; GPUs keep the chunked three-dispatch
+ * kernels. The simd ones need vec4 rows (S % 4 == 0) and a 1D grid of groups.
  */
-function useGroupKernels(e: Engine, s: GroupNormShape): boolean {
-  return simdSubgroups(e).ok && s.S % 4 === 0 && s.N * s.G <= e.limits.maxComputeWorkgroupsPerDimension;
+function useGroupKernels(e: Engine, s: GroupNormShape, what: string, variant: Variant | undefined): boolean {
+  const fits = s.S % 4 === 0 && s.N * s.G <= e.limits.maxComputeWorkgroupsPerDimension;
+  return (
+    e.adapter.pick('groupnorm', fits, what, `${s.S} elements per channel, ${s.N * s.G} groups`, variant) === 'simd'
+  );
 }
 
 export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opts: GroupNormOptions = {}): Tensor {
@@ -178,7 +165,7 @@ export function groupNorm(e: Engine, x: Tensor, gamma: Tensor, beta: Tensor, opt
   const n = s.N * s.C * s.S;
   const constants = { K: s.K, SILU: opts.silu ? 1 : 0 };
   const ss = opts.scaleShift;
-  if (useGroupKernels(e, s)) {
+  if (useGroupKernels(e, s, 'groupNorm', opts.variant)) {
     const out = e.tensor(x.shape, 'groupnorm');
     e.run({
       kernel: GROUPNORM.gn_group,
@@ -224,7 +211,7 @@ export function groupNormBackward(
   const NG = s.N * s.G;
   const constants = { SILU: opts.silu ? 1 : 0 };
   const ss = opts.scaleShift;
-  if (useGroupKernels(e, s)) {
+  if (useGroupKernels(e, s, 'groupNormBackward', opts.variant)) {
     const gx = e.tensor(x.shape, 'groupnorm_grad');
     e.run({
       kernel: GROUPNORM_BACKWARD.gnb_group,

@@ -1,9 +1,9 @@
 // Linear layers of the ADM UNet (time embedding, ResBlock emb_layers): y = act(x) Wᵀ + b, and the input
 // gradient gx = gy W. shaders/linear-sg.wgsl on CPU SIMD adapters (lavapipe), shaders/linear.wgsl elsewhere.
+import type { Variant } from '../adapter.js';
 import type { Engine } from '../executor.js';
 import { defineKernels } from '../kernel.js';
 import { Tensor, assertShape } from '../tensor.js';
-import { simdSubgroups, type ConvAlgorithm } from './conv2d.js';
 
 // n rows of x, cin: the reduced dimension, cout: output features; bias is added to rows n < bias_batches
 // when given (override BIAS)
@@ -30,7 +30,8 @@ export interface LinearOptions {
   biasBatches?: number;
   /** apply SiLU to x on load: ADM's emb_layers = SiLU then Linear */
   siluInput?: boolean;
-  algorithm?: ConvAlgorithm;
+  /** force a kernel variant for this call (default: the engine's adapter decides) */
+  variant?: Variant;
 }
 
 function dispatch(
@@ -44,22 +45,20 @@ function dispatch(
   trans: boolean,
   bb: number,
   silu: boolean,
-  algorithm: ConvAlgorithm,
+  variant: Variant | undefined,
   what: string,
 ): Tensor {
-  const y = e.tensor([n, cout], what);
-  const sg = simdSubgroups(e);
   // the subgroup kernels load weights as vec4 along the contiguous axis: Cin of W
   const fits = trans ? cout % 4 === 0 : cin % 4 === 0;
-  if (algorithm === 'subgroup' && !(sg.ok && fits))
-    throw new Error(`${what}: algorithm 'subgroup' needs a CPU SIMD adapter and Cin % 4 == 0`);
+  const simd = e.adapter.pick('linear', fits, what, `weight Cin ${trans ? cout : cin} is not a multiple of 4`, variant);
+  const y = e.tensor([n, cout], what);
   const flops = 2 * n * cin * cout + (silu ? 4 * n * cin : 0);
   const bytes = 4 * (x.size + w.size + y.size);
   const label = `${what} [${x.shape}]x[${w.shape}]`;
-  if (algorithm !== 'tiled' && sg.ok && fits) {
+  if (simd === 'simd') {
     // rows per workgroup: the weight vec4s are reused across NB rows
     const nb = n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1;
-    const constants = { SILU: silu ? 1 : 0, SG8: sg.sg8 ? 1 : 0, NB: nb };
+    const constants = { SILU: silu ? 1 : 0, SG8: e.adapter.sg8 ? 1 : 0, NB: nb };
     e.run({
       kernel: trans ? LINEAR_SG.trans : LINEAR_SG.fwd,
       constants,
@@ -97,20 +96,15 @@ export function linear(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, opt
   const bb = opts.biasBatches ?? n;
   if (!Number.isInteger(bb) || bb < 0 || bb > n)
     throw new Error(`${what}: biasBatches must be in [0, ${n}], got ${bb}`);
-  return dispatch(e, x, w, bias, n, cin, cout, false, bb, opts.siluInput ?? false, opts.algorithm ?? 'auto', what);
+  return dispatch(e, x, w, bias, n, cin, cout, false, bb, opts.siluInput ?? false, opts.variant, what);
 }
 
 /** gx = gy W: gradient of linear (without SiLU) w.r.t. its input. gy [N, Cout], w [Cout, Cin] -> [N, Cin]. */
-export function linearBackwardInput(
-  e: Engine,
-  gy: Tensor,
-  w: Tensor,
-  opts: { algorithm?: ConvAlgorithm } = {},
-): Tensor {
+export function linearBackwardInput(e: Engine, gy: Tensor, w: Tensor, opts: { variant?: Variant } = {}): Tensor {
   const what = 'linearBackwardInput';
   if (w.shape.length !== 2) throw new Error(`${what}: weight must be [Cout, Cin], got [${w.shape}]`);
   const [cout, cin] = w.shape;
   if (gy.shape.length !== 2 || gy.shape[1] !== cout)
     throw new Error(`${what}: gy must be [N, ${cout}] for weight [${w.shape}], got [${gy.shape}]`);
-  return dispatch(e, gy, w, null, gy.shape[0], cout, cin, true, 0, false, opts.algorithm ?? 'auto', what);
+  return dispatch(e, gy, w, null, gy.shape[0], cout, cin, true, 0, false, opts.variant, what);
 }
