@@ -99,7 +99,7 @@ describe('eval shards', () => {
     const bad = await posterior([
       'eval',
       'merge',
-      '--out',
+      '--output',
       mixed,
       '--name',
       't',
