@@ -1,7 +1,7 @@
 // `posterior demo`: the README's main command. Reconstructs a few Fashion-MNIST test images for the five
-// benchmark tasks with the embedded prior, each task with its best few-step methods at their own protocols
-// (DDRM 20 steps, ΠGDM 100, DSG 100; src/samplers/methods/), optionally DPS at its 1000-step protocol on one
-// task (the images batched); writes a PNG grid and a markdown summary with PSNR/SSIM.
+// benchmark tasks with the embedded prior, each task with its best few-step method at its own protocol (DSG,
+// 100 steps) and DDRM (20 steps) beside it where competitive (src/samplers/methods/), optionally DPS at its
+// 1000-step protocol on one task (the images batched); writes a PNG grid and a markdown summary.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../engine/index.ts';
@@ -23,8 +23,9 @@ const TASKS: Task[] = ['inpaint-box', 'inpaint-random', 'sr4', 'gaussian-blur', 
  * Per task, the best few-step method at its protocol on this prior, and DDRM beside it where it is cheap and
  * competitive. Measured on the first 3 test images (σ_y 0.05, seed 0; mean PSNR, dB) — DSG 100 steps:
  * box 23.8, random 19.8, SR 21.7, Gaussian 21.3, motion 20.9; ΠGDM 100: 21.4, 15.7, 19.4, 18.3, 19.6;
- * DDRM 20: 16.9, 10.0, 18.0, 20.0, no SVD for motion blur. DSG is the best on every task; DDRM costs 20
- * forward passes (a fifth of a guided step's cost, a twentieth of DSG's run).
+ * DDRM 20: 16.9, 10.0, 18.0, 20.0, no SVD for motion blur. DSG is the best on every task; a DDRM run
+ * (20 network passes, no gradients) costs about a tenth of a DSG run (100 steps, each a forward and a
+ * reverse pass).
  */
 export const DEMO_PLAN: Record<string, string[]> = {
   'inpaint-box': ['ddrm', 'dsg'],
