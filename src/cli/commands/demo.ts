@@ -63,7 +63,7 @@ export default defineCommand({
     'dps-task': {
       type: 'string',
       default: 'none',
-      help: "also run DPS at its 1000-step protocol on this task (the images batched; about 3× the demo's time on lavapipe), or 'none'",
+      help: "also run DPS at its 1000-step protocol on this task (the images batched; 2–3× the demo's time on lavapipe), or 'none'",
     },
     cmi: { type: 'boolean', help: "add each method's +cmi variant (where it applies)" },
     seed: SAMPLING_FLAGS.seed,
