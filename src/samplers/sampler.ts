@@ -188,8 +188,6 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
     varType: o.varType ?? diff.varType,
     streams,
   };
-  if (noise.kind === 'poisson' && o.y)
-    ctx.poissonWeight = e.upload(poissonWeights(await e.read(o.y), N), [N], 'poisson_w');
   const hooks: StepHook[] = [...(cmi && o.cmi ? [cmiHook(o.cmi)] : []), ...(o.hooks ?? [])];
   const distEvery = Math.max(1, o.distanceEvery ?? 1);
 
@@ -202,6 +200,8 @@ export async function sample(o: SampleOptions): Promise<SampleResult> {
     run.release();
     throw new Error(`${method.name} cannot start in the middle of the trajectory`);
   }
+  if (noise.kind === 'poisson' && o.y)
+    ctx.poissonWeight = e.upload(poissonWeights(await e.read(o.y), N), [N], 'poisson_w');
   const zT = streams.xT();
   let x = run.init(zT);
   if (x !== zT) e.release(zT);

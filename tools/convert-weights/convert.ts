@@ -152,7 +152,6 @@ export function convertCheckpointBytes(
   const source = opts.sourceName ?? 'checkpoint';
   const raw = typeof config === 'string' ? parseConfigText(config) : config;
   const cfg = parseModelConfig(raw as string | object);
-  const diffusion = diffusionSection(raw, cfg.learnSigma);
   const notes: string[] = [];
   const { tensors: loaded, stateDictKey } = loadTensors(bytes, source, notes);
 
@@ -163,6 +162,8 @@ export function convertCheckpointBytes(
     notes.push('stripped the "module." prefix (DataParallel checkpoint)');
   }
   checkAgainstConfig(got, cfg, source);
+  // after the architecture check: a wrong learn_sigma is reported there, with every mismatch
+  const diffusion = diffusionSection(raw, cfg.learnSigma);
 
   // A UNet's parameters are floating point; an integer tensor where a weight belongs is a corrupt or foreign
   // file (its integers would silently become weights).
@@ -218,14 +219,21 @@ export function convertWeights(opts: ConvertOptions): ConvertedModel {
     try {
       config = parseConfigText(text) as object;
       parseModelConfig(config);
-      diffusionSection(config, parseModelConfig(config).learnSigma);
     } catch (e) {
       if (e instanceof Error) e.message = `${path}: ${e.message}`;
       throw e;
     }
   }
   const bytes = readFileBytes(opts.input);
-  const result = convertCheckpointBytes(bytes, config, { sourceName: opts.input });
+  let result: ConvertedModel;
+  try {
+    result = convertCheckpointBytes(bytes, config, { sourceName: opts.input });
+  } catch (e) {
+    // name the config file in errors about its diffusion section
+    if (e instanceof Error && typeof opts.config === 'string' && e.message.startsWith('diffusion settings:'))
+      e.message = `${opts.config}: ${e.message}`;
+    throw e;
+  }
   result.metadata.source = basename(opts.input);
   writeSafetensorsFile(opts.output, result.tensors, result.metadata);
   return result;
