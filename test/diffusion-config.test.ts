@@ -216,6 +216,8 @@ describe('a diverging run stops', () => {
     };
     // (clip_denoised off: clamping would turn an infinite x̂₀ into ±1 and hide the blow-up)
     const run = sample({ model: bad, method: 'ddpm', steps: 20, batch: 2, clip: false });
-    await expect(run).rejects.toThrow(/not finite .* after step 11 of 20 \(t = 473; last checked finite after step 10\)/);
+    await expect(run).rejects.toThrow(
+      /not finite .* after step 11 of 20 \(t = 473; last checked finite after step 10\)/,
+    );
   });
 });
