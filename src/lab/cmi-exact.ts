@@ -478,26 +478,20 @@ export function modelOracle(e: Engine, model: ScoreModel, x: ArrayLike<number>, 
     return out;
   };
   const ts = (n: number) => new Array(n).fill(t);
+  /** ε-JVPs of the probes `vs`, at the points `at(i0, nb)` gives for each chunk of nb probes from i0 */
+  const jvpFrom = (vs: readonly Float64Array[], at: (i0: number, nb: number) => ReturnType<typeof xs>) =>
+    chunks(vs.length, async (i0, nb) => {
+      const X = at(i0, nb),
+        V = upload(vs.slice(i0, i0 + nb));
+      const r = model.jvp(X, ts(nb), V);
+      const out = eps(await e.read(r.tangent), nb);
+      e.release(X, V, r.out, r.tangent);
+      return out;
+    });
   return {
     d,
-    jvp: (vs) =>
-      chunks(vs.length, async (i0, nb) => {
-        const X = xs(nb),
-          V = upload(vs.slice(i0, i0 + nb));
-        const r = model.jvp(X, ts(nb), V);
-        const out = eps(await e.read(r.tangent), nb);
-        e.release(X, V, r.out, r.tangent);
-        return out;
-      }),
-    jvpAt: (deltas, vs) =>
-      chunks(vs.length, async (i0, nb) => {
-        const X = upload(deltas.slice(i0, i0 + nb), x),
-          V = upload(vs.slice(i0, i0 + nb));
-        const r = model.jvp(X, ts(nb), V);
-        const out = eps(await e.read(r.tangent), nb);
-        e.release(X, V, r.out, r.tangent);
-        return out;
-      }),
+    jvp: (vs) => jvpFrom(vs, (_i0, nb) => xs(nb)),
+    jvpAt: (deltas, vs) => jvpFrom(vs, (i0, nb) => upload(deltas.slice(i0, i0 + nb), x)),
     d2: (as, bs) =>
       chunks(as.length, async (i0, nb) => {
         const X = xs(nb),
